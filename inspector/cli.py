@@ -1,0 +1,154 @@
+"""Command line: ``inspector [run]``, ``inspector report [--sql]``, ``inspector demo``.
+
+Configuration comes from ``INSPECTOR_*`` variables (see ``inspector --help``); options only
+choose what to do. Every failure the user can fix prints one line and exits with the code
+of its error class (README, "Exit codes").
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import sys
+
+import orjson
+
+from . import __version__, config, report
+from .errors import ConfigError, InspectorError
+
+log = logging.getLogger("inspector")
+
+EXIT_CODES = """exit codes:
+  0  finished          2  configuration or usage error   3  database error
+  4  state file error  5  a pipeline process failed      6  report or query error
+  1  unexpected internal error (a bug: please report it with the traceback)"""
+
+
+def _variables_help() -> str:
+    width = max(len(config.PREFIX + name) for name, _, _ in config.VARIABLES)
+    lines = ["environment variables:"]
+    for name, default, text in config.VARIABLES:
+        lines.append(f"  {config.PREFIX + name:<{width}}  {text} [default: {default}]")
+    return "\n".join(lines)
+
+
+def _parser() -> argparse.ArgumentParser:
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="inspector",
+        description="Check every Jira attachment row against the file on disk: missing, unreadable "
+        "for the Jira account, wrong size; and find files no attachment owns.",
+        epilog=_variables_help() + "\n\n" + EXIT_CODES,
+        formatter_class=fmt,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", help="scan once and write the report (the default command)", formatter_class=fmt,
+        description="Scan Jira's attachments, resuming an unfinished pass, then write the report.",
+        epilog=_variables_help() + "\n\n" + EXIT_CODES,
+    )
+    run.add_argument("--fresh", action="store_true", help="abandon an unfinished pass and start a new one")
+
+    rep = sub.add_parser(
+        "report", help="rebuild the report files, or run your own query", formatter_class=fmt,
+        description="Rebuild the report files from the state file (also while a scan runs), or with "
+        "--sql run a DuckDB query over it. Tables: attachments, missing, permissions, corrupted, "
+        "errors, orphans, disk_files, passes, current_pass (see README).",
+        epilog="uses INSPECTOR_STATE_DB and INSPECTOR_REPORT_DIR only\n\n" + EXIT_CODES,
+    )
+    rep.add_argument("--sql", help="a DuckDB query over the state; prints the result instead of writing files")
+    rep.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output of --sql")
+    rep.add_argument("--pass", dest="pass_id", type=int, help="report this pass id (default: the newest)")
+
+    demo = sub.add_parser(
+        "demo", help="build a small Jira world with known faults in a throwaway PostgreSQL and scan it",
+        formatter_class=fmt, epilog=EXIT_CODES,
+    )
+    demo.add_argument("--dir", help="folder for the demo (default: a new temporary folder)")
+    demo.add_argument("--attachments", type=int, default=400, help="attachments to generate [400]")
+    demo.add_argument("--keep", action="store_true", help="leave PostgreSQL running and print how to reach it")
+    demo.add_argument("--build-only", action="store_true", help="build the world, print its variables, no scan")
+    return parser
+
+
+def _setup_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def _cmd_run(args) -> int:
+    from .pipeline import run_pass
+
+    cfg = config.from_env()
+    _setup_logging(cfg.log_level)
+    log.info("scanning %s against %s with %d checkers", cfg.attachments_root, cfg.db_target, cfg.checkers)
+    outcome = run_pass(cfg, fresh=args.fresh)
+    sys.stdout.write(report.summary_text(outcome.summary, cfg.report_dir))
+    return 0
+
+
+def _print_table(names: list[str], rows: list[tuple]) -> None:
+    cells = [[("NULL" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(n)] + [len(r[i]) for r in cells]) for i, n in enumerate(names)]
+    out = sys.stdout
+    out.write("  ".join(n.ljust(w) for n, w in zip(names, widths, strict=True)).rstrip() + "\n")
+    out.write("  ".join("-" * w for w in widths) + "\n")
+    for r in cells:
+        out.write("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() + "\n")
+    out.write(f"({len(rows)} row{'s' if len(rows) != 1 else ''})\n")
+
+
+def _cmd_report(args) -> int:
+    state_db, report_dir = config.report_paths()
+    _setup_logging("INFO")
+    if args.sql is None:
+        summary = report.build(state_db, report_dir, args.pass_id)
+        sys.stdout.write(report.summary_text(summary, report_dir))
+        return 0
+    names, rows = report.query(state_db, args.sql, args.pass_id)
+    if args.format == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows(rows)
+    elif args.format == "json":
+        data = [dict(zip(names, row, strict=True)) for row in rows]
+        sys.stdout.write(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        _print_table(names, rows)
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    _setup_logging("INFO")
+    if args.attachments < 10:
+        raise ConfigError("--attachments: at least 10")
+    return run_demo(args.dir, args.attachments, keep=args.keep, build_only=args.build_only)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _parser()
+    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+        argv = ["run", *argv]
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse already printed its one-line usage error
+        return int(exc.code or 0) and ConfigError.exit_code
+    handlers = {"run": _cmd_run, "report": _cmd_report, "demo": _cmd_demo}
+    try:
+        return handlers[args.command](args)
+    except InspectorError as exc:
+        for line in str(exc).splitlines():
+            print(f"inspector: error: {line}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("inspector: interrupted; progress up to the last checkpoint is kept", file=sys.stderr)
+        return 130

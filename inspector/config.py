@@ -1,0 +1,206 @@
+"""The one frozen configuration object, built once from ``INSPECTOR_*`` variables.
+
+Every variable is parsed and checked before any process or connection starts, and every
+problem is reported at once (one line per variable), so an admin fixes a broken cron job
+in one round trip. Secrets never appear in messages: DSN errors name the variable, not
+its value.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg.conninfo
+from environs import Env, EnvValidationError
+from environs.validate import Range
+
+from .errors import ConfigError
+
+PREFIX = "INSPECTOR_"
+
+# name, default, help: the single source for --help, the README table and validation.
+VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("DB_DSN", "(required)", "Jira's PostgreSQL: URL or conninfo; libpq PG* variables fill the gaps"),
+    ("ATTACHMENTS_ROOT", "(required)", "Jira's data/attachments folder"),
+    ("JIRA_URL", "http://jira.invalid", "base URL used in report links"),
+    ("STATE_DB", "./inspector-state.sqlite", "SQLite file holding results and the resume cursor"),
+    ("REPORT_DIR", "./inspector-report", "folder the report files are written to"),
+    ("BATCH_SIZE", "1000", "rows per batch between pipeline stages"),
+    ("DB_POOL_SIZE", "2", "connections in the reader's pool (at most)"),
+    ("DB_SEGMENT_ROWS", "100000", "rows read per database transaction; the reader reconnects between"),
+    ("DB_STATEMENT_TIMEOUT", "300", "seconds a single query may run on Jira's database"),
+    ("CHECKERS", "CPU count", "checker processes"),
+    ("CHECKER_THREADS", "16", "stat calls in flight per checker process (helps on NFS)"),
+    ("JIRA_UID", "owner of ATTACHMENTS_ROOT", "numeric uid Jira runs as; permissions are evaluated for it"),
+    ("JIRA_GID", "group of ATTACHMENTS_ROOT", "numeric primary gid of the Jira account"),
+    ("JIRA_EXTRA_GIDS", "(none)", "comma-separated supplementary gids of the Jira account"),
+    ("KEEP_PASSES", "2", "finished passes kept queryable in the state file"),
+    ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
+)
+
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """The account whose view of the file system we evaluate (Jira's, not ours)."""
+
+    uid: int
+    gids: frozenset[int]
+
+
+@dataclass(frozen=True)
+class Config:
+    db_dsn: str = field(repr=False)
+    attachments_root: Path
+    jira_url: str
+    state_db: Path
+    report_dir: Path
+    batch_size: int
+    db_pool_size: int
+    db_segment_rows: int
+    db_statement_timeout: int
+    checkers: int
+    checker_threads: int
+    identity: Identity
+    keep_passes: int
+    log_level: str
+
+    @property
+    def db_target(self) -> str:
+        return describe_dsn(self.db_dsn)
+
+
+def describe_dsn(dsn: str) -> str:
+    """user@host:port/dbname, never the password: safe for logs and error messages."""
+    try:
+        parts = psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return "<unparsable DSN>"
+    host = parts.get("host") or os.environ.get("PGHOST") or "local socket"
+    port = parts.get("port") or os.environ.get("PGPORT") or "5432"
+    user = parts.get("user") or os.environ.get("PGUSER") or ""
+    db = parts.get("dbname") or os.environ.get("PGDATABASE") or ""
+    return f"{user + '@' if user else ''}{host}:{port}/{db}"
+
+
+def check_dsn(dsn: str) -> str | None:
+    """Return a reason the DSN is unusable, or None. The reason never quotes the DSN."""
+    if not dsn.strip():
+        return "is empty"
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", dsn)
+    if m and m.group(1).lower() not in ("postgresql", "postgres"):
+        return f"unknown scheme '{m.group(1)}' (expected postgresql://)"
+    try:
+        psycopg.conninfo.conninfo_to_dict(dsn)
+    except psycopg.Error:
+        return "is neither a postgresql:// URL nor a key=value conninfo string"
+    return None
+
+
+def _jira_url(value: str) -> str | None:
+    if not re.match(r"https?://[^/\s]+", value):
+        return None
+    return value.rstrip("/")
+
+
+def from_env() -> Config:
+    """Build the Config from os.environ, or raise ConfigError listing every bad variable."""
+    errors: dict[str, str] = {}
+    env = Env(eager=False, expand_vars=False)
+    positive = Range(min=1, error="must be at least {min}, got {input}")
+    non_negative = Range(min=0, error="must be at least {min}, got {input}")
+
+    def raw(name: str) -> str | None:
+        value = os.environ.get(PREFIX + name)
+        return None if value is None else value.strip()
+
+    def integer(name: str, default: int, validate: Range = positive) -> int:
+        value = env.int(PREFIX + name, default, validate=validate)
+        return value if isinstance(value, int) else default
+
+    dsn = raw("DB_DSN") or ""
+    if raw("DB_DSN") is None:
+        errors["DB_DSN"] = "is required (a postgresql:// URL or conninfo string)"
+    elif (reason := check_dsn(dsn)) is not None:
+        errors["DB_DSN"] = reason
+
+    root_text = raw("ATTACHMENTS_ROOT")
+    root = Path(root_text or ".")
+    root_stat = None
+    if not root_text:
+        errors["ATTACHMENTS_ROOT"] = "is required (Jira's data/attachments folder)"
+    else:
+        try:
+            root_stat = os.stat(root)
+        except OSError as exc:
+            errors["ATTACHMENTS_ROOT"] = f"cannot access '{root}': {exc.strerror}"
+        else:
+            if not os.path.isdir(root):
+                errors["ATTACHMENTS_ROOT"] = f"'{root}' is not a folder"
+                root_stat = None
+        root = root.resolve() if root_stat else root
+
+    jira_url = _jira_url(raw("JIRA_URL") or "http://jira.invalid")
+    if jira_url is None:
+        errors["JIRA_URL"] = "must start with http:// or https:// and name a host"
+
+    uid = integer("JIRA_UID", root_stat.st_uid if root_stat else 0, non_negative)
+    gid = integer("JIRA_GID", root_stat.st_gid if root_stat else 0, non_negative)
+    extra: set[int] = set()
+    if extra_text := raw("JIRA_EXTRA_GIDS"):
+        try:
+            extra = {int(part) for part in extra_text.split(",") if part.strip()}
+            if any(g < 0 for g in extra):
+                raise ValueError
+        except ValueError:
+            errors["JIRA_EXTRA_GIDS"] = f"'{extra_text}' is not a comma-separated list of gids"
+
+    level = (raw("LOG_LEVEL") or "INFO").upper()
+    if level not in _LOG_LEVELS:
+        errors["LOG_LEVEL"] = f"must be one of {', '.join(_LOG_LEVELS)}"
+
+    state_db = Path(env.path(PREFIX + "STATE_DB", "./inspector-state.sqlite"))
+    report_dir = Path(env.path(PREFIX + "REPORT_DIR", "./inspector-report"))
+    if state_db.is_dir():
+        errors["STATE_DB"] = f"'{state_db}' is a folder, not a file"
+    if report_dir.exists() and not report_dir.is_dir():
+        errors["REPORT_DIR"] = f"'{report_dir}' exists and is not a folder"
+
+    config = Config(
+        db_dsn=dsn,
+        attachments_root=root,
+        jira_url=jira_url or "",
+        state_db=state_db,
+        report_dir=report_dir,
+        batch_size=integer("BATCH_SIZE", 1000),
+        db_pool_size=integer("DB_POOL_SIZE", 2),
+        db_segment_rows=integer("DB_SEGMENT_ROWS", 100_000),
+        db_statement_timeout=integer("DB_STATEMENT_TIMEOUT", 300),
+        checkers=integer("CHECKERS", os.cpu_count() or 1),
+        checker_threads=integer("CHECKER_THREADS", 16),
+        identity=Identity(uid=uid, gids=frozenset({gid, *extra})),
+        keep_passes=integer("KEEP_PASSES", 2),
+        log_level=level,
+    )
+    try:
+        env.seal()
+    except EnvValidationError as exc:
+        for name, messages in exc.error_messages.items():
+            text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
+            errors.setdefault(name.removeprefix(PREFIX), text[0].lower() + text[1:].rstrip("."))
+    if errors:
+        raise ConfigError("\n".join(f"{PREFIX}{name}: {why}" for name, why in sorted(errors.items())))
+    return config
+
+
+def report_paths(environ: Mapping[str, str] | None = None) -> tuple[Path, Path]:
+    """(state_db, report_dir) for commands that only read the state, not Jira."""
+    environ = os.environ if environ is None else environ
+    state_db = Path(environ.get(PREFIX + "STATE_DB") or "./inspector-state.sqlite")
+    report_dir = Path(environ.get(PREFIX + "REPORT_DIR") or "./inspector-report")
+    return state_db, report_dir

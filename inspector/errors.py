@@ -1,0 +1,39 @@
+"""The error hierarchy: every failure the user can act on maps to one class and one exit code.
+
+The CLI prints ``str(error)`` as a single line and exits with ``error.exit_code``; anything
+else escaping is a bug and exits 1 with a traceback.
+"""
+
+
+class InspectorError(Exception):
+    exit_code = 1
+
+
+class ConfigError(InspectorError):
+    """Bad environment variables, options or paths: fix the input and run again."""
+
+    exit_code = 2
+
+
+class DatabaseError(InspectorError):
+    """Jira's database could not be reached or queried."""
+
+    exit_code = 3
+
+
+class StateError(InspectorError):
+    """The state file cannot be used (locked, unwritable, corrupted or from another version)."""
+
+    exit_code = 4
+
+
+class PipelineError(InspectorError):
+    """A pipeline process died or failed; progress up to the last checkpoint is kept."""
+
+    exit_code = 5
+
+
+class ReportError(InspectorError):
+    """A report could not be built, or the user's query failed."""
+
+    exit_code = 6

@@ -1,0 +1,106 @@
+"""A throwaway PostgreSQL cluster from the installed server binaries, for the demo and tests.
+
+``initdb`` refuses to run as root, so when we are root the cluster is created and run by the
+``postgres`` account. The cluster listens on 127.0.0.1 on a free port with trust auth and
+lives entirely inside one folder.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .errors import InspectorError
+
+SCHEMA = Path(__file__).resolve().parent / "data" / "jira-8.3-postgresql.sql"
+
+
+def find_bindir() -> Path:
+    """The newest installed server's bin folder (Debian keeps initdb off PATH)."""
+    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))[::-1]:
+        if os.path.exists(f"{candidate}/initdb"):
+            return Path(candidate)
+    if initdb := shutil.which("initdb"):
+        return Path(initdb).parent
+    raise InspectorError("no PostgreSQL server binaries found (install Debian's postgresql package)")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Cluster:
+    def __init__(self, base: Path, port: int | None = None):
+        self.base = Path(base)
+        self.data = self.base / "data"
+        self.port = port or _free_port()
+        self.bindir = find_bindir()
+        self.user = "postgres" if os.geteuid() == 0 else None
+
+    def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(self.bindir / args[0]), *args[1:]],
+            user=self.user, capture_output=True, text=True, check=check, cwd=self.base,
+        )
+
+    def start(self) -> Cluster:
+        self.base.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            pw = pwd.getpwnam(self.user)
+            os.chown(self.base, pw.pw_uid, pw.pw_gid)
+        if not self.data.exists():
+            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                      "-E", "UTF8", "--locale=C", "--no-sync")  # fmt: skip
+        opts = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
+                "-c synchronous_commit=off -c full_page_writes=off")  # fmt: skip
+        result = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.base / "server.log"),
+                           "-o", opts, "-w", "-t", "60", "start", check=False)  # fmt: skip
+        if result.returncode != 0:
+            log = (self.base / "server.log").read_text(errors="replace")[-2000:]
+            raise InspectorError(f"PostgreSQL did not start: {result.stderr.strip()} {log}")
+        return self
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
+
+    def dsn(self, dbname: str = "postgres", user: str = "postgres") -> str:
+        return f"postgresql://{user}@127.0.0.1:{self.port}/{dbname}"
+
+    def psql(self, dbname: str, *args: str) -> subprocess.CompletedProcess:
+        cmd = [str(self.bindir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", self.dsn(dbname), *args]
+        return subprocess.run(cmd, capture_output=True, text=True, check=True)
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._run("pg_isready", "-h", "127.0.0.1", "-p", str(self.port), check=False).returncode == 0:
+                return
+            time.sleep(0.2)
+        raise InspectorError("PostgreSQL did not become ready")
+
+
+def create_jira_database(cluster: Cluster, dbname: str, template: str | None = None) -> str:
+    """A database holding the real Jira 8.3 schema; cloned from ``template`` when given."""
+    import psycopg
+    from psycopg import sql
+
+    from . import sqlfiles
+
+    with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
+        if template:
+            conn.execute(sql.SQL(sqlfiles.load("demo/clone_database")).format(
+                name=sql.Identifier(dbname), template=sql.Identifier(template)))
+            return cluster.dsn(dbname)
+        conn.execute(sqlfiles.load("demo/create_roles"))
+        conn.execute(sql.SQL(sqlfiles.load("demo/create_database")).format(name=sql.Identifier(dbname)))
+    cluster.psql(dbname, "-f", str(SCHEMA))
+    cluster.psql(dbname, "-f", str(sqlfiles.sql_dir() / "demo" / "grant_readonly.sql"))
+    return cluster.dsn(dbname)

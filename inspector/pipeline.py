@@ -1,0 +1,201 @@
+"""Runs one pass: reader -> checkers -> writer, with the walker beside them, then the report.
+
+The parent process owns no database connection and writes nothing during the pass: it
+starts the stages (always with the ``spawn`` start method), watches them, shows progress,
+and stops everything with one clear error if any stage fails. Work already stored stays
+stored, so the next run resumes from the cursor.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import multiprocessing
+import os
+import queue
+import sys
+import time
+from dataclasses import dataclass
+
+from . import checker, reader, report, walker, writer
+from .config import Config
+from .db import estimate_rows, open_pool
+from .errors import ConfigError, DatabaseError, InspectorError, PipelineError, StateError
+from .state import State
+
+log = logging.getLogger("inspector")
+
+_ERRORS = {2: ConfigError, 3: DatabaseError, 4: StateError}
+_LOG_EVERY = 10.0
+
+
+@dataclass
+class Outcome:
+    pass_id: int
+    summary: dict
+    resumed: bool
+
+
+class _Progress:
+    """A tqdm bar on a terminal, a log line every few seconds otherwise."""
+
+    def __init__(self, total: int | None, initial: int):
+        self.total, self.last_log, self.bar = total, time.monotonic(), None
+        if sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, initial=initial, unit=" rows", unit_scale=True, dynamic_ncols=True)
+        self.done = initial
+
+    def update(self, done: int) -> None:
+        if self.bar is not None:
+            self.bar.update(done - self.done)
+        elif time.monotonic() - self.last_log >= _LOG_EVERY:
+            share = f" of ~{self.total}" if self.total else ""
+            log.info("progress: %d rows checked%s", done, share)
+            self.last_log = time.monotonic()
+        self.done = done
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _prepare(config: Config, fresh: bool) -> tuple[int, bool, object]:
+    pool = open_pool(config, "estimate")
+    try:
+        estimate = estimate_rows(pool)
+    finally:
+        pool.close()
+    with State(config.state_db) as state:
+        if fresh:
+            state.abandon_running()
+        current = state.running_pass()
+        if current is not None and current.attachments_root != str(config.attachments_root):
+            raise StateError(
+                f"{config.state_db} holds an unfinished pass over {current.attachments_root}; "
+                "run with --fresh to abandon it, or use another INSPECTOR_STATE_DB"
+            )
+        resumed = current is not None
+        if current is None:
+            current = state.start_pass(config, estimate)
+        else:
+            state.set_estimate(current.pass_id, estimate, config.jira_url)
+            log.info("resuming pass %d after attachment id %d", current.pass_id, current.cursor_id)
+    return estimate, resumed, current
+
+
+def _size_orphans(config: Config, pass_id: int) -> None:
+    root = os.fspath(config.attachments_root)
+    with State(config.state_db) as state:
+        while names := state.unsized_orphans(pass_id, 10_000):
+            sizes = []
+            for rel in names:
+                try:
+                    sizes.append((rel, os.lstat(f"{root}/{rel}").st_size))
+                except (OSError, ValueError):
+                    sizes.append((rel, -1))
+            state.set_sizes(pass_id, sizes)
+
+
+def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
+    estimate, resumed, current = _prepare(config, fresh)
+    pass_id = current.pass_id
+    ctx = multiprocessing.get_context("spawn")
+    n = config.checkers
+    work_q = ctx.Queue(maxsize=2 * n + 2)
+    result_q = ctx.Queue(maxsize=2 * n + 4)
+    control_q, log_q = ctx.Queue(), ctx.Queue()
+    progress = ctx.Value("q", 0)
+    listener = logging.handlers.QueueListener(log_q, *logging.getLogger().handlers, respect_handler_level=True)
+    common = {"control_q": control_q, "log_q": log_q, "log_level": config.log_level}
+
+    reading, walking = not current.reader_done, not current.walk_done
+    procs = {
+        "writer": ctx.Process(
+            target=writer.run,
+            args=(config, pass_id, result_q, n, reading, walking, progress),
+            kwargs=common,
+            name="inspector-writer",
+        )
+    }
+    if reading:
+        procs["reader"] = ctx.Process(
+            target=reader.run, args=(config, current.cursor_id, work_q, result_q, n), kwargs=common,
+            name="inspector-reader",
+        )
+        for i in range(n):
+            procs[f"checker-{i}"] = ctx.Process(
+                target=checker.run, args=(config, pass_id, work_q, result_q, i), kwargs=common,
+                name=f"inspector-checker-{i}",
+            )
+    if walking:
+        procs["walker"] = ctx.Process(
+            target=walker.run, args=(config, pass_id, current.walk_cursor, result_q), kwargs=common,
+            name="inspector-walker",
+        )
+
+    listener.start()
+    bar = _Progress(estimate, current.rows_done)
+    ok = False
+    try:
+        for proc in procs.values():
+            proc.start()
+        _watch(procs, control_q, progress, bar)
+        ok = True
+    finally:
+        bar.close()
+        _stop(procs.values(), grace=5.0 if ok else 0.0)
+        listener.stop()
+
+    _size_orphans(config, pass_id)
+    with State(config.state_db) as state:
+        state.finish_pass(pass_id, config.keep_passes)
+    summary = report.build(config.state_db, config.report_dir, pass_id)
+    return Outcome(pass_id, summary, resumed)
+
+
+def _watch(procs: dict, control_q, progress, bar: _Progress) -> None:
+    writer_proc = procs["writer"]
+    while True:
+        writer_proc.join(0.2)
+        try:
+            _, stage, code, message = control_q.get_nowait()
+        except queue.Empty:
+            pass
+        else:
+            raise _ERRORS.get(code, PipelineError)(message)
+        bar.update(progress.value)
+        dead = [name for name, p in procs.items() if p.exitcode not in (None, 0)]
+        if dead:
+            # Give a failing stage a moment to deliver its own message before we speak for it.
+            try:
+                _, stage, code, message = control_q.get(timeout=1.0)
+            except queue.Empty:
+                name = dead[0]
+                raise PipelineError(
+                    f"{name} process died (exit code {procs[name].exitcode}); "
+                    "progress up to the last checkpoint is kept, run again to resume"
+                ) from None
+            raise _ERRORS.get(code, PipelineError)(message) from None
+        if writer_proc.exitcode == 0:
+            return
+
+
+def _stop(procs, grace: float) -> None:
+    """Reap every child: after success they are exiting on their own; after a failure, not."""
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.join(max(0.0, deadline - time.monotonic()))
+    for proc in procs:
+        if proc.is_alive():
+            proc.terminate()
+    deadline = time.monotonic() + 5
+    for proc in procs:
+        proc.join(max(0.1, deadline - time.monotonic()))
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
+__all__ = ["InspectorError", "Outcome", "run_pass"]

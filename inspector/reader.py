@@ -1,0 +1,58 @@
+"""Reader stage: streams attachment rows from Jira's PostgreSQL into the pipeline.
+
+Rows come in keyset segments (``id > last ORDER BY id LIMIT n``) read through a server-side
+cursor, one transaction per segment, so only one batch is in memory and no transaction
+stays open for the whole pass. Batches are numbered so the writer can tell when every row
+up to an id has been stored (the resume cursor).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import psycopg
+from psycopg.rows import args_row
+
+from . import sqlfiles
+from .config import Config
+from .db import open_pool
+from .errors import DatabaseError
+from .model import AttachmentRow
+from .stages import stage
+
+log = logging.getLogger("inspector.reader")
+
+
+def segments(pool, after: int, segment_rows: int, batch_size: int):
+    """Yield batches of AttachmentRow with id > ``after``, in id order, until the table ends."""
+    query = sqlfiles.load("postgres/attachments_segment")
+    while True:
+        got = 0
+        with pool.connection() as conn, conn.transaction():
+            with conn.cursor(name="inspector_attachments", row_factory=args_row(AttachmentRow)) as cur:
+                cur.itersize = batch_size
+                cur.execute(query, {"after": after, "limit": segment_rows})
+                while rows := cur.fetchmany(batch_size):
+                    got += len(rows)
+                    after = rows[-1].id
+                    yield rows
+        if got < segment_rows:
+            return
+
+
+@stage("reader")
+def run(config: Config, after: int, work_q, result_q, n_checkers: int) -> None:
+    pool = open_pool(config, "reader")
+    seq = 0
+    try:
+        for rows in segments(pool, after, config.db_segment_rows, config.batch_size):
+            work_q.put((seq, rows))
+            seq += 1
+    except psycopg.Error as exc:
+        raise DatabaseError(f"reading attachments failed: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        pool.close()
+    log.info("reader: all attachment rows read (%d batches this run)", seq)
+    result_q.put(("reader_done", seq))
+    for _ in range(n_checkers):
+        work_q.put(None)

@@ -1,0 +1,181 @@
+"""Report stage: DuckDB queries over the state file produce summary.json/.txt and the lists.
+
+DuckDB reads the SQLite state through the sqlite_scanner extension, loaded from the file the
+``duckdb-extension-sqlite-scanner`` package ships (containers next to Jira have no internet,
+so the extension is never downloaded). The state is attached read-only, so neither a report
+nor a user's ``--sql`` query can change it.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import orjson
+
+from . import sqlfiles
+from .errors import ReportError, StateError
+
+LISTS = {  # file -> (flag column, detail column)
+    "missing.txt": ("missing", "missing_detail"),
+    "permissions.txt": ("permissions", "perm_detail"),
+    "corrupted.txt": ("corrupted", "corrupt_detail"),
+    "errors.txt": ("error", "error_detail"),
+}
+
+
+def extension_path() -> Path:
+    import duckdb_extension_sqlite_scanner as pkg
+
+    base = Path(pkg.__file__).parent / "extensions" / f"v{duckdb.__version__}"
+    path = base / "sqlite_scanner.duckdb_extension"
+    if not path.is_file():
+        raise ReportError(
+            f"DuckDB's sqlite_scanner extension for duckdb {duckdb.__version__} is not installed "
+            f"(expected {path}); install duckdb-extension-sqlite-scanner=={duckdb.__version__}"
+        )
+    return path
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(state_db: Path, pass_id: int | None = None) -> tuple[duckdb.DuckDBPyConnection, int]:
+    """A DuckDB connection with the state attached read-only and the report views defined."""
+    if not Path(state_db).is_file():
+        raise StateError(f"no state file at {state_db}: run a scan first (python -m inspector)")
+    conn = duckdb.connect(
+        ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
+    )
+    try:
+        conn.execute(f"LOAD {_literal(str(extension_path()))}")
+        conn.execute(f"ATTACH {_literal(str(Path(state_db).resolve()))} AS state (TYPE sqlite, READ_ONLY)")
+        if pass_id is None:
+            (pass_id,) = conn.execute(sqlfiles.load("report/choose_pass")).fetchone()
+        if pass_id is None:
+            raise StateError(f"{state_db} holds no pass yet: run a scan first")
+        conn.execute(f"SET VARIABLE pass_id = {int(pass_id)}")
+        for statement in sqlfiles.statements("report/views"):
+            conn.execute(statement)
+    except duckdb.Error as exc:
+        conn.close()
+        raise StateError(f"cannot read state file {state_db}: {exc}") from None
+    return conn, int(pass_id)
+
+
+def lock_down(conn: duckdb.DuckDBPyConnection) -> None:
+    """No file access beyond the attached state, for queries the user writes."""
+    conn.execute("SET enable_external_access = false")
+    conn.execute("SET lock_configuration = true")
+
+
+def summary(conn: duckdb.DuckDBPyConnection) -> dict:
+    cur = conn.execute(sqlfiles.load("report/summary"))
+    names = [d[0] for d in cur.description]
+    result = dict(zip(names, cur.fetchone(), strict=True))
+    cur = conn.execute("SELECT * FROM current_pass")
+    info = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    result.update(
+        pass_id=info["pass_id"],
+        status=info["status"],
+        started_at=info["started_at"],
+        finished_at=info["finished_at"],
+        attachments_root=info["attachments_root"],
+        jira_url=info["jira_url"],
+        jira_uid=info["jira_uid"],
+        jira_gids=[int(g) for g in info["jira_gids"].split(",") if g],
+        rows_estimate=info["rows_estimate"],
+        orphan_walk_complete=bool(info["walk_done"]),
+    )
+    return result
+
+
+def human_bytes(n: int | None) -> str:
+    value = float(n or 0)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def summary_text(s: dict, report_dir: Path | None = None) -> str:
+    state = "finished" if s["status"] == "finished" else f"{s['status']} (partial results)"
+    lines = [
+        f"Jira attachment inspection, pass {s['pass_id']}: {state}",
+        f"  started {s['started_at']}, finished {s['finished_at'] or '-'}",
+        f"  root    {s['attachments_root']} (evaluated for uid {s['jira_uid']},"
+        f" gids {','.join(map(str, s['jira_gids']))})",
+        "",
+        f"  attachments checked   {s['total_attachments']:>10}  ({human_bytes(s['total_bytes'])})",
+        f"  missing               {s['missing']:>10}",
+        f"  permissions           {s['permissions']:>10}",
+        f"  corrupted             {s['corrupted']:>10}",
+        f"  errors                {s['errors']:>10}",
+        f"  issues with problems  {s['issues_with_problems']:>10}",
+        f"  orphan files          {s['orphans']:>10}  ({human_bytes(s['orphan_bytes'])})",
+    ]
+    if s["unlistable_folders"]:
+        lines.append(f"  folders not listable  {s['unlistable_folders']:>10}  (orphans there are unknown)")
+    if not s["orphan_walk_complete"]:
+        lines.append("  orphan walk not finished: the orphan count is partial")
+    if report_dir is not None:
+        lines += ["", f"  lists: {report_dir}/{{missing,permissions,corrupted,errors,orphans}}.txt"]
+    return "\n".join(lines) + "\n"
+
+
+def _copy_lines(conn: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:
+    tmp = target.with_name(target.name + ".tmp")
+    # Every field went through txt(): no delimiter, quote or newline needs CSV treatment.
+    conn.execute(
+        f"COPY ({query}) TO {_literal(str(tmp))} "
+        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')"
+    )
+    os.replace(tmp, target)
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    tmp = target.with_name(target.name + ".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
+
+
+def build(state_db: Path, report_dir: Path, pass_id: int | None = None) -> dict:
+    """Write every report file for a pass (default: the newest) and return the summary."""
+    report_dir = Path(report_dir)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ReportError(f"cannot create report folder {report_dir}: {exc.strerror}") from None
+    conn, pass_id = connect(state_db, pass_id)
+    try:
+        s = summary(conn)
+        template = sqlfiles.load("report/list_flagged")
+        for name, (flag, detail) in LISTS.items():
+            _copy_lines(conn, template.format(flag=flag, detail=detail), report_dir / name)
+        _copy_lines(conn, sqlfiles.load("report/list_orphans"), report_dir / "orphans.txt")
+        _write_atomic(report_dir / "summary.json", orjson.dumps(s, option=orjson.OPT_INDENT_2) + b"\n")
+        _write_atomic(report_dir / "summary.txt", summary_text(s, report_dir).encode())
+    except duckdb.Error as exc:
+        raise ReportError(f"building the report failed: {exc}") from None
+    except OSError as exc:
+        raise ReportError(f"cannot write report files in {report_dir}: {exc.strerror}") from None
+    finally:
+        conn.close()
+    return s
+
+
+def query(state_db: Path, sql: str, pass_id: int | None = None) -> tuple[list[str], list[tuple]]:
+    conn, _ = connect(state_db, pass_id)
+    try:
+        lock_down(conn)
+        cur = conn.execute(sql)
+        if cur.description is None:
+            return [], []
+        return [d[0] for d in cur.description], cur.fetchall()
+    except duckdb.Error as exc:
+        raise ReportError(f"query failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        conn.close()

@@ -1,0 +1,164 @@
+"""Pure per-row logic: where Jira keeps a file, and what a set of stat results means.
+
+Nothing here touches the file system, so every rule is tested without processes or disks.
+Permissions are evaluated from stat data for the Jira account, never with ``os.access``:
+the inspector usually runs as root, which can read everything.
+"""
+
+from __future__ import annotations
+
+import errno as errnos
+import os
+import re
+import stat
+from typing import NamedTuple
+
+from .config import Identity
+from .model import AttachmentRow, Probe
+
+# Jira's default key pattern is ([A-Z][A-Z]+); admins may allow digits and underscores.
+# Anything else (a slash, dots, spaces) is data we refuse to turn into a path.
+_KEY_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
+_BUCKET = 10_000
+THUMBS = "thumbs"
+
+
+class Verdict(NamedTuple):
+    flag: str  # one of model.FLAGS
+    detail: str
+
+
+def bucket(issue_num: int) -> int:
+    """Jira's sub-folder for an issue number: 1..10000 -> 10000, 10001..20000 -> 20000."""
+    return ((issue_num - 1) // _BUCKET + 1) * _BUCKET
+
+
+def is_plain_key(key: str | None) -> bool:
+    return key is not None and _KEY_RE.match(key) is not None
+
+
+def issue_folder(row: AttachmentRow) -> tuple[str, str, str] | Verdict:
+    """The folder parts under the root where Jira looks for this row's file, or why there is none."""
+    if not row.issue_exists:
+        return Verdict("missing", f"issue {row.issue_id} does not exist in the database")
+    if row.project_id is None:
+        return Verdict("missing", f"project of issue {row.issue_id} does not exist in the database")
+    if row.issue_num is None or row.issue_num < 1:
+        return Verdict("missing", f"issue {row.issue_id} has no issue number")
+    key = row.original_key
+    if not is_plain_key(key):
+        return Verdict("error", f"project key {key!r} is not a plain Jira key; not checked")
+    return (key, str(bucket(row.issue_num)), f"{key}-{row.issue_num}")
+
+
+def legacy_name(attachment_id: int, filename: str | None) -> str | None:
+    """Pre-Jira-6 file name, matched against folder listings only (never joined into a path)."""
+    if not filename:
+        return None
+    return f"{attachment_id}_{filename}"
+
+
+def claimed_id(name: str) -> int | None:
+    """The attachment id a file name in an issue folder claims: ``<id>`` or ``<id>_<name>``."""
+    head = name.split("_", 1)[0]
+    return int(head) if head.isdigit() and head.isascii() and len(head) < 19 else None
+
+
+def _bits(probe: Probe, identity: Identity, owner: int, group: int, other: int) -> bool:
+    if identity.uid == 0:
+        return True
+    if probe.uid == identity.uid:
+        return bool(probe.mode & owner)
+    if probe.gid in identity.gids:
+        return bool(probe.mode & group)
+    return bool(probe.mode & other)
+
+
+def can_read(probe: Probe, identity: Identity) -> bool:
+    return _bits(probe, identity, stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
+
+
+def can_enter(probe: Probe, identity: Identity) -> bool:
+    """Search (execute) permission on a folder, which every folder on the path needs."""
+    return _bits(probe, identity, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH)
+
+
+def describe_mode(probe: Probe) -> str:
+    return f"mode {stat.S_IMODE(probe.mode):04o} owner {probe.uid}:{probe.gid}"
+
+
+def errno_text(code: int) -> str:
+    return f"{errnos.errorcode.get(code, f'errno {code}')} ({os.strerror(code)})"
+
+
+def folder_verdict(probes: list[tuple[str, Probe]], identity: Identity) -> tuple[Verdict | None, bool]:
+    """Judge the folders from the root down to the issue folder.
+
+    Returns (verdict, final). ``final`` means nothing below can be seen, so the file itself is
+    not looked at; a non-final verdict is a folder the Jira account cannot enter while we can.
+    """
+    blocked: Verdict | None = None
+    for rel, probe in probes:
+        shown = rel or "the attachments root"
+        if probe.errno == errnos.ENOENT:
+            return Verdict("missing", f"folder {shown} does not exist"), True
+        if probe.errno == errnos.ENOTDIR:
+            return Verdict("missing", f"{shown} is not a folder"), True
+        if probe.errno == errnos.EACCES:
+            return Verdict("permissions", f"cannot reach {shown}: permission denied"), True
+        if probe.errno:
+            return Verdict("error", f"folder {shown}: {errno_text(probe.errno)}"), True
+        if not stat.S_ISDIR(probe.mode):
+            return Verdict("missing", f"{shown} is not a folder"), True
+        if blocked is None and not can_enter(probe, identity):
+            blocked = Verdict("permissions", f"Jira cannot enter {shown}/ ({describe_mode(probe)})")
+    return blocked, False
+
+
+def file_verdicts(row: AttachmentRow, rel: str, probe: Probe, identity: Identity) -> list[Verdict]:
+    """Flags for a file the storage found (or failed to stat) at ``rel``."""
+    if probe.errno == errnos.ENOENT:
+        what = "dangling symlink" if probe.dangling_symlink else "no file"
+        return [Verdict("missing", f"{what} at {rel}")]
+    if probe.errno == errnos.EACCES:
+        return [Verdict("permissions", f"cannot stat {rel}: permission denied")]
+    if probe.errno:
+        return [Verdict("error", f"{rel}: {errno_text(probe.errno)}")]
+    verdicts = []
+    if not stat.S_ISREG(probe.mode):
+        kind = "a folder" if stat.S_ISDIR(probe.mode) else "not a regular file"
+        verdicts.append(Verdict("corrupted", f"{rel} is {kind}"))
+    elif row.filesize is not None and probe.size != row.filesize:
+        verdicts.append(Verdict("corrupted", f"expected {row.filesize} bytes, found {probe.size}"))
+    if not can_read(probe, identity):
+        verdicts.append(Verdict("permissions", f"Jira cannot read {rel} ({describe_mode(probe)})"))
+    return verdicts
+
+
+def result_tuple(
+    pass_id: int, row: AttachmentRow, rel: str | None, probe: Probe | None, verdicts: list[Verdict]
+) -> tuple:
+    """One row for the state's ``results`` table (column order of sql/state/insert_result.sql)."""
+    details = {"missing": None, "permissions": None, "corrupted": None, "error": None}
+    for verdict in verdicts:
+        if details[verdict.flag] is None:
+            details[verdict.flag] = verdict.detail
+        else:
+            details[verdict.flag] += "; " + verdict.detail
+    seen = probe is not None and probe.errno == 0
+    return (
+        pass_id, row.id, row.issue_id, row.issue_num, row.project_id, row.project_key,
+        row.original_key, row.project_name, row.issue_summary, row.filename, row.filesize,
+        row.mimetype, row.author, row.created,
+        rel,
+        probe.size if seen else None,
+        probe.mode if seen else None,
+        probe.uid if seen else None,
+        probe.gid if seen else None,
+        probe.mtime if seen else None,
+        int(details["missing"] is not None),
+        int(details["permissions"] is not None),
+        int(details["corrupted"] is not None),
+        int(details["error"] is not None),
+        details["missing"], details["permissions"], details["corrupted"], details["error"],
+    )  # fmt: skip

@@ -1,0 +1,166 @@
+"""The SQLite state file: schema and migrations, passes, and the writes the writer makes.
+
+The state holds every result and the resume cursor. It is versioned: an older file is
+migrated in place, a newer or foreign one is refused rather than silently reset, because
+resetting would throw away hours of progress.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NamedTuple
+
+import orjson
+
+from . import sqlfiles
+from .config import Config
+from .errors import StateError
+
+SCHEMA_VERSION = 1
+# version -> the sql/state file that brings the previous version to it
+MIGRATIONS = {1: "state/schema_v1"}
+
+
+class PassInfo(NamedTuple):
+    pass_id: int
+    status: str
+    attachments_root: str
+    cursor_id: int
+    reader_done: bool
+    walk_cursor: tuple[str, str] | None
+    walk_done: bool
+    rows_done: int
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _q(name: str) -> str:
+    return sqlfiles.load(f"state/{name}")
+
+
+class State:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        try:
+            self.conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+            for statement in sqlfiles.statements("state/pragmas"):
+                self.conn.execute(statement)
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StateError(f"state file {self.path} cannot be used: {exc}") from None
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _version(self) -> int:
+        tables = {r[0] for r in self.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return 0
+        if "meta" not in tables:
+            raise StateError(f"{self.path} is a SQLite file but not an inspector state file; refusing to use it")
+        row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _migrate(self) -> None:
+        version = self._version()
+        if version > SCHEMA_VERSION:
+            raise StateError(
+                f"state file {self.path} was written by a newer inspector (schema {version}, "
+                f"this one knows {SCHEMA_VERSION}); upgrade the inspector or use another INSPECTOR_STATE_DB"
+            )
+        while version < SCHEMA_VERSION:
+            version += 1
+            with self.transaction():
+                for statement in sqlfiles.statements(MIGRATIONS[version]):
+                    self.conn.execute(statement)
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(version),)
+                )
+
+    def transaction(self):
+        return _Transaction(self.conn)
+
+    # passes -----------------------------------------------------------------------------------
+    def running_pass(self) -> PassInfo | None:
+        row = self.conn.execute(_q("current_pass")).fetchone()
+        if row is None:
+            return None
+        pass_id, status, root, cursor_id, reader_done, walk_cursor, walk_done, rows_done = row
+        cursor = tuple(orjson.loads(walk_cursor)) if walk_cursor else None
+        return PassInfo(pass_id, status, root, cursor_id, bool(reader_done), cursor, bool(walk_done), rows_done)
+
+    def start_pass(self, config: Config, estimate: int | None) -> PassInfo:
+        gids = ",".join(str(g) for g in sorted(config.identity.gids))
+        with self.transaction():
+            cur = self.conn.execute(
+                _q("new_pass"),
+                (utcnow(), str(config.attachments_root), config.jira_url, config.identity.uid, gids, estimate),
+            )
+        return PassInfo(cur.lastrowid, "running", str(config.attachments_root), 0, False, None, False, 0)
+
+    def abandon_running(self) -> None:
+        with self.transaction():
+            self.conn.execute(_q("abandon_running"), (utcnow(),))
+
+    def set_estimate(self, pass_id: int, estimate: int, jira_url: str) -> None:
+        with self.transaction():
+            self.conn.execute(_q("update_estimate"), (estimate, jira_url, pass_id))
+
+    def recount(self, pass_id: int) -> int:
+        (n,) = self.conn.execute(_q("count_results"), (pass_id,)).fetchone()
+        with self.transaction():
+            self.conn.execute(_q("set_rows_done"), (n, pass_id))
+        return n
+
+    def finish_pass(self, pass_id: int, keep: int) -> None:
+        with self.transaction():
+            self.conn.execute(_q("finish_pass"), (utcnow(), pass_id))
+            for (old,) in self.conn.execute(_q("old_passes"), (keep,)).fetchall():
+                for statement in sqlfiles.statements("state/delete_pass"):
+                    self.conn.execute(statement, (old,))
+
+    # writer -----------------------------------------------------------------------------------
+    def write_results(self, pass_id: int, results: list[tuple], cursor: int | None) -> None:
+        with self.transaction():
+            self.conn.executemany(_q("insert_result"), results)
+            self.conn.execute(_q("advance_cursor"), (cursor or 0, len(results), pass_id))
+
+    def write_disk(self, pass_id: int, entries: list[tuple], unit: tuple[str, str] | None) -> None:
+        with self.transaction():
+            self.conn.executemany(_q("insert_disk_file"), [(pass_id, *e) for e in entries])
+            if unit is not None:
+                self.conn.execute(_q("walk_cursor"), (orjson.dumps(list(unit)).decode(), pass_id))
+
+    def mark(self, what: str, pass_id: int) -> None:
+        with self.transaction():
+            self.conn.execute(_q(what), (pass_id,))
+
+    def unsized_orphans(self, pass_id: int, limit: int) -> list[str]:
+        return [r[0] for r in self.conn.execute(_q("unsized_orphans"), (pass_id, limit))]
+
+    def set_sizes(self, pass_id: int, sizes: list[tuple[str, int]]) -> None:
+        with self.transaction():
+            self.conn.executemany(_q("set_disk_size"), [(size, pass_id, rel) for rel, size in sizes])
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (autocommit connection)."""
+
+    def __init__(self, conn: sqlite3.Connection):
+        self.conn = conn
+
+    def __enter__(self) -> None:
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")

@@ -1,0 +1,66 @@
+"""Writer stage: the only process that writes the state file during a pass.
+
+Every message is stored in its own transaction together with the cursor, so a kill at any
+moment leaves a consistent state. Checkers finish batches out of order; the cursor only
+advances over an unbroken run of stored batches, so "every row with id <= cursor is stored"
+always holds and a resumed run re-checks (and replaces) anything above it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .config import Config
+from .stages import stage
+from .state import State
+
+log = logging.getLogger("inspector.writer")
+
+
+class CursorTracker:
+    """Turns out-of-order batch completions into the highest id below which all are stored."""
+
+    def __init__(self) -> None:
+        self.next_seq = 0
+        self._done: dict[int, int] = {}
+
+    def complete(self, seq: int, last_id: int) -> int | None:
+        self._done[seq] = last_id
+        cursor = None
+        while self.next_seq in self._done:
+            cursor = self._done.pop(self.next_seq)
+            self.next_seq += 1
+        return cursor
+
+
+@stage("writer")
+def run(config: Config, pass_id: int, result_q, n_checkers: int, reading: bool, walking: bool, progress) -> None:
+    tracker = CursorTracker()
+    checkers_left = n_checkers if reading else 0
+    reader_batches: int | None = None if reading else 0
+    with State(config.state_db) as state:
+        with progress.get_lock():
+            progress.value = state.recount(pass_id)
+        while checkers_left or reader_batches is None or walking:
+            message = result_q.get()
+            kind = message[0]
+            if kind == "rows":
+                _, seq, last_id, results = message
+                state.write_results(pass_id, results, tracker.complete(seq, last_id))
+                with progress.get_lock():
+                    progress.value += len(results)
+            elif kind == "disk":
+                _, entries, unit = message
+                state.write_disk(pass_id, entries, unit)
+            elif kind == "reader_done":
+                reader_batches = message[1]
+            elif kind == "checker_done":
+                checkers_left -= 1
+            elif kind == "walk_done":
+                state.mark("walk_done", pass_id)
+                walking = False
+        if reading:
+            if tracker.next_seq != reader_batches:
+                raise RuntimeError(f"stored {tracker.next_seq} of {reader_batches} batches")
+            state.mark("reader_done", pass_id)
+    log.debug("writer: pass %d stored", pass_id)

@@ -1,0 +1,1 @@
+COPY project (id, pname, pkey, originalkey, pcounter, projecttype, lead) FROM STDIN

@@ -1,0 +1,51 @@
+-- Views over the attached state file (schema `state`) for the pass chosen in the variable
+-- pass_id. These are the tables documented for `inspector report --sql`.
+CREATE OR REPLACE MACRO txt(s) AS
+    regexp_replace(
+        replace(replace(replace(replace(coalesce(CAST(s AS VARCHAR), ''), '\', '\\'),
+            chr(9), '\t'), chr(10), '\n'), chr(13), '\r'),
+        '[\x00-\x1f\x7f]', '?', 'g');
+
+CREATE OR REPLACE VIEW passes AS
+SELECT pass_id, status, started_at, finished_at, attachments_root, jira_url, jira_uid, jira_gids,
+       rows_estimate, rows_done, cursor_id, reader_done = 1 AS reader_done, walk_done = 1 AS walk_done
+FROM state.passes;
+
+CREATE OR REPLACE VIEW current_pass AS
+SELECT * FROM passes WHERE pass_id = getvariable('pass_id');
+
+CREATE OR REPLACE VIEW attachments AS
+SELECT r.id, r.issue_id,
+       CASE WHEN r.project_key IS NOT NULL AND r.issue_num IS NOT NULL
+            THEN r.project_key || '-' || r.issue_num END                      AS issue_key,
+       r.project_key, r.original_key, r.project_name, r.issue_summary,
+       r.filename, r.filesize, r.mimetype, r.author, to_timestamp(r.created) AS created,
+       r.relpath, r.actual_size, r.mode, r.uid, r.gid, to_timestamp(r.mtime)  AS mtime,
+       r.missing = 1 AS missing, r.permissions = 1 AS permissions,
+       r.corrupted = 1 AS corrupted, r.error = 1 AS error,
+       (r.missing + r.permissions + r.corrupted + r.error) > 0               AS flagged,
+       r.missing_detail, r.perm_detail, r.corrupt_detail, r.error_detail,
+       p.jira_url || '/secure/attachment/' || r.id || '/' || url_encode(coalesce(r.filename, '')) AS link,
+       CASE WHEN r.project_key IS NOT NULL AND r.issue_num IS NOT NULL
+            THEN p.jira_url || '/browse/' || r.project_key || '-' || r.issue_num END AS issue_link,
+       r.issue_num
+FROM state.results r
+JOIN state.passes p ON p.pass_id = r.pass_id
+WHERE r.pass_id = getvariable('pass_id');
+
+CREATE OR REPLACE VIEW disk_files AS
+SELECT relpath, att_id, size, kind FROM state.disk_files WHERE pass_id = getvariable('pass_id');
+
+-- A file is owned when a row resolved to exactly its path, even a broken one: a dangling
+-- symlink is reported once, as missing, not again as an orphan.
+CREATE OR REPLACE VIEW orphans AS
+SELECT d.relpath, d.size, d.kind, d.att_id
+FROM disk_files d
+WHERE d.kind <> 'unlistable'
+  AND NOT EXISTS (
+      SELECT 1 FROM attachments a WHERE a.id = d.att_id AND a.relpath = d.relpath);
+
+CREATE OR REPLACE VIEW missing AS SELECT * FROM attachments WHERE missing;
+CREATE OR REPLACE VIEW permissions AS SELECT * FROM attachments WHERE permissions;
+CREATE OR REPLACE VIEW corrupted AS SELECT * FROM attachments WHERE corrupted;
+CREATE OR REPLACE VIEW errors AS SELECT * FROM attachments WHERE error;

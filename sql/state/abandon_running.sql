@@ -1,0 +1,1 @@
+UPDATE passes SET status = 'abandoned', finished_at = ? WHERE status = 'running'

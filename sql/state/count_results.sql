@@ -1,0 +1,1 @@
+SELECT count(*) FROM results WHERE pass_id = ?

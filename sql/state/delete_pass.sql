@@ -1,0 +1,3 @@
+DELETE FROM results WHERE pass_id = ?1;
+DELETE FROM disk_files WHERE pass_id = ?1;
+DELETE FROM passes WHERE pass_id = ?1;

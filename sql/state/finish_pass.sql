@@ -1,0 +1,1 @@
+UPDATE passes SET status = 'finished', finished_at = ? WHERE pass_id = ?

@@ -1,0 +1,1 @@
+UPDATE disk_files SET size = ? WHERE pass_id = ? AND relpath = ?

@@ -1,0 +1,1 @@
+UPDATE passes SET rows_estimate = ?, jira_url = ? WHERE pass_id = ?

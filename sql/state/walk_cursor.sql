@@ -1,0 +1,1 @@
+UPDATE passes SET walk_cursor = ? WHERE pass_id = ?

@@ -1,0 +1,1 @@
+UPDATE passes SET walk_done = 1 WHERE pass_id = ?
