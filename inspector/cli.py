@@ -46,14 +46,18 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser(
-        "run", help="scan once and write the report (the default command)", formatter_class=fmt,
+        "run",
+        help="scan once and write the report (the default command)",
+        formatter_class=fmt,
         description="Scan Jira's attachments, resuming an unfinished pass, then write the report.",
         epilog=_variables_help() + "\n\n" + EXIT_CODES,
     )
     run.add_argument("--fresh", action="store_true", help="abandon an unfinished pass and start a new one")
 
     rep = sub.add_parser(
-        "report", help="rebuild the report files, or run your own query", formatter_class=fmt,
+        "report",
+        help="rebuild the report files, or run your own query",
+        formatter_class=fmt,
         description="Rebuild the report files from the state file (also while a scan runs), or with "
         "--sql run a DuckDB query over it. Tables: attachments, missing, permissions, corrupted, "
         "errors, orphans, disk_files, passes, current_pass (see README).",
@@ -64,8 +68,10 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--pass", dest="pass_id", type=int, help="report this pass id (default: the newest)")
 
     demo = sub.add_parser(
-        "demo", help="build a small Jira world with known faults in a throwaway PostgreSQL and scan it",
-        formatter_class=fmt, epilog=EXIT_CODES,
+        "demo",
+        help="build a small Jira world with known faults in a throwaway PostgreSQL and scan it",
+        formatter_class=fmt,
+        epilog=EXIT_CODES,
     )
     demo.add_argument("--dir", help="folder for the demo (default: a new temporary folder)")
     demo.add_argument("--attachments", type=int, default=400, help="attachments to generate [400]")
@@ -136,7 +142,7 @@ def _cmd_demo(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = _parser()
-    if not argv or argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version"):
+    if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["run", *argv]
     try:
         args = parser.parse_args(argv)

@@ -48,7 +48,11 @@ class Cluster:
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(self.bindir / args[0]), *args[1:]],
-            user=self.user, capture_output=True, text=True, check=check, cwd=self.base,
+            user=self.user,
+            capture_output=True,
+            text=True,
+            check=check,
+            cwd=self.base,
         )
 
     def start(self) -> Cluster:
@@ -96,8 +100,11 @@ def create_jira_database(cluster: Cluster, dbname: str, template: str | None = N
 
     with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
         if template:
-            conn.execute(sql.SQL(sqlfiles.load("demo/clone_database")).format(
-                name=sql.Identifier(dbname), template=sql.Identifier(template)))
+            conn.execute(
+                sql.SQL(sqlfiles.load("demo/clone_database")).format(
+                    name=sql.Identifier(dbname), template=sql.Identifier(template)
+                )
+            )
             return cluster.dsn(dbname)
         conn.execute(sqlfiles.load("demo/create_roles"))
         conn.execute(sql.SQL(sqlfiles.load("demo/create_database")).format(name=sql.Identifier(dbname)))

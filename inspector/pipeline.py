@@ -121,17 +121,23 @@ def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
     }
     if reading:
         procs["reader"] = ctx.Process(
-            target=reader.run, args=(config, current.cursor_id, work_q, result_q, n), kwargs=common,
+            target=reader.run,
+            args=(config, current.cursor_id, work_q, result_q, n),
+            kwargs=common,
             name="inspector-reader",
         )
         for i in range(n):
             procs[f"checker-{i}"] = ctx.Process(
-                target=checker.run, args=(config, pass_id, work_q, result_q, i), kwargs=common,
+                target=checker.run,
+                args=(config, pass_id, work_q, result_q, i),
+                kwargs=common,
                 name=f"inspector-checker-{i}",
             )
     if walking:
         procs["walker"] = ctx.Process(
-            target=walker.run, args=(config, pass_id, current.walk_cursor, result_q), kwargs=common,
+            target=walker.run,
+            args=(config, pass_id, current.walk_cursor, result_q),
+            kwargs=common,
             name="inspector-walker",
         )
 
@@ -160,7 +166,7 @@ def _watch(procs: dict, control_q, progress, bar: _Progress) -> None:
     while True:
         writer_proc.join(0.2)
         try:
-            _, stage, code, message = control_q.get_nowait()
+            _, _stage, code, message = control_q.get_nowait()
         except queue.Empty:
             pass
         else:
@@ -170,7 +176,7 @@ def _watch(procs: dict, control_q, progress, bar: _Progress) -> None:
         if dead:
             # Give a failing stage a moment to deliver its own message before we speak for it.
             try:
-                _, stage, code, message = control_q.get(timeout=1.0)
+                _, _stage, code, message = control_q.get(timeout=1.0)
             except queue.Empty:
                 name = dead[0]
                 raise PipelineError(

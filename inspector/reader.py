@@ -28,14 +28,17 @@ def segments(pool, after: int, segment_rows: int, batch_size: int):
     query = sqlfiles.load("postgres/attachments_segment")
     while True:
         got = 0
-        with pool.connection() as conn, conn.transaction():
-            with conn.cursor(name="inspector_attachments", row_factory=args_row(AttachmentRow)) as cur:
-                cur.itersize = batch_size
-                cur.execute(query, {"after": after, "limit": segment_rows})
-                while rows := cur.fetchmany(batch_size):
-                    got += len(rows)
-                    after = rows[-1].id
-                    yield rows
+        with (
+            pool.connection() as conn,
+            conn.transaction(),
+            conn.cursor(name="inspector_attachments", row_factory=args_row(AttachmentRow)) as cur,
+        ):
+            cur.itersize = batch_size
+            cur.execute(query, {"after": after, "limit": segment_rows})
+            while rows := cur.fetchmany(batch_size):
+                got += len(rows)
+                after = rows[-1].id
+                yield rows
         if got < segment_rows:
             return
 

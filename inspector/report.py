@@ -130,8 +130,7 @@ def _copy_lines(conn: duckdb.DuckDBPyConnection, query: str, target: Path) -> No
     tmp = target.with_name(target.name + ".tmp")
     # Every field went through txt(): no delimiter, quote or newline needs CSV treatment.
     conn.execute(
-        f"COPY ({query}) TO {_literal(str(tmp))} "
-        "(FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')"
+        f"COPY ({query}) TO {_literal(str(tmp))} (FORMAT csv, HEADER false, QUOTE '', ESCAPE '', DELIMITER '\x1f')"
     )
     os.replace(tmp, target)
 
