@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg.conninfo
-from environs import Env, EnvValidationError
-from environs.validate import Range
+from environs import Env, EnvValidationError, validate
 
 from .errors import ConfigError
 
@@ -33,12 +32,14 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("DB_POOL_SIZE", "2", "connections in the reader's pool (at most)"),
     ("DB_SEGMENT_ROWS", "100000", "rows read per database transaction; the reader reconnects between"),
     ("DB_STATEMENT_TIMEOUT", "300", "seconds a single query may run on Jira's database"),
+    ("DB_CONNECT_TIMEOUT", "30", "seconds to keep trying to reach the database before giving up"),
     ("CHECKERS", "CPU count", "checker processes"),
     ("CHECKER_THREADS", "16", "stat calls in flight per checker process (helps on NFS)"),
     ("JIRA_UID", "owner of ATTACHMENTS_ROOT", "numeric uid Jira runs as; permissions are evaluated for it"),
     ("JIRA_GID", "group of ATTACHMENTS_ROOT", "numeric primary gid of the Jira account"),
     ("JIRA_EXTRA_GIDS", "(none)", "comma-separated supplementary gids of the Jira account"),
     ("KEEP_PASSES", "2", "finished passes kept queryable in the state file"),
+    ("PROGRESS_INTERVAL", "10", "seconds between progress log lines when stderr is not a terminal"),
     ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
 )
 
@@ -64,11 +65,13 @@ class Config:
     db_pool_size: int
     db_segment_rows: int
     db_statement_timeout: int
+    db_connect_timeout: int
     checkers: int
     checker_threads: int
     identity: Identity
     keep_passes: int
     log_level: str
+    progress_interval: float = 10.0
 
     @property
     def db_target(self) -> str:
@@ -112,15 +115,15 @@ def from_env() -> Config:
     """Build the Config from os.environ, or raise ConfigError listing every bad variable."""
     errors: dict[str, str] = {}
     env = Env(eager=False, expand_vars=False)
-    positive = Range(min=1, error="must be at least {min}, got {input}")
-    non_negative = Range(min=0, error="must be at least {min}, got {input}")
+    positive = validate.Range(min=1, error="must be at least {min}, got {input}")
+    non_negative = validate.Range(min=0, error="must be at least {min}, got {input}")
 
     def raw(name: str) -> str | None:
         value = os.environ.get(PREFIX + name)
         return None if value is None else value.strip()
 
-    def integer(name: str, default: int, validate: Range = positive) -> int:
-        value = env.int(PREFIX + name, default, validate=validate)
+    def integer(name: str, default: int, check: validate.Range = positive) -> int:
+        value = env.int(PREFIX + name, default, validate=check)
         return value if isinstance(value, int) else default
 
     dsn = raw("DB_DSN") or ""
@@ -181,11 +184,15 @@ def from_env() -> Config:
         db_pool_size=integer("DB_POOL_SIZE", 2),
         db_segment_rows=integer("DB_SEGMENT_ROWS", 100_000),
         db_statement_timeout=integer("DB_STATEMENT_TIMEOUT", 300),
+        db_connect_timeout=integer("DB_CONNECT_TIMEOUT", 30),
         checkers=integer("CHECKERS", os.cpu_count() or 1),
         checker_threads=integer("CHECKER_THREADS", 16),
         identity=Identity(uid=uid, gids=frozenset({gid, *extra})),
         keep_passes=integer("KEEP_PASSES", 2),
         log_level=level,
+        progress_interval=env.float(
+            PREFIX + "PROGRESS_INTERVAL", 10.0, validate=validate.Range(min=0.1, error="must be at least {min}")
+        ),
     )
     try:
         env.seal()

@@ -32,13 +32,16 @@ def open_pool(config: Config, name: str) -> ConnectionPool:
         config.db_dsn,
         min_size=1,
         max_size=config.db_pool_size,
-        kwargs={"application_name": f"jira-attachment-inspector ({name})", "connect_timeout": 10},
+        kwargs={
+            "application_name": f"jira-attachment-inspector ({name})",
+            "connect_timeout": min(10, config.db_connect_timeout),
+        },
         configure=_configure(config.db_statement_timeout * 1000),
         open=False,
         name=name,
     )
     try:
-        pool.open(wait=True, timeout=30)
+        pool.open(wait=True, timeout=config.db_connect_timeout)
     except Exception as exc:
         pool.close()
         raise DatabaseError(f"cannot connect to the Jira database at {config.db_target}: {_reason(exc)}") from None

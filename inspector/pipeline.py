@@ -26,7 +26,6 @@ from .state import State
 log = logging.getLogger("inspector")
 
 _ERRORS = {2: ConfigError, 3: DatabaseError, 4: StateError}
-_LOG_EVERY = 10.0
 
 
 @dataclass
@@ -39,8 +38,8 @@ class Outcome:
 class _Progress:
     """A tqdm bar on a terminal, a log line every few seconds otherwise."""
 
-    def __init__(self, total: int | None, initial: int):
-        self.total, self.last_log, self.bar = total, time.monotonic(), None
+    def __init__(self, total: int | None, initial: int, every: float):
+        self.total, self.last_log, self.bar, self.every = total, time.monotonic(), None, every
         if sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -50,7 +49,7 @@ class _Progress:
     def update(self, done: int) -> None:
         if self.bar is not None:
             self.bar.update(done - self.done)
-        elif time.monotonic() - self.last_log >= _LOG_EVERY:
+        elif time.monotonic() - self.last_log >= self.every:
             share = f" of ~{self.total}" if self.total else ""
             log.info("progress: %d rows checked%s", done, share)
             self.last_log = time.monotonic()
@@ -142,7 +141,7 @@ def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
         )
 
     listener.start()
-    bar = _Progress(estimate, current.rows_done)
+    bar = _Progress(estimate, current.rows_done, config.progress_interval)
     ok = False
     try:
         for proc in procs.values():

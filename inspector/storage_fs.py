@@ -11,6 +11,7 @@ import os
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 from .model import Probe
 
@@ -22,6 +23,57 @@ _FOLDER_CACHE_LIMIT = 50_000
 def text_path(rel: str) -> str:
     """A relative path as storable text: undecodable bytes become visible \\x escapes."""
     return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
+_NOATIME = getattr(os, "O_NOATIME", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+
+
+def open_dir(path: str) -> int:
+    """A folder fd for listing without updating its atime where the kernel allows (we own it,
+    or we are root); elsewhere a plain open. Raises OSError like os.scandir would."""
+    if _NOATIME:
+        try:
+            return os.open(path, _DIR_FLAGS | _NOATIME)
+        except PermissionError as exc:
+            if exc.errno != 1:  # EPERM means "not yours for O_NOATIME"; EACCES is a real denial
+                raise
+    return os.open(path, _DIR_FLAGS)
+
+
+class Listed(NamedTuple):
+    name: str
+    is_dir: bool  # following symlinks, as Jira would
+    is_symlink: bool
+    is_file: bool
+    link_key: tuple[int, int] | None  # (dev, inode) of a symlinked folder, to break loops
+
+
+def _listed(entry: os.DirEntry) -> Listed:
+    try:
+        is_dir = entry.is_dir()
+    except OSError:
+        is_dir = False
+    link = entry.is_symlink()
+    key = None
+    if is_dir and link:
+        try:
+            st = entry.stat()
+            key = (st.st_dev, st.st_ino)
+        except OSError:
+            is_dir = False
+    return Listed(entry.name, is_dir, link, not is_dir and entry.is_file(), key)
+
+
+def scan_dir(path: str) -> list[Listed]:
+    """A folder's entries without touching its atime. Everything an entry needs is read while
+    the folder's fd is open (entries of an fd-based scandir resolve against that fd)."""
+    fd = open_dir(path)
+    try:
+        with os.scandir(fd) as it:
+            return [_listed(entry) for entry in it]
+    finally:
+        os.close(fd)
 
 
 def _probe(st: os.stat_result) -> Probe:
@@ -72,6 +124,6 @@ class FileSystemStorage:
     def listing(self, rel: str) -> set[str] | int:
         """Names in a folder, or the errno that prevented listing it."""
         try:
-            return set(os.listdir(self._path(rel)))
+            return {entry.name for entry in scan_dir(self._path(rel))}
         except OSError as exc:
             return exc.errno or 0

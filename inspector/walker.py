@@ -14,15 +14,14 @@ from collections.abc import Iterator
 from . import rules
 from .config import Config
 from .stages import stage
-from .storage_fs import text_path
+from .storage_fs import Listed, scan_dir, text_path
 
 Entry = tuple[str, int | None, int | None, str]  # relpath, claimed id, size, kind
 
 
-def _scan(path: str) -> list[os.DirEntry] | int:
+def _scan(path: str) -> list[Listed] | int:
     try:
-        with os.scandir(path) as it:
-            return sorted(it, key=lambda e: e.name)
+        return sorted(scan_dir(path), key=lambda e: e.name)
     except OSError as exc:
         return exc.errno or 0
 
@@ -32,20 +31,19 @@ class Walk:
         self.root = os.fspath(root)
         self._seen_links: set[tuple[int, int]] = set()
 
-    def _enter(self, entry: os.DirEntry) -> bool:
+    def _enter(self, entry: Listed) -> bool:
         """Folders are followed, symlinked ones once only (Jira follows them; loops must not)."""
-        try:
-            if not entry.is_dir():
-                return False
-            if entry.is_symlink():
-                st = entry.stat()
-                key = (st.st_dev, st.st_ino)
-                if key in self._seen_links:
-                    return False
-                self._seen_links.add(key)
-        except OSError:
+        if not entry.is_dir:
             return False
+        if entry.link_key is not None:
+            if entry.link_key in self._seen_links:
+                return False
+            self._seen_links.add(entry.link_key)
         return True
+
+    @staticmethod
+    def _kind(entry: Listed) -> str:
+        return "symlink" if entry.is_symlink else "file" if entry.is_file else "other"
 
     def tree(self, rel: str, depth: int) -> Iterator[Entry]:
         """Everything below ``rel`` (depth = number of parts in rel)."""
@@ -61,8 +59,7 @@ class Walk:
                 yield from self.tree(child, depth + 1)
             else:
                 claimed = rules.claimed_id(entry.name) if depth == 3 else None
-                kind = "symlink" if entry.is_symlink() else "file" if entry.is_file() else "other"
-                yield text_path(child), claimed, None, kind
+                yield text_path(child), claimed, None, self._kind(entry)
 
     def units(self, after: tuple[str, str] | None) -> Iterator[tuple[tuple[str, str] | None, Iterator[Entry]]]:
         """(unit, entries) for each project/bucket folder after ``after``; unit None = loose files."""
@@ -72,9 +69,9 @@ class Walk:
             return
         for top in listed:
             if not self._enter(top):
-                yield None, iter([(text_path(top.name), None, None, "symlink" if top.is_symlink() else "file")])
+                yield None, iter([(text_path(top.name), None, None, self._kind(top))])
                 continue
-            second = _scan(top.path)
+            second = _scan(f"{self.root}/{top.name}")
             if isinstance(second, int):
                 yield None, iter([(text_path(top.name), None, None, "unlistable")])
                 continue
@@ -86,8 +83,7 @@ class Walk:
                 if self._enter(sub):
                     yield unit, self.tree(rel, 2)
                 else:
-                    kind = "symlink" if sub.is_symlink() else "file"
-                    yield unit, iter([(text_path(rel), None, None, kind)])
+                    yield unit, iter([(text_path(rel), None, None, self._kind(sub))])
 
 
 @stage("walker")

@@ -1,0 +1,48 @@
+"""Shared fixtures: one throwaway PostgreSQL cluster per test session, a fresh Jira database
+(the real 8.3 schema, cloned from a template) per test, and helpers to run the real CLI."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from inspector.pgcluster import Cluster, create_jira_database
+
+from .helpers import JiraDB
+
+
+def pytest_configure(config):
+    # The product always uses spawn; make anything a test starts use it too.
+    multiprocessing.set_start_method("spawn", force=True)
+
+
+@pytest.fixture(scope="session")
+def cluster():
+    base = Path(tempfile.mkdtemp(prefix="inspector-test-pg-"))
+    c = Cluster(base).start()
+    create_jira_database(c, "jira_template")
+    yield c
+    c.stop("immediate")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def jira(cluster) -> JiraDB:
+    name = f"jira_{uuid.uuid4().hex[:10]}"
+    create_jira_database(cluster, name, template="jira_template")
+    return JiraDB(cluster, name)
+
+
+@pytest.fixture
+def workdir():
+    """A folder every account can traverse (pytest's tmp_path is root-only)."""
+    path = Path(tempfile.mkdtemp(prefix="inspector-test-"))
+    os.chmod(path, 0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)

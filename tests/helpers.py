@@ -1,0 +1,62 @@
+"""Helpers the tests share: a handle on a test database, the CLI, and report parsing."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from inspector.pgcluster import Cluster
+
+
+@dataclass
+class JiraDB:
+    cluster: Cluster
+    name: str
+
+    @property
+    def admin_dsn(self) -> str:
+        return self.cluster.dsn(self.name)
+
+    @property
+    def ro_dsn(self) -> str:
+        return self.cluster.dsn(self.name, user="inspector_ro")
+
+    def execute(self, sql: str, params=None) -> list[tuple]:
+        with psycopg.connect(self.admin_dsn, autocommit=True) as conn:
+            cur = conn.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+
+
+def inspector_env(jira: JiraDB, root: Path, workdir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INSPECTOR_", "PG"))}
+    env.update(
+        INSPECTOR_DB_DSN=jira.ro_dsn,
+        INSPECTOR_ATTACHMENTS_ROOT=str(root),
+        INSPECTOR_JIRA_URL="https://jira.example.com",
+        INSPECTOR_STATE_DB=str(workdir / "state.sqlite"),
+        INSPECTOR_REPORT_DIR=str(workdir / "report"),
+        INSPECTOR_CHECKERS="2",
+        INSPECTOR_DB_CONNECT_TIMEOUT="5",
+    )
+    env.update(extra)
+    return env
+
+
+def run_cli(args: list[str], env: dict[str, str], timeout: float = 120, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "inspector", *args], env=env, capture_output=True, text=True, timeout=timeout, **kw
+    )
+
+
+def read_list(path: Path) -> list[list[str]]:
+    return [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def ids_in(path: Path) -> set[int]:
+    """Attachment ids from the links that start every line of a report list."""
+    return {int(fields[0].split("/secure/attachment/")[1].split("/")[0]) for fields in read_list(path)}

@@ -1,0 +1,200 @@
+"""The checker against a real directory tree (no processes): paths, legacy names, symlinks,
+folders the Jira account cannot enter, and filenames that try to steer the path."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from inspector.checker import BatchChecker, check_row
+from inspector.config import Identity
+from inspector.model import RESULT_COLUMNS, AttachmentRow
+from inspector.storage_fs import FileSystemStorage
+
+from .test_rules import row
+
+JIRA = Identity(uid=2001, gids=frozenset({2001}))
+
+
+def check(root: Path, r: AttachmentRow, identity: Identity = JIRA) -> dict:
+    values = check_row(r, FileSystemStorage(root), identity, 1)
+    return dict(zip(("pass_id", *RESULT_COLUMNS), values, strict=True))
+
+
+def put(root: Path, rel: str, size: int = 10, mode: int = 0o644, owner: int = 2001) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    os.chown(path, owner, owner)
+    os.chmod(path, mode)
+    return path
+
+
+@pytest.fixture
+def root(tmp_path) -> Path:
+    r = tmp_path / "attachments"
+    r.mkdir()
+    return r
+
+
+def test_healthy_file_under_the_original_key(root):
+    put(root, "OLD/10000/OLD-7/10100")
+    res = check(root, row())
+    assert (res["missing"], res["permissions"], res["corrupted"], res["error"]) == (0, 0, 0, 0)
+    assert res["relpath"] == "OLD/10000/OLD-7/10100" and res["actual_size"] == 10
+
+
+def test_file_under_the_new_key_does_not_count(root):
+    put(root, "NEW/10000/NEW-7/10100")
+    res = check(root, row())
+    assert res["missing"] == 1 and "folder OLD does not exist" in res["missing_detail"]
+
+
+def test_bucket_edge_folder(root):
+    put(root, "OLD/20000/OLD-10001/10100")
+    assert check(root, row(issue_num=10001))["missing"] == 0
+    assert check(root, row(issue_num=10000))["missing"] == 1
+
+
+def test_legacy_name_is_served_when_the_id_file_is_absent(root):
+    put(root, "OLD/10000/OLD-7/10100_a.txt")
+    res = check(root, row(filename="a.txt"))
+    assert res["missing"] == 0 and res["relpath"] == "OLD/10000/OLD-7/10100_a.txt"
+
+
+def test_id_file_wins_over_legacy_name(root):
+    put(root, "OLD/10000/OLD-7/10100", size=10)
+    put(root, "OLD/10000/OLD-7/10100_a.txt", size=3)
+    res = check(root, row(filename="a.txt"))
+    assert res["relpath"] == "OLD/10000/OLD-7/10100" and res["corrupted"] == 0
+
+
+@pytest.mark.parametrize("filename", ["../../../secret", "../OLD-8/10100", "x/../../10100"])
+def test_filename_cannot_steer_the_path(root, filename):
+    # Files that a path built from the filename would reach: none may be taken for the attachment.
+    put(root, "secret")
+    put(root, "OLD/10000/OLD-8/10100")
+    put(root, "OLD/10000/10100")
+    (root / "OLD/10000/OLD-7").mkdir(parents=True, exist_ok=True)
+    res = check(root, row(filename=filename))
+    assert res["missing"] == 1 and res["relpath"] == "OLD/10000/OLD-7/10100"
+
+
+def test_dangling_symlink_is_missing(root):
+    (root / "OLD/10000/OLD-7").mkdir(parents=True)
+    os.symlink("/nonexistent", root / "OLD/10000/OLD-7/10100")
+    res = check(root, row())
+    assert res["missing"] == 1 and "dangling symlink" in res["missing_detail"]
+
+
+def test_symlink_to_a_good_file_is_followed(root, tmp_path):
+    target = put(tmp_path / "elsewhere", "f")
+    (root / "OLD/10000/OLD-7").mkdir(parents=True)
+    os.symlink(target, root / "OLD/10000/OLD-7/10100")
+    assert check(root, row())["missing"] == 0
+
+
+def test_symlinked_project_folder_on_another_disk(root, tmp_path):
+    put(tmp_path / "disk2", "OLD/10000/OLD-7/10100")
+    os.symlink(tmp_path / "disk2/OLD", root / "OLD")
+    res = check(root, row())
+    assert (res["missing"], res["permissions"]) == (0, 0)
+
+
+def test_symlink_loop_is_an_error_not_a_crash(root):
+    (root / "OLD/10000/OLD-7").mkdir(parents=True)
+    os.symlink("10100", root / "OLD/10000/OLD-7/10100")
+    res = check(root, row())
+    assert res["error"] == 1 and "ELOOP" in res["error_detail"]
+
+
+def test_wrong_size_and_not_a_regular_file(root):
+    put(root, "OLD/10000/OLD-7/10100", size=11)
+    res = check(root, row(filesize=10))
+    assert res["corrupted"] == 1 and res["corrupt_detail"] == "expected 10 bytes, found 11"
+    os.mkfifo(root / "OLD/10000/OLD-7/10101")
+    assert check(root, row(id=10101))["corrupted"] == 1
+
+
+def test_root_owned_private_file_is_a_permissions_problem_even_though_we_are_root(root):
+    put(root, "OLD/10000/OLD-7/10100", mode=0o600, owner=0)
+    assert os.access(root / "OLD/10000/OLD-7/10100", os.R_OK)  # why os.access would be wrong here
+    res = check(root, row())
+    assert res["permissions"] == 1 and "mode 0600 owner 0:0" in res["perm_detail"]
+    assert check(root, row(), Identity(0, frozenset({0})))["permissions"] == 0
+
+
+def test_folder_the_jira_account_cannot_enter(root):
+    put(root, "OLD/10000/OLD-7/10100")
+    os.chown(root / "OLD/10000", 0, 0)
+    os.chmod(root / "OLD/10000", 0o700)
+    res = check(root, row())
+    assert res["permissions"] == 1 and "Jira cannot enter OLD/10000/" in res["perm_detail"]
+    assert res["missing"] == 0  # we can still see the file is there and whole
+
+
+def _as_jira_account(fn):
+    """Run fn in a forked child that has become uid/gid 2001: the kernel, not us, says EACCES."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.setgroups([])
+            os.setgid(2001)
+            os.setuid(2001)
+            os.write(write, repr(fn()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        out = f.read()
+    os.waitpid(pid, 0)
+    return eval(out)
+
+
+def test_running_as_the_jira_account_eacces_is_a_permissions_flag(workdir):
+    root = workdir / "attachments"
+    root.mkdir()
+    os.chown(root, 2001, 2001)
+    put(root, "OLD/10000/OLD-7/10100")
+    for rel in ("OLD", "OLD/10000", "OLD/10000/OLD-7"):
+        os.chown(root / rel, 2001, 2001)
+    os.chown(root / "OLD/10000", 0, 0)
+    os.chmod(root / "OLD/10000", 0o700)
+    res = _as_jira_account(lambda: check(root, row()))
+    assert res["permissions"] == 1 and res["missing"] == 0 and res["error"] == 0
+    assert "cannot reach OLD/10000/OLD-7: permission denied" in res["perm_detail"]
+
+
+def test_batches_keep_row_order_across_threads(root, tmp_path):
+    from inspector.config import Config
+
+    for i in range(200):
+        put(root, f"OLD/10000/OLD-{i % 7 + 1}/{i}", size=i)
+    rows = [row(id=i, issue_num=i % 7 + 1, filesize=i if i % 10 else i + 1) for i in range(200)]
+    cfg = Config(
+        db_dsn="", attachments_root=root, jira_url="http://x", state_db=tmp_path / "s", report_dir=tmp_path / "r",
+        batch_size=100, db_pool_size=1, db_segment_rows=100, db_statement_timeout=1, db_connect_timeout=1,
+        checkers=1, checker_threads=8, identity=JIRA, keep_passes=2, log_level="INFO",
+    )  # fmt: skip
+    checker = BatchChecker(cfg, pass_id=1)
+    try:
+        out = checker.check(rows)
+    finally:
+        checker.close()
+    assert [r[1] for r in out] == list(range(200))
+    assert {r[1] for r in out if r[RESULT_COLUMNS.index("corrupted") + 1]} == set(range(0, 200, 10))
+
+
+def test_storage_never_modifies_the_tree(root):
+    path = put(root, "OLD/10000/OLD-7/10100")
+    os.utime(path, (1_000_000, 2_000_000))
+    before = os.stat(path)
+    check(root, row(filename="10100"))
+    after = os.stat(path)
+    assert (after.st_atime, after.st_mtime, stat.S_IMODE(after.st_mode)) == (
+        before.st_atime, before.st_mtime, stat.S_IMODE(before.st_mode),
+    )  # fmt: skip

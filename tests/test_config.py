@@ -1,0 +1,109 @@
+"""Configuration: every bad variable reported at once, one line each, exit 2, no secrets."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from inspector import config
+from inspector.errors import ConfigError
+
+from .helpers import run_cli
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    for key in list(os.environ):
+        if key.startswith("INSPECTOR_"):
+            monkeypatch.delenv(key)
+    return monkeypatch
+
+
+def test_defaults_take_the_jira_account_from_the_root_owner(clean_env, tmp_path):
+    os.chown(tmp_path, 2001, 2002)
+    clean_env.setenv("INSPECTOR_DB_DSN", "postgresql://inspector@db.example/jira")
+    clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(tmp_path))
+    cfg = config.from_env()
+    assert cfg.identity == config.Identity(2001, frozenset({2002}))
+    assert cfg.batch_size == 1000 and cfg.db_pool_size == 2 and cfg.checkers == (os.cpu_count() or 1)
+    assert cfg.jira_url == "http://jira.invalid"
+    assert cfg.db_target == "inspector@db.example:5432/jira"
+
+
+def test_explicit_identity_and_trailing_slash(clean_env, tmp_path):
+    clean_env.setenv("INSPECTOR_DB_DSN", "host=db dbname=jira user=x password=s3cret")
+    clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(tmp_path))
+    clean_env.setenv("INSPECTOR_JIRA_URL", "https://jira.example.com/")
+    clean_env.setenv("INSPECTOR_JIRA_UID", "7")
+    clean_env.setenv("INSPECTOR_JIRA_GID", "8")
+    clean_env.setenv("INSPECTOR_JIRA_EXTRA_GIDS", "9, 10")
+    cfg = config.from_env()
+    assert cfg.identity == config.Identity(7, frozenset({8, 9, 10}))
+    assert cfg.jira_url == "https://jira.example.com"
+    assert "s3cret" not in repr(cfg) and "s3cret" not in cfg.db_target
+
+
+def test_every_bad_variable_is_reported_at_once(clean_env, tmp_path):
+    afile = tmp_path / "file"
+    afile.write_text("x")
+    clean_env.setenv("INSPECTOR_DB_DSN", "mysql://root:hunter2@db/jira")
+    clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(afile))
+    clean_env.setenv("INSPECTOR_BATCH_SIZE", "-5")
+    clean_env.setenv("INSPECTOR_CHECKERS", "many")
+    clean_env.setenv("INSPECTOR_JIRA_URL", "jira.example.com")
+    clean_env.setenv("INSPECTOR_JIRA_EXTRA_GIDS", "1,x")
+    clean_env.setenv("INSPECTOR_LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigError) as caught:
+        config.from_env()
+    lines = str(caught.value).splitlines()
+    named = {line.split(":", 1)[0] for line in lines}
+    assert named == {
+        "INSPECTOR_DB_DSN", "INSPECTOR_ATTACHMENTS_ROOT", "INSPECTOR_BATCH_SIZE", "INSPECTOR_CHECKERS",
+        "INSPECTOR_JIRA_URL", "INSPECTOR_JIRA_EXTRA_GIDS", "INSPECTOR_LOG_LEVEL",
+    }  # fmt: skip
+    assert "hunter2" not in str(caught.value)
+    assert any("unknown scheme 'mysql'" in line for line in lines)
+    assert any("is not a folder" in line for line in lines)
+    assert any("must be at least 1, got -5" in line for line in lines)
+
+
+def test_missing_required_and_missing_root(clean_env, tmp_path):
+    clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(tmp_path / "nope"))
+    with pytest.raises(ConfigError) as caught:
+        config.from_env()
+    text = str(caught.value)
+    assert "INSPECTOR_DB_DSN: is required" in text
+    assert "INSPECTOR_ATTACHMENTS_ROOT: cannot access" in text and "No such file or directory" in text
+
+
+@pytest.mark.parametrize("dsn", ["", "   ", "host=db dbname", "postgresql://u:p@[bad/db"])
+def test_unusable_dsns(dsn):
+    assert config.check_dsn(dsn) is not None
+
+
+def test_cli_prints_one_line_per_problem_and_exits_2(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INSPECTOR_")}
+    env.update(INSPECTOR_DB_DSN="postgresql://u:topsecret@h/db", INSPECTOR_BATCH_SIZE="0")
+    result = run_cli([], env, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [
+        "inspector: error: INSPECTOR_ATTACHMENTS_ROOT: is required (Jira's data/attachments folder)",
+        "inspector: error: INSPECTOR_BATCH_SIZE: must be at least 1, got 0",
+    ]
+    assert "topsecret" not in result.stderr + result.stdout
+    assert not (tmp_path / "inspector-state.sqlite").exists()
+
+
+def test_cli_usage_error_exits_2():
+    result = run_cli(["report", "--format", "xml"], dict(os.environ))
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_help_documents_every_variable():
+    result = run_cli(["--help"], dict(os.environ))
+    assert result.returncode == 0
+    for name, _, _ in config.VARIABLES:
+        assert f"INSPECTOR_{name}" in result.stdout
+    assert "exit codes" in result.stdout

@@ -1,0 +1,145 @@
+"""Pure per-row rules, no processes and no disks."""
+
+from __future__ import annotations
+
+import errno
+import stat
+
+import pytest
+
+from inspector import rules
+from inspector.config import Identity
+from inspector.model import AttachmentRow, Probe
+
+JIRA = Identity(uid=2001, gids=frozenset({2001, 3000}))
+
+
+def row(**kw) -> AttachmentRow:
+    base = dict(
+        id=10100, issue_id=500, issue_exists=True, issue_num=7, project_id=1, project_key="NEW",
+        original_key="OLD", project_name="P", issue_summary="s", filename="a.txt", filesize=10,
+        mimetype="text/plain", author="u", created=0,
+    )  # fmt: skip
+    base.update(kw)
+    return AttachmentRow(**base)
+
+
+def probe(mode=stat.S_IFREG | 0o644, uid=2001, gid=2001, size=10, err=0) -> Probe:
+    return Probe(err, mode, uid, gid, size, 0)
+
+
+@pytest.mark.parametrize(
+    ("num", "expected"),
+    [(1, 10000), (9999, 10000), (10000, 10000), (10001, 20000), (20000, 20000), (20001, 30000), (123456, 130000)],
+)
+def test_bucket_edges(num, expected):
+    assert rules.bucket(num) == expected
+
+
+def test_renamed_project_uses_original_key_for_every_level():
+    assert rules.issue_folder(row(issue_num=10001)) == ("OLD", "20000", "OLD-10001")
+
+
+@pytest.mark.parametrize(
+    ("kw", "flag", "words"),
+    [
+        ({"issue_exists": False, "project_id": None, "issue_num": None}, "missing", "issue 500 does not exist"),
+        ({"project_id": None}, "missing", "project of issue 500"),
+        ({"issue_num": None}, "missing", "no issue number"),
+        ({"original_key": "A/../B"}, "error", "not a plain Jira key"),
+        ({"original_key": "../.."}, "error", "not a plain Jira key"),
+        ({"original_key": ""}, "error", "not a plain Jira key"),
+        ({"original_key": "AB\n"}, "error", "not a plain Jira key"),
+    ],
+)
+def test_rows_without_a_folder(kw, flag, words):
+    verdict = rules.issue_folder(row(**kw))
+    assert isinstance(verdict, rules.Verdict)
+    assert verdict.flag == flag and words in verdict.detail
+
+
+@pytest.mark.parametrize("key", ["AB", "A1", "JIRA_2", "X"])
+def test_plain_keys(key):
+    assert rules.is_plain_key(key)
+
+
+@pytest.mark.parametrize(
+    ("name", "claimed"),
+    [("10100", 10100), ("10100_report.pdf", 10100), ("_x", None), ("abc", None), ("٣٣", None), ("9" * 25, None)],
+)
+def test_claimed_id(name, claimed):
+    assert rules.claimed_id(name) == claimed
+
+
+@pytest.mark.parametrize(
+    ("mode", "uid", "gid", "readable"),
+    [
+        (0o400, 2001, 0, True),  # owner bit
+        (0o040, 2001, 2001, False),  # owner bits win even when the group could read
+        (0o040, 0, 2001, True),  # primary group
+        (0o040, 0, 3000, True),  # supplementary group
+        (0o004, 0, 0, True),  # others
+        (0o600, 0, 0, False),  # root-owned private file: the bad `chown -R` case
+        (0o000, 2001, 2001, False),
+    ],
+)
+def test_can_read_is_evaluated_for_the_jira_account(mode, uid, gid, readable):
+    assert rules.can_read(probe(mode=stat.S_IFREG | mode, uid=uid, gid=gid), JIRA) is readable
+
+
+def test_root_identity_reads_everything():
+    assert rules.can_read(probe(mode=stat.S_IFREG, uid=5, gid=5), Identity(0, frozenset({0})))
+
+
+def test_can_enter_needs_execute_not_read():
+    assert not rules.can_enter(probe(mode=stat.S_IFDIR | 0o644), JIRA)
+    assert rules.can_enter(probe(mode=stat.S_IFDIR | 0o711, uid=0, gid=0), JIRA)
+
+
+def _dirs(*probes):
+    return [(rel, p) for rel, p in zip(["", "K", "K/10000", "K/10000/K-1"], probes, strict=False)]
+
+
+def test_folder_verdicts():
+    ok = probe(mode=stat.S_IFDIR | 0o755)
+    assert rules.folder_verdict(_dirs(ok, ok, ok, ok), JIRA) == (None, False)
+    verdict, final = rules.folder_verdict(_dirs(ok, ok, probe(err=errno.ENOENT)), JIRA)
+    assert final and verdict.flag == "missing" and "K/10000" in verdict.detail
+    verdict, final = rules.folder_verdict(_dirs(ok, probe(err=errno.EACCES)), JIRA)
+    assert final and verdict.flag == "permissions"
+    verdict, final = rules.folder_verdict(_dirs(ok, probe(mode=stat.S_IFREG | 0o644)), JIRA)
+    assert final and verdict.flag == "missing" and "not a folder" in verdict.detail
+    locked = probe(mode=stat.S_IFDIR | 0o700, uid=0, gid=0)
+    verdict, final = rules.folder_verdict(_dirs(ok, locked, ok, ok), JIRA)
+    assert not final and verdict.flag == "permissions" and "mode 0700 owner 0:0" in verdict.detail
+    verdict, final = rules.folder_verdict(_dirs(ok, probe(err=errno.EIO)), JIRA)
+    assert final and verdict.flag == "error" and "EIO" in verdict.detail
+
+
+def test_file_verdicts():
+    r = row(filesize=10)
+    assert rules.file_verdicts(r, "x", probe(size=10), JIRA) == []
+    [v] = rules.file_verdicts(r, "x", probe(size=11), JIRA)
+    assert v == rules.Verdict("corrupted", "expected 10 bytes, found 11")
+    [v] = rules.file_verdicts(r, "x", probe(mode=stat.S_IFDIR | 0o755), JIRA)
+    assert v.flag == "corrupted" and "folder" in v.detail
+    [v] = rules.file_verdicts(r, "x", probe(mode=stat.S_IFIFO | 0o644), JIRA)
+    assert v.flag == "corrupted" and "not a regular file" in v.detail
+    both = rules.file_verdicts(r, "x", probe(size=3, mode=stat.S_IFREG | 0o600, uid=0, gid=0), JIRA)
+    assert [v.flag for v in both] == ["corrupted", "permissions"]
+    [v] = rules.file_verdicts(r, "x", Probe(errno.ENOENT, dangling_symlink=True), JIRA)
+    assert v.flag == "missing" and "dangling symlink" in v.detail
+    [v] = rules.file_verdicts(r, "x", Probe(errno.ELOOP), JIRA)
+    assert v.flag == "error" and "ELOOP" in v.detail
+    assert rules.file_verdicts(row(filesize=None), "x", probe(size=99), JIRA) == []
+
+
+def test_result_tuple_sets_independent_flags_and_details():
+    verdicts = [rules.Verdict("permissions", "a"), rules.Verdict("corrupted", "b"), rules.Verdict("permissions", "c")]
+    t = rules.result_tuple(3, row(), "K/1", probe(size=4), verdicts)
+    from inspector.model import RESULT_COLUMNS
+
+    named = dict(zip(("pass_id", *RESULT_COLUMNS), t, strict=True))
+    assert named["pass_id"] == 3 and named["actual_size"] == 4
+    assert (named["missing"], named["permissions"], named["corrupted"], named["error"]) == (0, 1, 1, 0)
+    assert named["perm_detail"] == "a; c" and named["corrupt_detail"] == "b" and named["missing_detail"] is None

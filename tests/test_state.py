@@ -1,0 +1,93 @@
+"""The state file: versioning, refusal of foreign or corrupted files, cursor logic, pruning."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from inspector.errors import StateError
+from inspector.state import SCHEMA_VERSION, State
+from inspector.writer import CursorTracker
+
+from .test_checker import JIRA
+
+
+def test_cursor_only_advances_over_an_unbroken_run_of_batches():
+    t = CursorTracker()
+    assert t.complete(1, 200) is None  # batch 0 still out
+    assert t.complete(2, 300) is None
+    assert t.complete(0, 100) == 300
+    assert t.complete(4, 500) is None
+    assert t.complete(3, 400) == 500
+    assert t.next_seq == 5
+
+
+def test_new_state_gets_current_version(tmp_path):
+    with State(tmp_path / "s.sqlite") as st:
+        (v,) = st.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    assert int(v) == SCHEMA_VERSION
+
+
+def test_newer_state_is_refused_and_left_alone(tmp_path):
+    path = tmp_path / "s.sqlite"
+    State(path).close()
+    with sqlite3.connect(path) as c:
+        c.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    before = path.read_bytes()
+    with pytest.raises(StateError, match="newer inspector"):
+        State(path)
+    assert path.read_bytes() == before
+
+
+def test_foreign_sqlite_and_garbage_are_refused(tmp_path):
+    foreign = tmp_path / "other.sqlite"
+    with sqlite3.connect(foreign) as c:
+        c.execute("CREATE TABLE t (x)")
+    with pytest.raises(StateError, match="not an inspector state file"):
+        State(foreign)
+    garbage = tmp_path / "garbage.sqlite"
+    garbage.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StateError, match="cannot be used"):
+        State(garbage)
+    assert garbage.read_bytes() == b"this is not a database" * 100
+
+
+def test_unwritable_location_is_a_state_error(tmp_path):
+    with pytest.raises(StateError):
+        State(tmp_path / "no" / "such" / "dir" / "s.sqlite")
+
+
+def _cfg(tmp_path: Path):
+    from inspector.config import Config
+
+    return Config(
+        db_dsn="", attachments_root=tmp_path, jira_url="http://x", state_db=tmp_path / "s.sqlite",
+        report_dir=tmp_path / "r", batch_size=10, db_pool_size=1, db_segment_rows=10, db_statement_timeout=1,
+        db_connect_timeout=1, checkers=1, checker_threads=1, identity=JIRA, keep_passes=2, log_level="INFO",
+    )  # fmt: skip
+
+
+def test_finished_passes_are_pruned_to_keep(tmp_path):
+    cfg = _cfg(tmp_path)
+    with State(cfg.state_db) as st:
+        ids = []
+        for _ in range(4):
+            p = st.start_pass(cfg, 10)
+            st.write_disk(p.pass_id, [("x", None, 1, "file")], None)
+            st.finish_pass(p.pass_id, keep=2)
+            ids.append(p.pass_id)
+        kept = [r[0] for r in st.conn.execute("SELECT pass_id FROM passes ORDER BY pass_id")]
+        disk = {r[0] for r in st.conn.execute("SELECT DISTINCT pass_id FROM disk_files")}
+    assert kept == ids[-2:] and disk == set(ids[-2:])
+
+
+def test_running_pass_round_trip(tmp_path):
+    cfg = _cfg(tmp_path)
+    with State(cfg.state_db) as st:
+        p = st.start_pass(cfg, 10)
+        st.write_results(p.pass_id, [], 1234)
+        st.write_disk(p.pass_id, [], ("KEY", "20000"))
+        again = st.running_pass()
+    assert again.cursor_id == 1234 and again.walk_cursor == ("KEY", "20000") and not again.walk_done

@@ -1,0 +1,79 @@
+"""The orphan walk on a real tree: names only, thumbnails skipped, symlink loops survived,
+resume skipping finished units, and folders the account cannot list recorded, not fatal."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from inspector.walker import Walk
+
+from .test_checker import _as_jira_account, put
+
+
+def entries(root: Path, after=None) -> dict[str, tuple]:
+    return {rel: (claimed, kind) for _, it in Walk(root).units(after) for rel, claimed, _, kind in it}
+
+
+def test_walk_lists_files_with_claimed_ids_and_skips_thumbnails(tmp_path):
+    put(tmp_path, "A/10000/A-1/100")
+    put(tmp_path, "A/10000/A-1/101_old name.txt")
+    put(tmp_path, "A/10000/A-1/thumbs/_thumb_100.png")
+    put(tmp_path, "A/10000/A-1/notes.txt")
+    put(tmp_path, "A/10000/A-1/sub/deeper/7")
+    put(tmp_path, "A/10000/thumbs/x")  # only <issue folder>/thumbs is Jira's
+    put(tmp_path, "A/stray")
+    put(tmp_path, "loose.bin")
+    found = entries(tmp_path)
+    assert found == {
+        "A/10000/A-1/100": (100, "file"),
+        "A/10000/A-1/101_old name.txt": (101, "file"),
+        "A/10000/A-1/notes.txt": (None, "file"),
+        "A/10000/A-1/sub/deeper/7": (None, "file"),
+        "A/10000/thumbs/x": (None, "file"),
+        "A/stray": (None, "file"),
+        "loose.bin": (None, "file"),
+    }
+
+
+def test_symlinked_folders_are_followed_once_and_loops_end(tmp_path):
+    put(tmp_path / "disk2", "B/10000/B-1/5")
+    root = tmp_path / "root"
+    root.mkdir()
+    os.symlink(tmp_path / "disk2/B", root / "B")
+    os.symlink("..", tmp_path / "disk2/B/10000/B-1/up")  # a loop back up the tree
+    found = entries(root)
+    assert found["B/10000/B-1/5"] == (5, "file")
+    assert len(found) < 10
+
+
+def test_dangling_symlink_is_listed_as_a_symlink(tmp_path):
+    (tmp_path / "A/10000/A-1").mkdir(parents=True)
+    os.symlink("/nonexistent", tmp_path / "A/10000/A-1/9")
+    assert entries(tmp_path) == {"A/10000/A-1/9": (9, "symlink")}
+
+
+def test_resume_skips_finished_units_in_sorted_order(tmp_path):
+    for rel in ("A/10000/A-1/1", "A/20000/A-10001/2", "B/10000/B-1/3", "C/10000/C-1/4"):
+        put(tmp_path, rel)
+    assert sorted(entries(tmp_path, after=("A", "20000"))) == ["B/10000/B-1/3", "C/10000/C-1/4"]
+    units = [u for u, it in Walk(tmp_path).units(None) if list(it) is not None]
+    assert units == [("A", "10000"), ("A", "20000"), ("B", "10000"), ("C", "10000")]
+
+
+def test_undecodable_names_are_stored_visibly(tmp_path):
+    (tmp_path / "A/10000/A-1").mkdir(parents=True)
+    open(os.path.join(os.fsencode(tmp_path / "A/10000/A-1"), b"bad\xffname"), "wb").close()
+    assert "A/10000/A-1/bad\\xffname" in entries(tmp_path)
+
+
+def test_folder_the_account_cannot_list_is_recorded(workdir):
+    root = workdir / "attachments"
+    for rel in ("A/10000/A-1/1", "A/10000/A-2/2"):
+        put(root, rel)
+    for dirpath, _, _ in os.walk(root):
+        os.chown(dirpath, 2001, 2001)
+    os.chown(root / "A/10000/A-2", 0, 0)
+    os.chmod(root / "A/10000/A-2", 0o700)
+    found = _as_jira_account(lambda: entries(root))
+    assert found == {"A/10000/A-1/1": (1, "file"), "A/10000/A-2": (None, "unlistable")}
