@@ -107,3 +107,11 @@ def test_help_documents_every_variable():
     for name, _, _ in config.VARIABLES:
         assert f"INSPECTOR_{name}" in result.stdout
     assert "exit codes" in result.stdout
+
+
+def test_readme_documents_every_variable():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for name, _, _ in config.VARIABLES:
+        assert f"`INSPECTOR_{name}`" in readme, name
