@@ -88,3 +88,29 @@ def test_kill_9_at_random_points_then_resume_equals_uninterrupted(jira, workdir)
     with sqlite3.connect(state) as c:
         assert c.execute("SELECT count(*), count(DISTINCT id) FROM results").fetchone() == (expected.total,) * 2
         assert c.execute("SELECT count(*) FROM passes").fetchone() == (1,)
+
+
+@pytest.mark.slow
+def test_report_while_a_scan_runs_and_progress_lines(jira, workdir):
+    root = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=12_000, seed=3))
+    env = inspector_env(jira, root, workdir, INSPECTOR_BATCH_SIZE="20", INSPECTOR_PROGRESS_INTERVAL="0.1")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while progress(workdir / "state.sqlite")[0] < 500 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        during = run_cli(["report"], env)
+        assert during.returncode == 0, during.stderr
+        summary = orjson.loads((workdir / "report/summary.json").read_bytes())
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
+    assert "running (partial results)" in during.stdout
+    assert summary["status"] == "running" and 0 < summary["total_attachments"] < expected.total
+    assert proc.returncode == 0
+    assert "progress:" in err and f"of ~{expected.total}" in err
+    final = orjson.loads((workdir / "report/summary.json").read_bytes())
+    assert final["status"] == "finished" and final["total_attachments"] == expected.total
