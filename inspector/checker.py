@@ -1,66 +1,115 @@
 """Checker stage: turns batches of attachment rows into result rows by asking a storage object.
 
-Several checker processes run in parallel; inside each, a batch is split across threads
-because a stat on NFS is a network round trip that releases the GIL.
+Several checker processes run in parallel. On local disk a stat costs microseconds and the
+Python around it dominates, so a batch runs in one thread; when the storage turns out slow
+(NFS: a network round trip per stat, which releases the GIL) the rest of the batch is spread
+over many threads, so hundreds of stats are in flight across the checker processes.
 """
 
 from __future__ import annotations
 
 import errno
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from . import rules
 from .config import Config, Identity
-from .model import AttachmentRow
+from .model import FILENAME, ID, ISSUE_EXISTS, ISSUE_NUM, ORIGINAL_KEY, PROJECT_ID, Probe
 from .stages import stage
-from .storage_fs import FileSystemStorage, text_path
+from .storage_fs import FileSystemStorage, probe_of, text_path
+
+# Below this many seconds per row the storage is local and threads would only add overhead.
+SLOW_ROW_SECONDS = 100e-6
+PROBE_ROWS = 16
+_VERDICT_CACHE_LIMIT = 50_000
 
 
-def check_row(row: AttachmentRow, storage: FileSystemStorage, identity: Identity, pass_id: int) -> tuple:
-    where = rules.issue_folder(row)
-    if isinstance(where, rules.Verdict):
-        return rules.result_tuple(pass_id, row, None, None, [where])
-    folder = "/".join(where)
-    rel = f"{folder}/{row.id}"
-    blocked, final = rules.folder_verdict(storage.folder_probes(where), identity)
-    if final:
-        return rules.result_tuple(pass_id, row, rel, None, [blocked])
-    probe = storage.file(rel)
-    if probe.errno == errno.ENOENT and not probe.dangling_symlink:
-        legacy = rules.legacy_name(row.id, row.filename)
-        # The legacy name comes from the database: it is only used if the folder really
-        # holds an entry of that exact name, so it can never steer us to another path.
-        if legacy is not None and "/" not in legacy:
-            names = storage.listing(folder)
-            if isinstance(names, set) and legacy in names:
-                rel = f"{folder}/{legacy}"
-                probe = storage.file(rel)
-    verdicts = [blocked] if blocked else []
-    verdicts += rules.file_verdicts(row, rel, probe, identity)
-    return rules.result_tuple(pass_id, row, text_path(rel), probe, verdicts)
+class RowChecker:
+    """Checks rows against one storage for one identity; caches folder verdicts."""
+
+    def __init__(self, storage: FileSystemStorage, identity: Identity, pass_id: int):
+        self.storage, self.identity, self.pass_id = storage, identity, pass_id
+        self._folders: dict[str, tuple[rules.Verdict | None, bool]] = {}
+        self._keys: dict[str | None, bool] = {}
+
+    def _folder(self, folder: str) -> tuple[rules.Verdict | None, bool]:
+        verdict = self._folders.get(folder)
+        if verdict is None:
+            if len(self._folders) >= _VERDICT_CACHE_LIMIT:
+                self._folders.clear()
+            verdict = rules.folder_verdict(self.storage.folder_probes(folder), self.identity)
+            self._folders[folder] = verdict
+        return verdict
+
+    def check(self, rows: list[tuple]) -> list[tuple]:
+        out = []
+        append = out.append
+        stat, identity, pass_id, keys = self.storage.stat, self.identity, self.pass_id, self._keys
+        healthy = rules.is_healthy
+        for row in rows:
+            key, num = row[ORIGINAL_KEY], row[ISSUE_NUM]
+            plain = keys.get(key)
+            if plain is None:
+                plain = keys[key] = rules.is_plain_key(key)
+            if not (plain and row[ISSUE_EXISTS] and row[PROJECT_ID] is not None and num is not None and num > 0):
+                append(rules.result(pass_id, row, None, None, [rules.issue_folder(row)]))
+                continue
+            folder = f"{key}/{rules.bucket(num)}/{key}-{num}"
+            blocked, final = self._folder(folder)
+            rel = f"{folder}/{row[ID]}"
+            if final:
+                append(rules.result(pass_id, row, rel, None, [blocked]))
+                continue
+            try:
+                st = stat(rel)
+            except OSError as exc:
+                append(self._absent(row, folder, rel, Probe(exc.errno or 0), blocked))
+                continue
+            mode, size, uid, gid = st.st_mode, st.st_size, st.st_uid, st.st_gid
+            if blocked is None and healthy(row, mode, size, uid, gid, identity):
+                append((pass_id, *row, rel, size, mode, uid, gid, int(st.st_mtime), 0, None))
+            else:
+                probe = probe_of(st)
+                verdicts = ([blocked] if blocked else []) + rules.file_verdicts(row, rel, probe, identity)
+                append(rules.result(pass_id, row, rel, probe, verdicts))
+        return out
+
+    def _absent(self, row: tuple, folder: str, rel: str, failed: Probe, blocked: rules.Verdict | None) -> tuple:
+        """The file did not stat: a dangling link, a legacy ``<id>_<name>`` file, or a fault."""
+        probe = self.storage.file(rel, failed)
+        if probe.errno == errno.ENOENT and not probe.dangling_symlink:
+            legacy = rules.legacy_name(row[ID], row[FILENAME])
+            # The legacy name comes from the database: it is used only when the folder holds an
+            # entry of exactly that name, so it can never steer us to another path.
+            if legacy is not None:
+                names = self.storage.listing(folder)
+                if isinstance(names, set) and legacy in names:
+                    rel = f"{folder}/{legacy}"
+                    probe = self.storage.file(rel)
+        verdicts = [blocked] if blocked else []
+        verdicts += rules.file_verdicts(row, rel, probe, self.identity)
+        return rules.result(self.pass_id, row, text_path(rel), probe, verdicts)
 
 
 class BatchChecker:
-    """Checks whole batches, splitting each across ``threads`` threads when more than one."""
+    """Checks whole batches; goes wide over threads only when the storage is slow."""
 
     def __init__(self, config: Config, pass_id: int, storage: FileSystemStorage | None = None):
-        self.storage = storage or FileSystemStorage(config.attachments_root)
-        self.identity = config.identity
-        self.pass_id = pass_id
+        self.rows = RowChecker(storage or FileSystemStorage(config.attachments_root), config.identity, pass_id)
         self.threads = config.checker_threads
         self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
 
-    def _chunk(self, rows: list[AttachmentRow]) -> list[tuple]:
-        storage, identity, pass_id = self.storage, self.identity, self.pass_id
-        return [check_row(row, storage, identity, pass_id) for row in rows]
-
-    def check(self, rows: list[AttachmentRow]) -> list[tuple]:
-        if self._pool is None or len(rows) < 2 * self.threads:
-            return self._chunk(rows)
-        # Contiguous chunks, one per thread: a task per row would cost more than a local stat.
-        size = -(-len(rows) // self.threads)
-        parts = self._pool.map(self._chunk, [rows[i : i + size] for i in range(0, len(rows), size)])
-        return [result for part in parts for result in part]
+    def check(self, rows: list[tuple]) -> list[tuple]:
+        if self._pool is None or len(rows) <= PROBE_ROWS:
+            return self.rows.check(rows)
+        started = time.perf_counter()
+        head = self.rows.check(rows[:PROBE_ROWS])
+        if (time.perf_counter() - started) / PROBE_ROWS < SLOW_ROW_SECONDS:
+            return head + self.rows.check(rows[PROBE_ROWS:])
+        rest = rows[PROBE_ROWS:]
+        size = max(1, -(-len(rest) // self.threads))
+        parts = self._pool.map(self.rows.check, [rest[i : i + size] for i in range(0, len(rest), size)])
+        return head + [result for part in parts for result in part]
 
     def close(self) -> None:
         if self._pool is not None:
@@ -73,7 +122,7 @@ def run(config: Config, pass_id: int, work_q, result_q, index: int) -> None:
     try:
         while (item := work_q.get()) is not None:
             seq, rows = item
-            result_q.put(("rows", seq, rows[-1].id, checker.check(rows)))
+            result_q.put(("rows", seq, rows[-1][ID], checker.check(rows)))
     finally:
         checker.close()
     result_q.put(("checker_done", index))

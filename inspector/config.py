@@ -14,9 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psycopg.conninfo
-from environs import Env, EnvValidationError, validate
-
 from .errors import ConfigError
 
 PREFIX = "INSPECTOR_"
@@ -80,6 +77,8 @@ class Config:
 
 def describe_dsn(dsn: str) -> str:
     """user@host:port/dbname, never the password: safe for logs and error messages."""
+    import psycopg.conninfo
+
     try:
         parts = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.Error:
@@ -98,6 +97,8 @@ def check_dsn(dsn: str) -> str | None:
     m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", dsn)
     if m and m.group(1).lower() not in ("postgresql", "postgres"):
         return f"unknown scheme '{m.group(1)}' (expected postgresql://)"
+    import psycopg.conninfo
+
     try:
         psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.Error:
@@ -113,6 +114,9 @@ def _jira_url(value: str) -> str | None:
 
 def from_env() -> Config:
     """Build the Config from os.environ, or raise ConfigError listing every bad variable."""
+    # Imported here: pipeline processes unpickle a Config and must not pay for these imports.
+    from environs import Env, EnvValidationError, validate
+
     errors: dict[str, str] = {}
     env = Env(eager=False, expand_vars=False)
     positive = validate.Range(min=1, error="must be at least {min}, got {input}")
@@ -122,7 +126,7 @@ def from_env() -> Config:
         value = os.environ.get(PREFIX + name)
         return None if value is None else value.strip()
 
-    def integer(name: str, default: int, check: validate.Range = positive) -> int:
+    def integer(name: str, default: int, check=positive) -> int:
         value = env.int(PREFIX + name, default, validate=check)
         return value if isinstance(value, int) else default
 

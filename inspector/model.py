@@ -1,8 +1,10 @@
 """The plain rows that flow between stages.
 
-A source (PostgreSQL today, Jira Cloud later) yields ``AttachmentRow``; a checker turns each
-into one result tuple in the column order of the state's ``results`` table. Both are plain
-tuples so they pickle cheaply across process boundaries.
+A source (PostgreSQL today, Jira Cloud later) yields attachment rows as plain tuples in the
+field order of ``AttachmentRow``; a checker appends what it found and yields result tuples in
+the column order of the state's ``results`` table. Plain tuples pickle several times faster
+than named ones across process boundaries, so the hot path indexes them with the constants
+below; ``AttachmentRow`` documents the order and builds rows in tests.
 """
 
 from __future__ import annotations
@@ -24,7 +26,11 @@ class AttachmentRow(NamedTuple):
     filesize: int | None
     mimetype: str | None
     author: str | None
-    created: int | None
+    created: int | None  # unix seconds
+
+
+(ID, ISSUE_ID, ISSUE_EXISTS, ISSUE_NUM, PROJECT_ID, PROJECT_KEY, ORIGINAL_KEY, PROJECT_NAME, ISSUE_SUMMARY,
+ FILENAME, FILESIZE, MIMETYPE, AUTHOR, CREATED) = range(len(AttachmentRow._fields))  # fmt: skip
 
 
 class Probe(NamedTuple):
@@ -39,13 +45,10 @@ class Probe(NamedTuple):
     dangling_symlink: bool = False
 
 
-# Column order of the ``results`` table after pass_id (see sql/state/insert_result.sql).
-RESULT_COLUMNS = (
-    "id", "issue_id", "issue_num", "project_id", "project_key", "original_key", "project_name",
-    "issue_summary", "filename", "filesize", "mimetype", "author", "created",
-    "relpath", "actual_size", "mode", "uid", "gid", "mtime",
-    "missing", "permissions", "corrupted", "error",
-    "missing_detail", "perm_detail", "corrupt_detail", "error_detail",
-)  # fmt: skip
+# Flags are stored as one bitmask column; the report views expand it.
+FLAG_BITS = {"missing": 1, "permissions": 2, "corrupted": 4, "error": 8}
 
-FLAGS = ("missing", "permissions", "corrupted", "error")
+# Column order of the ``results`` table (sql/state/insert_result.sql): pass_id, the row, then
+# what the checker saw and concluded.
+CHECK_COLUMNS = ("relpath", "actual_size", "mode", "uid", "gid", "mtime", "flags", "detail")
+RESULT_COLUMNS = ("pass_id", *AttachmentRow._fields, *CHECK_COLUMNS)

@@ -11,33 +11,29 @@ from __future__ import annotations
 import logging
 
 import psycopg
-from psycopg.rows import args_row
 
 from . import sqlfiles
 from .config import Config
 from .db import open_pool
 from .errors import DatabaseError
-from .model import AttachmentRow
+from .model import ID
 from .stages import stage
 
 log = logging.getLogger("inspector.reader")
 
 
 def segments(pool, after: int, segment_rows: int, batch_size: int):
-    """Yield batches of AttachmentRow with id > ``after``, in id order, until the table ends."""
+    """Yield batches of rows (plain tuples in AttachmentRow order) with id > ``after``, in id
+    order, until the table ends."""
     query = sqlfiles.load("postgres/attachments_segment")
     while True:
         got = 0
-        with (
-            pool.connection() as conn,
-            conn.transaction(),
-            conn.cursor(name="inspector_attachments", row_factory=args_row(AttachmentRow)) as cur,
-        ):
+        with pool.connection() as conn, conn.transaction(), conn.cursor(name="inspector_attachments") as cur:
             cur.itersize = batch_size
             cur.execute(query, {"after": after, "limit": segment_rows})
             while rows := cur.fetchmany(batch_size):
                 got += len(rows)
-                after = rows[-1].id
+                after = rows[-1][ID]
                 yield rows
         if got < segment_rows:
             return

@@ -17,11 +17,11 @@ import orjson
 from . import sqlfiles
 from .errors import ReportError, StateError
 
-LISTS = {  # file -> (flag column, detail column)
-    "missing.txt": ("missing", "missing_detail"),
-    "permissions.txt": ("permissions", "perm_detail"),
-    "corrupted.txt": ("corrupted", "corrupt_detail"),
-    "errors.txt": ("error", "error_detail"),
+LISTS = {  # file -> flag column of the attachments view
+    "missing.txt": "missing",
+    "permissions.txt": "permissions",
+    "corrupted.txt": "corrupted",
+    "errors.txt": "error",
 }
 
 
@@ -150,10 +150,12 @@ def build(state_db: Path, report_dir: Path, pass_id: int | None = None) -> dict:
         raise ReportError(f"cannot create report folder {report_dir}: {exc.strerror}") from None
     conn, pass_id = connect(state_db, pass_id)
     try:
+        for statement in sqlfiles.statements("report/materialize"):
+            conn.execute(statement)
         s = summary(conn)
         template = sqlfiles.load("report/list_flagged")
-        for name, (flag, detail) in LISTS.items():
-            _copy_lines(conn, template.format(flag=flag, detail=detail), report_dir / name)
+        for name, flag in LISTS.items():
+            _copy_lines(conn, template.format(flag=flag), report_dir / name)
         _copy_lines(conn, sqlfiles.load("report/list_orphans"), report_dir / "orphans.txt")
         _write_atomic(report_dir / "summary.json", orjson.dumps(s, option=orjson.OPT_INDENT_2) + b"\n")
         _write_atomic(report_dir / "summary.txt", summary_text(s, report_dir).encode())

@@ -14,7 +14,16 @@ import stat
 from typing import NamedTuple
 
 from .config import Identity
-from .model import AttachmentRow, Probe
+from .model import (
+    FILESIZE,
+    FLAG_BITS,
+    ISSUE_EXISTS,
+    ISSUE_ID,
+    ISSUE_NUM,
+    ORIGINAL_KEY,
+    PROJECT_ID,
+    Probe,
+)
 
 # Jira's default key pattern is ([A-Z][A-Z]+); admins may allow digits and underscores.
 # Anything else (a slash, dots, spaces) is data we refuse to turn into a path.
@@ -24,7 +33,7 @@ THUMBS = "thumbs"
 
 
 class Verdict(NamedTuple):
-    flag: str  # one of model.FLAGS
+    flag: str  # a key of model.FLAG_BITS
     detail: str
 
 
@@ -37,23 +46,24 @@ def is_plain_key(key: str | None) -> bool:
     return key is not None and _KEY_RE.match(key) is not None
 
 
-def issue_folder(row: AttachmentRow) -> tuple[str, str, str] | Verdict:
-    """The folder parts under the root where Jira looks for this row's file, or why there is none."""
-    if not row.issue_exists:
-        return Verdict("missing", f"issue {row.issue_id} does not exist in the database")
-    if row.project_id is None:
-        return Verdict("missing", f"project of issue {row.issue_id} does not exist in the database")
-    if row.issue_num is None or row.issue_num < 1:
-        return Verdict("missing", f"issue {row.issue_id} has no issue number")
-    key = row.original_key
+def issue_folder(row: tuple) -> str | Verdict:
+    """The folder under the root where Jira looks for this row's file, or why there is none."""
+    if not row[ISSUE_EXISTS]:
+        return Verdict("missing", f"issue {row[ISSUE_ID]} does not exist in the database")
+    if row[PROJECT_ID] is None:
+        return Verdict("missing", f"project of issue {row[ISSUE_ID]} does not exist in the database")
+    num = row[ISSUE_NUM]
+    if num is None or num < 1:
+        return Verdict("missing", f"issue {row[ISSUE_ID]} has no issue number")
+    key = row[ORIGINAL_KEY]
     if not is_plain_key(key):
         return Verdict("error", f"project key {key!r} is not a plain Jira key; not checked")
-    return (key, str(bucket(row.issue_num)), f"{key}-{row.issue_num}")
+    return f"{key}/{bucket(num)}/{key}-{num}"
 
 
 def legacy_name(attachment_id: int, filename: str | None) -> str | None:
     """Pre-Jira-6 file name, matched against folder listings only (never joined into a path)."""
-    if not filename:
+    if not filename or "/" in filename or "\0" in filename:
         return None
     return f"{attachment_id}_{filename}"
 
@@ -64,23 +74,23 @@ def claimed_id(name: str) -> int | None:
     return int(head) if head.isdigit() and head.isascii() and len(head) < 19 else None
 
 
-def _bits(probe: Probe, identity: Identity, owner: int, group: int, other: int) -> bool:
+def _allowed(mode: int, uid: int, gid: int, identity: Identity, owner: int, group: int, other: int) -> bool:
     if identity.uid == 0:
         return True
-    if probe.uid == identity.uid:
-        return bool(probe.mode & owner)
-    if probe.gid in identity.gids:
-        return bool(probe.mode & group)
-    return bool(probe.mode & other)
+    if uid == identity.uid:
+        return bool(mode & owner)
+    if gid in identity.gids:
+        return bool(mode & group)
+    return bool(mode & other)
 
 
-def can_read(probe: Probe, identity: Identity) -> bool:
-    return _bits(probe, identity, stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
+def can_read(mode: int, uid: int, gid: int, identity: Identity) -> bool:
+    return _allowed(mode, uid, gid, identity, stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
 
 
-def can_enter(probe: Probe, identity: Identity) -> bool:
+def can_enter(mode: int, uid: int, gid: int, identity: Identity) -> bool:
     """Search (execute) permission on a folder, which every folder on the path needs."""
-    return _bits(probe, identity, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH)
+    return _allowed(mode, uid, gid, identity, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH)
 
 
 def describe_mode(probe: Probe) -> str:
@@ -91,8 +101,8 @@ def errno_text(code: int) -> str:
     return f"{errnos.errorcode.get(code, f'errno {code}')} ({os.strerror(code)})"
 
 
-def folder_verdict(probes: list[tuple[str, Probe]], identity: Identity) -> tuple[Verdict | None, bool]:
-    """Judge the folders from the root down to the issue folder.
+def folder_verdict(probes, identity: Identity) -> tuple[Verdict | None, bool]:
+    """Judge the folders from the root down to the issue folder ((rel, Probe) pairs, top first).
 
     Returns (verdict, final). ``final`` means nothing below can be seen, so the file itself is
     not looked at; a non-final verdict is a folder the Jira account cannot enter while we can.
@@ -110,12 +120,12 @@ def folder_verdict(probes: list[tuple[str, Probe]], identity: Identity) -> tuple
             return Verdict("error", f"folder {shown}: {errno_text(probe.errno)}"), True
         if not stat.S_ISDIR(probe.mode):
             return Verdict("missing", f"{shown} is not a folder"), True
-        if blocked is None and not can_enter(probe, identity):
+        if blocked is None and not can_enter(probe.mode, probe.uid, probe.gid, identity):
             blocked = Verdict("permissions", f"Jira cannot enter {shown}/ ({describe_mode(probe)})")
     return blocked, False
 
 
-def file_verdicts(row: AttachmentRow, rel: str, probe: Probe, identity: Identity) -> list[Verdict]:
+def file_verdicts(row: tuple, rel: str, probe: Probe, identity: Identity) -> list[Verdict]:
     """Flags for a file the storage found (or failed to stat) at ``rel``."""
     if probe.errno == errnos.ENOENT:
         what = "dangling symlink" if probe.dangling_symlink else "no file"
@@ -125,40 +135,33 @@ def file_verdicts(row: AttachmentRow, rel: str, probe: Probe, identity: Identity
     if probe.errno:
         return [Verdict("error", f"{rel}: {errno_text(probe.errno)}")]
     verdicts = []
+    expected = row[FILESIZE]
     if not stat.S_ISREG(probe.mode):
         kind = "a folder" if stat.S_ISDIR(probe.mode) else "not a regular file"
         verdicts.append(Verdict("corrupted", f"{rel} is {kind}"))
-    elif row.filesize is not None and probe.size != row.filesize:
-        verdicts.append(Verdict("corrupted", f"expected {row.filesize} bytes, found {probe.size}"))
-    if not can_read(probe, identity):
+    elif expected is not None and probe.size != expected:
+        verdicts.append(Verdict("corrupted", f"expected {expected} bytes, found {probe.size}"))
+    if not can_read(probe.mode, probe.uid, probe.gid, identity):
         verdicts.append(Verdict("permissions", f"Jira cannot read {rel} ({describe_mode(probe)})"))
     return verdicts
 
 
-def result_tuple(
-    pass_id: int, row: AttachmentRow, rel: str | None, probe: Probe | None, verdicts: list[Verdict]
-) -> tuple:
-    """One row for the state's ``results`` table (column order of sql/state/insert_result.sql)."""
-    details = {"missing": None, "permissions": None, "corrupted": None, "error": None}
+def is_healthy(row: tuple, mode: int, size: int, uid: int, gid: int, identity: Identity) -> bool:
+    """The common case in one test: a regular, readable file of the expected size.
+
+    Exactly the condition under which ``file_verdicts`` finds nothing for a successful stat
+    (tests hold the two together), so the checker can skip building verdicts for it.
+    """
+    expected = row[FILESIZE]
+    return stat.S_ISREG(mode) and (expected is None or size == expected) and can_read(mode, uid, gid, identity)
+
+
+def result(pass_id: int, row: tuple, rel: str | None, probe: Probe | None, verdicts: list[Verdict]) -> tuple:
+    """One row for the state's ``results`` table (column order of model.RESULT_COLUMNS)."""
+    flags = 0
     for verdict in verdicts:
-        if details[verdict.flag] is None:
-            details[verdict.flag] = verdict.detail
-        else:
-            details[verdict.flag] += "; " + verdict.detail
-    seen = probe is not None and probe.errno == 0
-    return (
-        pass_id, row.id, row.issue_id, row.issue_num, row.project_id, row.project_key,
-        row.original_key, row.project_name, row.issue_summary, row.filename, row.filesize,
-        row.mimetype, row.author, row.created,
-        rel,
-        probe.size if seen else None,
-        probe.mode if seen else None,
-        probe.uid if seen else None,
-        probe.gid if seen else None,
-        probe.mtime if seen else None,
-        int(details["missing"] is not None),
-        int(details["permissions"] is not None),
-        int(details["corrupted"] is not None),
-        int(details["error"] is not None),
-        details["missing"], details["permissions"], details["corrupted"], details["error"],
-    )  # fmt: skip
+        flags |= FLAG_BITS[verdict.flag]
+    detail = "; ".join(v.detail for v in verdicts) or None
+    if probe is not None and probe.errno == 0:
+        return (pass_id, *row, rel, probe.size, probe.mode, probe.uid, probe.gid, probe.mtime, flags, detail)
+    return (pass_id, *row, rel, None, None, None, None, None, flags, detail)

@@ -13,6 +13,7 @@ import logging
 import logging.handlers
 import signal
 import sys
+import time
 import traceback
 
 from .errors import InspectorError
@@ -32,8 +33,10 @@ def stage(name: str):
         def run(*args, control_q, log_q, log_level="INFO", **kwargs):
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             _child_logging(log_q, log_level)
+            started = time.monotonic()
             try:
                 fn(*args, **kwargs)
+                log.debug("%s finished in %.2f s", name, time.monotonic() - started)
             except InspectorError as exc:
                 control_q.put(("error", name, exc.exit_code, str(exc)))
                 sys.exit(exc.exit_code)

@@ -50,6 +50,8 @@ class Listed(NamedTuple):
 
 
 def _listed(entry: os.DirEntry) -> Listed:
+    # DirEntry.is_dir()/is_file() follow symlinks and raise for a link loop (ELOOP) or an
+    # unreachable target: such an entry is simply neither, it must not fail the whole listing.
     try:
         is_dir = entry.is_dir()
     except OSError:
@@ -62,7 +64,11 @@ def _listed(entry: os.DirEntry) -> Listed:
             key = (st.st_dev, st.st_ino)
         except OSError:
             is_dir = False
-    return Listed(entry.name, is_dir, link, not is_dir and entry.is_file(), key)
+    try:
+        is_file = not is_dir and entry.is_file()
+    except OSError:
+        is_file = False
+    return Listed(entry.name, is_dir, link, is_file, key)
 
 
 def scan_dir(path: str) -> list[Listed]:
@@ -76,7 +82,7 @@ def scan_dir(path: str) -> list[Listed]:
         os.close(fd)
 
 
-def _probe(st: os.stat_result) -> Probe:
+def probe_of(st: os.stat_result) -> Probe:
     return Probe(0, st.st_mode, st.st_uid, st.st_gid, st.st_size, int(st.st_mtime))
 
 
@@ -88,9 +94,13 @@ class FileSystemStorage:
     def _path(self, rel: str) -> str:
         return f"{self.root}/{rel}" if rel else self.root
 
+    def stat(self, rel: str) -> os.stat_result:
+        """os.stat of a path under the root, following symlinks; raises OSError."""
+        return os.stat(f"{self.root}/{rel}")
+
     def _stat(self, rel: str) -> Probe:
         try:
-            return _probe(os.stat(self._path(rel)))
+            return probe_of(os.stat(self._path(rel)))
         except OSError as exc:
             return Probe(exc.errno or 0)
 
@@ -102,17 +112,18 @@ class FileSystemStorage:
             probe = self._folders[rel] = self._stat(rel)
         return probe
 
-    def folder_probes(self, parts: tuple[str, ...]) -> Iterator[tuple[str, Probe]]:
-        """The root and each folder down to ``parts``, lazily, so nothing below a gap is stat'ed."""
-        rel = ""
-        yield rel, self.folder(rel)
-        for part in parts:
-            rel = f"{rel}/{part}" if rel else part
+    def folder_probes(self, folder: str) -> Iterator[tuple[str, Probe]]:
+        """The root and each folder down to ``folder``, lazily, so nothing below a gap is stat'ed."""
+        yield "", self.folder("")
+        parts = folder.split("/")
+        for i in range(1, len(parts) + 1):
+            rel = "/".join(parts[:i])
             yield rel, self.folder(rel)
 
-    def file(self, rel: str) -> Probe:
-        """Stat following symlinks (Jira follows them); a dangling link is reported as such."""
-        probe = self._stat(rel)
+    def file(self, rel: str, probe: Probe | None = None) -> Probe:
+        """Stat following symlinks (Jira follows them); a dangling link is reported as such.
+        ``probe`` is a failed stat the caller already made, to avoid repeating it."""
+        probe = probe or self._stat(rel)
         if probe.errno == 2:  # ENOENT: tell a dangling symlink from nothing at all
             try:
                 if stat.S_ISLNK(os.lstat(self._path(rel)).st_mode):

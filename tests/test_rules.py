@@ -37,7 +37,7 @@ def test_bucket_edges(num, expected):
 
 
 def test_renamed_project_uses_original_key_for_every_level():
-    assert rules.issue_folder(row(issue_num=10001)) == ("OLD", "20000", "OLD-10001")
+    assert rules.issue_folder(row(issue_num=10001)) == "OLD/20000/OLD-10001"
 
 
 @pytest.mark.parametrize(
@@ -84,16 +84,16 @@ def test_claimed_id(name, claimed):
     ],
 )
 def test_can_read_is_evaluated_for_the_jira_account(mode, uid, gid, readable):
-    assert rules.can_read(probe(mode=stat.S_IFREG | mode, uid=uid, gid=gid), JIRA) is readable
+    assert rules.can_read(stat.S_IFREG | mode, uid, gid, JIRA) is readable
 
 
 def test_root_identity_reads_everything():
-    assert rules.can_read(probe(mode=stat.S_IFREG, uid=5, gid=5), Identity(0, frozenset({0})))
+    assert rules.can_read(stat.S_IFREG, 5, 5, Identity(0, frozenset({0})))
 
 
 def test_can_enter_needs_execute_not_read():
-    assert not rules.can_enter(probe(mode=stat.S_IFDIR | 0o644), JIRA)
-    assert rules.can_enter(probe(mode=stat.S_IFDIR | 0o711, uid=0, gid=0), JIRA)
+    assert not rules.can_enter(stat.S_IFDIR | 0o644, 2001, 2001, JIRA)
+    assert rules.can_enter(stat.S_IFDIR | 0o711, 0, 0, JIRA)
 
 
 def _dirs(*probes):
@@ -134,12 +134,23 @@ def test_file_verdicts():
     assert rules.file_verdicts(row(filesize=None), "x", probe(size=99), JIRA) == []
 
 
-def test_result_tuple_sets_independent_flags_and_details():
-    verdicts = [rules.Verdict("permissions", "a"), rules.Verdict("corrupted", "b"), rules.Verdict("permissions", "c")]
-    t = rules.result_tuple(3, row(), "K/1", probe(size=4), verdicts)
-    from inspector.model import RESULT_COLUMNS
+def test_result_sets_independent_flags_and_joins_details():
+    from inspector.model import FLAG_BITS, RESULT_COLUMNS
 
-    named = dict(zip(("pass_id", *RESULT_COLUMNS), t, strict=True))
-    assert named["pass_id"] == 3 and named["actual_size"] == 4
-    assert (named["missing"], named["permissions"], named["corrupted"], named["error"]) == (0, 1, 1, 0)
-    assert named["perm_detail"] == "a; c" and named["corrupt_detail"] == "b" and named["missing_detail"] is None
+    verdicts = [rules.Verdict("permissions", "a"), rules.Verdict("corrupted", "b"), rules.Verdict("permissions", "c")]
+    named = dict(zip(RESULT_COLUMNS, rules.result(3, row(), "K/1", probe(size=4), verdicts), strict=True))
+    assert named["pass_id"] == 3 and named["actual_size"] == 4 and named["filename"] == "a.txt"
+    assert named["flags"] == FLAG_BITS["permissions"] | FLAG_BITS["corrupted"]
+    assert named["detail"] == "a; b; c"
+    clean = dict(zip(RESULT_COLUMNS, rules.result(3, row(), "K/1", probe(), []), strict=True))
+    assert clean["flags"] == 0 and clean["detail"] is None
+
+
+@pytest.mark.parametrize("filesize", [None, 0, 10, 11])
+@pytest.mark.parametrize("kind", [stat.S_IFREG, stat.S_IFDIR, stat.S_IFLNK, stat.S_IFIFO])
+@pytest.mark.parametrize("perm", [0o000, 0o004, 0o040, 0o400, 0o600, 0o644])
+@pytest.mark.parametrize(("uid", "gid"), [(2001, 2001), (0, 0), (0, 3000), (2001, 0)])
+def test_fast_path_agrees_with_the_full_rules(filesize, kind, perm, uid, gid):
+    r = row(filesize=filesize)
+    p = probe(mode=kind | perm, uid=uid, gid=gid, size=10)
+    assert rules.is_healthy(r, p.mode, p.size, p.uid, p.gid, JIRA) == (rules.file_verdicts(r, "x", p, JIRA) == [])

@@ -47,10 +47,16 @@ def test_symlinked_folders_are_followed_once_and_loops_end(tmp_path):
     assert len(found) < 10
 
 
-def test_dangling_symlink_is_listed_as_a_symlink(tmp_path):
+def test_dangling_and_looping_symlinks_are_listed_as_symlinks(tmp_path):
     (tmp_path / "A/10000/A-1").mkdir(parents=True)
     os.symlink("/nonexistent", tmp_path / "A/10000/A-1/9")
-    assert entries(tmp_path) == {"A/10000/A-1/9": (9, "symlink")}
+    os.symlink("8", tmp_path / "A/10000/A-1/8")
+    put(tmp_path, "A/10000/A-1/7")
+    assert entries(tmp_path) == {
+        "A/10000/A-1/9": (9, "symlink"),
+        "A/10000/A-1/8": (8, "symlink"),
+        "A/10000/A-1/7": (7, "file"),
+    }
 
 
 def test_resume_skips_finished_units_in_sorted_order(tmp_path):

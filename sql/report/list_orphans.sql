@@ -1,2 +1,2 @@
 -- One path per line, relative to the attachments root.
-SELECT txt(relpath) AS line FROM orphans ORDER BY relpath
+SELECT txt(relpath) AS line FROM orphan_rows ORDER BY relpath

@@ -1,13 +1,18 @@
--- The headline numbers of summary.json (one row).
+-- The headline numbers of summary.json (one row): one scan of the results, the rest from the
+-- materialized flagged_rows and orphan_rows.
+WITH totals AS (
+    SELECT count(*) AS total_attachments, coalesce(sum(filesize), 0) AS total_bytes
+    FROM state.results WHERE pass_id = getvariable('pass_id')
+)
 SELECT
-    (SELECT count(*) FROM attachments)                                        AS total_attachments,
-    (SELECT coalesce(sum(filesize), 0) FROM attachments)                      AS total_bytes,
-    (SELECT count(*) FILTER (WHERE missing) FROM attachments)                 AS missing,
-    (SELECT count(*) FILTER (WHERE permissions) FROM attachments)             AS permissions,
-    (SELECT count(*) FILTER (WHERE corrupted) FROM attachments)               AS corrupted,
-    (SELECT count(*) FILTER (WHERE error) FROM attachments)                   AS errors,
-    (SELECT count(DISTINCT coalesce(issue_id, -id)) FILTER (WHERE flagged) FROM attachments)
-                                                                              AS issues_with_problems,
-    (SELECT count(*) FROM orphans)                                            AS orphans,
-    (SELECT coalesce(sum(size) FILTER (WHERE size > 0), 0) FROM orphans)      AS orphan_bytes,
-    (SELECT count(*) FROM disk_files WHERE kind = 'unlistable')               AS unlistable_folders
+    t.total_attachments,
+    t.total_bytes,
+    (SELECT count(*) FILTER (WHERE missing) FROM flagged_rows)                 AS missing,
+    (SELECT count(*) FILTER (WHERE permissions) FROM flagged_rows)             AS permissions,
+    (SELECT count(*) FILTER (WHERE corrupted) FROM flagged_rows)               AS corrupted,
+    (SELECT count(*) FILTER (WHERE error) FROM flagged_rows)                   AS errors,
+    (SELECT count(DISTINCT coalesce(issue_id, -id)) FROM flagged_rows)         AS issues_with_problems,
+    (SELECT count(*) FROM orphan_rows)                                         AS orphans,
+    (SELECT coalesce(sum(size) FILTER (WHERE size > 0), 0) FROM orphan_rows)   AS orphan_bytes,
+    (SELECT count(*) FROM disk_files WHERE kind = 'unlistable')                AS unlistable_folders
+FROM totals t

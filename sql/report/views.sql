@@ -21,14 +21,13 @@ SELECT r.id, r.issue_id,
        r.project_key, r.original_key, r.project_name, r.issue_summary,
        r.filename, r.filesize, r.mimetype, r.author, to_timestamp(r.created) AS created,
        r.relpath, r.actual_size, r.mode, r.uid, r.gid, to_timestamp(r.mtime)  AS mtime,
-       r.missing = 1 AS missing, r.permissions = 1 AS permissions,
-       r.corrupted = 1 AS corrupted, r.error = 1 AS error,
-       (r.missing + r.permissions + r.corrupted + r.error) > 0               AS flagged,
-       r.missing_detail, r.perm_detail, r.corrupt_detail, r.error_detail,
+       (r.flags & 1) <> 0 AS missing, (r.flags & 2) <> 0 AS permissions,
+       (r.flags & 4) <> 0 AS corrupted, (r.flags & 8) <> 0 AS error,
+       r.flags <> 0 AS flagged, r.flags, r.detail,
        p.jira_url || '/secure/attachment/' || r.id || '/' || url_encode(coalesce(r.filename, '')) AS link,
        CASE WHEN r.project_key IS NOT NULL AND r.issue_num IS NOT NULL
             THEN p.jira_url || '/browse/' || r.project_key || '-' || r.issue_num END AS issue_link,
-       r.issue_num
+       r.issue_num, r.issue_exists = 1 AS issue_exists
 FROM state.results r
 JOIN state.passes p ON p.pass_id = r.pass_id
 WHERE r.pass_id = getvariable('pass_id');

@@ -26,6 +26,7 @@ CREATE TABLE results (
     pass_id         INTEGER NOT NULL,
     id              INTEGER NOT NULL,
     issue_id        INTEGER,
+    issue_exists    INTEGER NOT NULL,
     issue_num       INTEGER,
     project_id      INTEGER,
     project_key     TEXT,
@@ -43,16 +44,10 @@ CREATE TABLE results (
     uid             INTEGER,
     gid             INTEGER,
     mtime           INTEGER,
-    missing         INTEGER NOT NULL,
-    permissions     INTEGER NOT NULL,
-    corrupted       INTEGER NOT NULL,
-    error           INTEGER NOT NULL,
-    missing_detail  TEXT,
-    perm_detail     TEXT,
-    corrupt_detail  TEXT,
-    error_detail    TEXT,
+    flags           INTEGER NOT NULL,             -- 1 missing, 2 permissions, 4 corrupted, 8 error
+    detail          TEXT,                         -- what is wrong, for flagged rows
     PRIMARY KEY (pass_id, id)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE disk_files (
     pass_id  INTEGER NOT NULL,
