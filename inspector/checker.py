@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno
 import time
 from concurrent.futures import ThreadPoolExecutor
+from stat import S_ISDIR
 
 from . import rules
 from .config import Config, Identity
@@ -30,14 +31,33 @@ class RowChecker:
     def __init__(self, storage: FileSystemStorage, identity: Identity, pass_id: int):
         self.storage, self.identity, self.pass_id = storage, identity, pass_id
         self._folders: dict[str, tuple[rules.Verdict | None, bool]] = {}
+        self._parents: dict[str, tuple[rules.Verdict | None, bool]] = {}
         self._keys: dict[str | None, bool] = {}
 
-    def _folder(self, folder: str) -> tuple[rules.Verdict | None, bool]:
+    def _folder(self, parent: str, folder: str) -> tuple[rules.Verdict | None, bool]:
+        """Verdict on every folder down to ``folder``: the root, project and bucket folders are
+        judged once per checker, each issue folder once per cache lifetime (one stat)."""
         verdict = self._folders.get(folder)
         if verdict is None:
+            above = self._parents.get(parent)
+            if above is None:
+                above = self._parents[parent] = rules.folder_verdict(self.storage.folder_probes(parent), self.identity)
+            if above[1]:
+                verdict = above
+            else:
+                try:
+                    st = self.storage.stat(folder)
+                except OSError as exc:
+                    probe = Probe(exc.errno or 0)
+                else:
+                    if S_ISDIR(st.st_mode) and rules.can_enter(st.st_mode, st.st_uid, st.st_gid, self.identity):
+                        probe = None  # the common case: nothing new to say about this folder
+                    else:
+                        probe = probe_of(st)
+                verdict = above if probe is None else rules.folder_verdict([(folder, probe)], self.identity, above[0])
             if len(self._folders) >= _VERDICT_CACHE_LIMIT:
                 self._folders.clear()
-            verdict = rules.folder_verdict(self.storage.folder_probes(folder), self.identity)
+                self._parents.clear()
             self._folders[folder] = verdict
         return verdict
 
@@ -54,8 +74,9 @@ class RowChecker:
             if not (plain and row[ISSUE_EXISTS] and row[PROJECT_ID] is not None and num is not None and num > 0):
                 append(rules.result(pass_id, row, None, None, [rules.issue_folder(row)]))
                 continue
-            folder = f"{key}/{rules.bucket(num)}/{key}-{num}"
-            blocked, final = self._folder(folder)
+            parent = f"{key}/{rules.bucket(num)}"
+            folder = f"{parent}/{key}-{num}"
+            blocked, final = self._folder(parent, folder)
             rel = f"{folder}/{row[ID]}"
             if final:
                 append(rules.result(pass_id, row, rel, None, [blocked]))

@@ -84,17 +84,28 @@ def _prepare(config: Config, fresh: bool) -> tuple[int, bool, object]:
     return estimate, resumed, current
 
 
-def _size_orphans(config: Config, pass_id: int) -> None:
+def _finish(config: Config, pass_id: int) -> dict:
+    """Size the orphans (the walk read names only), close the pass, write the report.
+
+    Orphans are found by DuckDB's anti-join over the state; only those few are lstat'ed.
+    """
     root = os.fspath(config.attachments_root)
-    with State(config.state_db) as state:
-        while names := state.unsized_orphans(pass_id, 10_000):
-            sizes = []
-            for rel in names:
-                try:
-                    sizes.append((rel, os.lstat(f"{root}/{rel}").st_size))
-                except (OSError, ValueError):
-                    sizes.append((rel, -1))
+    conn, _ = report.connect(config.state_db, pass_id)
+    try:
+        report.materialize(conn)
+        sizes = []
+        for rel in report.orphans_without_size(conn):
+            try:
+                sizes.append((rel, os.lstat(f"{root}/{rel}").st_size))
+            except (OSError, ValueError):
+                sizes.append((rel, -1))
+        report.set_orphan_sizes(conn, sizes)
+        with State(config.state_db) as state:
             state.set_sizes(pass_id, sizes)
+            state.finish_pass(pass_id, config.keep_passes)
+        return report.write(conn, config.report_dir)
+    finally:
+        conn.close()
 
 
 def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
@@ -153,10 +164,9 @@ def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
         _stop(procs.values(), grace=5.0 if ok else 0.0)
         listener.stop()
 
-    _size_orphans(config, pass_id)
-    with State(config.state_db) as state:
-        state.finish_pass(pass_id, config.keep_passes)
-    summary = report.build(config.state_db, config.report_dir, pass_id)
+    stored = time.monotonic()
+    summary = _finish(config, pass_id)
+    log.debug("orphans sized and report written in %.2f s", time.monotonic() - stored)
     return Outcome(pass_id, summary, resumed)
 
 

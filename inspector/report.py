@@ -141,17 +141,26 @@ def _write_atomic(target: Path, data: bytes) -> None:
     os.replace(tmp, target)
 
 
-def build(state_db: Path, report_dir: Path, pass_id: int | None = None) -> dict:
-    """Write every report file for a pass (default: the newest) and return the summary."""
+def materialize(conn: duckdb.DuckDBPyConnection) -> None:
+    """Read what a report needs from the state once (flagged rows and orphans are few)."""
+    for statement in sqlfiles.statements("report/materialize"):
+        conn.execute(statement)
+
+
+def orphans_without_size(conn: duckdb.DuckDBPyConnection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT relpath FROM orphan_rows WHERE size IS NULL").fetchall()]
+
+
+def set_orphan_sizes(conn: duckdb.DuckDBPyConnection, sizes: list[tuple[str, int]]) -> None:
+    if sizes:
+        conn.executemany("UPDATE orphan_rows SET size = ? WHERE relpath = ?", [(s, r) for r, s in sizes])
+
+
+def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
+    """Write every report file from a materialized connection and return the summary."""
     report_dir = Path(report_dir)
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ReportError(f"cannot create report folder {report_dir}: {exc.strerror}") from None
-    conn, pass_id = connect(state_db, pass_id)
-    try:
-        for statement in sqlfiles.statements("report/materialize"):
-            conn.execute(statement)
         s = summary(conn)
         template = sqlfiles.load("report/list_flagged")
         for name, flag in LISTS.items():
@@ -163,9 +172,17 @@ def build(state_db: Path, report_dir: Path, pass_id: int | None = None) -> dict:
         raise ReportError(f"building the report failed: {exc}") from None
     except OSError as exc:
         raise ReportError(f"cannot write report files in {report_dir}: {exc.strerror}") from None
+    return s
+
+
+def build(state_db: Path, report_dir: Path, pass_id: int | None = None) -> dict:
+    """Write every report file for a pass (default: the newest) and return the summary."""
+    conn, pass_id = connect(state_db, pass_id)
+    try:
+        materialize(conn)
+        return write(conn, report_dir)
     finally:
         conn.close()
-    return s
 
 
 def query(state_db: Path, sql: str, pass_id: int | None = None) -> tuple[list[str], list[tuple]]:

@@ -101,13 +101,13 @@ def errno_text(code: int) -> str:
     return f"{errnos.errorcode.get(code, f'errno {code}')} ({os.strerror(code)})"
 
 
-def folder_verdict(probes, identity: Identity) -> tuple[Verdict | None, bool]:
-    """Judge the folders from the root down to the issue folder ((rel, Probe) pairs, top first).
+def folder_verdict(probes, identity: Identity, blocked: Verdict | None = None) -> tuple[Verdict | None, bool]:
+    """Judge folders on the way down to the issue folder ((rel, Probe) pairs, top first),
+    continuing from the verdict ``blocked`` of the folders above them.
 
     Returns (verdict, final). ``final`` means nothing below can be seen, so the file itself is
     not looked at; a non-final verdict is a folder the Jira account cannot enter while we can.
     """
-    blocked: Verdict | None = None
     for rel, probe in probes:
         shown = rel or "the attachments root"
         if probe.errno == errnos.ENOENT:

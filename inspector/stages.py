@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import logging
 import logging.handlers
+import resource
 import signal
 import sys
 import time
@@ -27,6 +28,19 @@ def _child_logging(log_q, level: str) -> None:
     root.setLevel(level)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Not ru_maxrss: Linux carries that across exec,
+    so a spawned child would report its parent's peak."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def stage(name: str):
     def wrap(fn):
         @functools.wraps(fn)
@@ -36,7 +50,11 @@ def stage(name: str):
             started = time.monotonic()
             try:
                 fn(*args, **kwargs)
-                log.debug("%s finished in %.2f s", name, time.monotonic() - started)
+                usage = resource.getrusage(resource.RUSAGE_SELF)
+                log.debug(
+                    "%s finished in %.2f s (cpu %.2f s user, %.2f s sys; peak rss %.1f MB)",
+                    name, time.monotonic() - started, usage.ru_utime, usage.ru_stime, peak_rss_mb(),
+                )  # fmt: skip
             except InspectorError as exc:
                 control_q.put(("error", name, exc.exit_code, str(exc)))
                 sys.exit(exc.exit_code)

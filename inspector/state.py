@@ -145,9 +145,6 @@ class State:
         with self.transaction():
             self.conn.execute(_q(what), (pass_id,))
 
-    def unsized_orphans(self, pass_id: int, limit: int) -> list[str]:
-        return [r[0] for r in self.conn.execute(_q("unsized_orphans"), (pass_id, limit))]
-
     def set_sizes(self, pass_id: int, sizes: list[tuple[str, int]]) -> None:
         with self.transaction():
             self.conn.executemany(_q("set_disk_size"), [(size, pass_id, rel) for rel, size in sizes])

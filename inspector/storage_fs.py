@@ -15,10 +15,6 @@ from typing import NamedTuple
 
 from .model import Probe
 
-# Folders are shared by many rows; caching their stat keeps folder work near one stat per
-# folder per checker. The bound keeps memory flat on instances with millions of issues.
-_FOLDER_CACHE_LIMIT = 50_000
-
 
 def text_path(rel: str) -> str:
     """A relative path as storable text: undecodable bytes become visible \\x escapes."""
@@ -89,7 +85,6 @@ def probe_of(st: os.stat_result) -> Probe:
 class FileSystemStorage:
     def __init__(self, root: str | Path):
         self.root = os.fspath(root)
-        self._folders: dict[str, Probe] = {}
 
     def _path(self, rel: str) -> str:
         return f"{self.root}/{rel}" if rel else self.root
@@ -104,21 +99,13 @@ class FileSystemStorage:
         except OSError as exc:
             return Probe(exc.errno or 0)
 
-    def folder(self, rel: str) -> Probe:
-        probe = self._folders.get(rel)
-        if probe is None:
-            if len(self._folders) >= _FOLDER_CACHE_LIMIT:
-                self._folders.clear()
-            probe = self._folders[rel] = self._stat(rel)
-        return probe
-
     def folder_probes(self, folder: str) -> Iterator[tuple[str, Probe]]:
         """The root and each folder down to ``folder``, lazily, so nothing below a gap is stat'ed."""
-        yield "", self.folder("")
+        yield "", self._stat("")
         parts = folder.split("/")
         for i in range(1, len(parts) + 1):
             rel = "/".join(parts[:i])
-            yield rel, self.folder(rel)
+            yield rel, self._stat(rel)
 
     def file(self, rel: str, probe: Probe | None = None) -> Probe:
         """Stat following symlinks (Jira follows them); a dangling link is reported as such.

@@ -1,7 +1,8 @@
 """Walker stage: lists every file under the attachments root so orphans can be found.
 
 It reads names and entry types only (one ``scandir`` per folder, no stat per file); the few
-orphans get their size afterwards. Units of work are the ``<KEY>/<bucket>`` folders in sorted
+orphans get their size afterwards. On slow storage the issue folders of a bucket are listed
+by many threads at once. Units of work are the ``<KEY>/<bucket>`` folders in sorted
 order, and the last finished unit is checkpointed with the entries, so a resumed walk skips
 what it already stored. Thumbnails (``<issue folder>/thumbs/``) are not attachments.
 """
@@ -9,7 +10,9 @@ what it already stored. Thumbnails (``<issue folder>/thumbs/``) are not attachme
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from . import rules
 from .config import Config
@@ -17,6 +20,9 @@ from .stages import stage
 from .storage_fs import Listed, scan_dir, text_path
 
 Entry = tuple[str, int | None, int | None, str]  # relpath, claimed id, size, kind
+# A local listing takes tens of microseconds; an NFS one a few round trips of a millisecond.
+SLOW_FOLDER_SECONDS = 300e-6
+PROBE_FOLDERS = 8
 
 
 def _scan(path: str) -> list[Listed] | int:
@@ -27,9 +33,39 @@ def _scan(path: str) -> list[Listed] | int:
 
 
 class Walk:
-    def __init__(self, root: str):
+    def __init__(self, root: str, threads: int = 1):
         self.root = os.fspath(root)
         self._seen_links: set[tuple[int, int]] = set()
+        self._pool = ThreadPoolExecutor(threads) if threads > 1 else None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def _issue_folder(self, rel: str) -> list[Entry]:
+        return list(self.tree(rel, 3))
+
+    def bucket(self, rel: str) -> Iterator[Entry]:
+        """A ``<KEY>/<bucket>`` folder. Its issue folders are listed in this thread while
+        listings are fast, and many at a time once they turn out slow (NFS round trips)."""
+        listed = _scan(f"{self.root}/{rel}")
+        if isinstance(listed, int):
+            yield text_path(rel), None, None, "unlistable"
+            return
+        folders = []
+        for entry in listed:
+            if self._enter(entry):
+                folders.append(f"{rel}/{entry.name}")
+            else:
+                yield text_path(f"{rel}/{entry.name}"), None, None, self._kind(entry)
+        head, rest = folders[:PROBE_FOLDERS], folders[PROBE_FOLDERS:]
+        started = time.perf_counter()
+        for folder in head:
+            yield from self._issue_folder(folder)
+        slow = head and (time.perf_counter() - started) / len(head) > SLOW_FOLDER_SECONDS
+        listings = self._pool.map(self._issue_folder, rest) if slow and self._pool else map(self._issue_folder, rest)
+        for entries in listings:
+            yield from entries
 
     def _enter(self, entry: Listed) -> bool:
         """Folders are followed, symlinked ones once only (Jira follows them; loops must not)."""
@@ -81,23 +117,26 @@ class Walk:
                     continue
                 rel = f"{top.name}/{sub.name}"
                 if self._enter(sub):
-                    yield unit, self.tree(rel, 2)
+                    yield unit, self.bucket(rel)
                 else:
                     yield unit, iter([(text_path(rel), None, None, self._kind(sub))])
 
 
 @stage("walker")
 def run(config: Config, pass_id: int, after: tuple[str, str] | None, result_q) -> None:
-    walk = Walk(config.attachments_root)
+    walk = Walk(config.attachments_root, config.checker_threads)
     batch: list[Entry] = []
-    for unit, entries in walk.units(after):
-        for entry in entries:
-            batch.append(entry)
-            if len(batch) >= config.batch_size:
-                result_q.put(("disk", batch, None))
+    try:
+        for unit, entries in walk.units(after):
+            for entry in entries:
+                batch.append(entry)
+                if len(batch) >= config.batch_size:
+                    result_q.put(("disk", batch, None))
+                    batch = []
+            if unit is not None:
+                result_q.put(("disk", batch, unit))
                 batch = []
-        if unit is not None:
-            result_q.put(("disk", batch, unit))
-            batch = []
+    finally:
+        walk.close()
     result_q.put(("disk", batch, None))
     result_q.put(("walk_done",))

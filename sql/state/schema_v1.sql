@@ -1,5 +1,6 @@
 -- The state file, version 1. Results of every pass are kept per pass_id so the previous
--- finished pass stays queryable while a new one runs.
+-- finished pass stays queryable while a new one runs. Plain rowid tables on purpose: DuckDB's
+-- sqlite scanner reads by ROWID and fails on WITHOUT ROWID tables.
 CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -47,7 +48,7 @@ CREATE TABLE results (
     flags           INTEGER NOT NULL,             -- 1 missing, 2 permissions, 4 corrupted, 8 error
     detail          TEXT,                         -- what is wrong, for flagged rows
     PRIMARY KEY (pass_id, id)
-) WITHOUT ROWID;
+);
 
 CREATE TABLE disk_files (
     pass_id  INTEGER NOT NULL,
@@ -56,4 +57,4 @@ CREATE TABLE disk_files (
     size     INTEGER,
     kind     TEXT    NOT NULL,                    -- file | symlink | other | unlistable
     PRIMARY KEY (pass_id, relpath)
-) WITHOUT ROWID;
+);
