@@ -9,20 +9,22 @@ over many threads, so hundreds of stats are in flight across the checker process
 from __future__ import annotations
 
 import errno
-import time
 from concurrent.futures import ThreadPoolExecutor
 from stat import S_ISDIR
 
 from . import rules
 from .config import Config, Identity
 from .model import FILENAME, ID, ISSUE_EXISTS, ISSUE_NUM, ORIGINAL_KEY, PROJECT_ID, Probe
+from .parallel import probe_slow
 from .stages import stage
 from .storage_fs import FileSystemStorage, probe_of, text_path
 
 # Below this many seconds per row the storage is local and threads would only add overhead.
 SLOW_ROW_SECONDS = 100e-6
 PROBE_ROWS = 16
-_VERDICT_CACHE_LIMIT = 50_000
+# Attachments of one issue are usually uploaded together (near ids); a small cache suffices
+# and keeps the checker's memory flat however many issues there are.
+_VERDICT_CACHE_LIMIT = 8192
 
 
 class RowChecker:
@@ -123,9 +125,9 @@ class BatchChecker:
     def check(self, rows: list[tuple]) -> list[tuple]:
         if self._pool is None or len(rows) <= PROBE_ROWS:
             return self.rows.check(rows)
-        started = time.perf_counter()
-        head = self.rows.check(rows[:PROBE_ROWS])
-        if (time.perf_counter() - started) / PROBE_ROWS < SLOW_ROW_SECONDS:
+        head, slow = probe_slow(self.rows.check, [[row] for row in rows[:PROBE_ROWS]], SLOW_ROW_SECONDS)
+        head = [result for one in head for result in one]
+        if not slow:
             return head + self.rows.check(rows[PROBE_ROWS:])
         rest = rows[PROBE_ROWS:]
         size = max(1, -(-len(rest) // self.threads))

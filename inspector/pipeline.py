@@ -21,6 +21,7 @@ from . import checker, reader, report, walker, writer
 from .config import Config
 from .db import estimate_rows, open_pool
 from .errors import ConfigError, DatabaseError, InspectorError, PipelineError, StateError
+from .stages import peak_rss_mb
 from .state import State
 
 log = logging.getLogger("inspector")
@@ -166,7 +167,9 @@ def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
 
     stored = time.monotonic()
     summary = _finish(config, pass_id)
-    log.debug("orphans sized and report written in %.2f s", time.monotonic() - stored)
+    log.debug(
+        "orphans sized and report written in %.2f s; parent peak rss %.1f MB", time.monotonic() - stored, peak_rss_mb()
+    )
     return Outcome(pass_id, summary, resumed)
 
 

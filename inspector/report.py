@@ -8,6 +8,7 @@ nor a user's ``--sql`` query can change it.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -23,6 +24,11 @@ LISTS = {  # file -> flag column of the attachments view
     "corrupted.txt": "corrupted",
     "errors.txt": "error",
 }
+
+
+# Rows per anti-join partition when collecting orphans: bounds the report's memory (a DuckDB
+# hash table over a million rows costs well over 100 MB).
+ORPHAN_PARTITION_ROWS = 200_000
 
 
 def extension_path() -> Path:
@@ -145,6 +151,14 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     """Read what a report needs from the state once (flagged rows and orphans are few)."""
     for statement in sqlfiles.statements("report/materialize"):
         conn.execute(statement)
+    partition = sqlfiles.load("report/orphans_partition")
+    conn.execute(partition, [None, None])
+    low, high, count = conn.execute(sqlfiles.load("report/id_range")).fetchone()
+    parts = max(1, count // ORPHAN_PARTITION_ROWS)
+    inner = [low + (high - low) * i // parts for i in range(1, parts)] if count else []
+    edges = [-(2**63), *inner, 2**63 - 1]
+    for i, (start, end) in enumerate(itertools.pairwise(edges)):
+        conn.execute(partition, [start if i == 0 else start + 1, end])
 
 
 def orphans_without_size(conn: duckdb.DuckDBPyConnection) -> list[str]:

@@ -10,12 +10,12 @@ what it already stored. Thumbnails (``<issue folder>/thumbs/``) are not attachme
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from . import rules
 from .config import Config
+from .parallel import ordered_map, probe_slow
 from .stages import stage
 from .storage_fs import Listed, scan_dir, text_path
 
@@ -36,6 +36,7 @@ class Walk:
     def __init__(self, root: str, threads: int = 1):
         self.root = os.fspath(root)
         self._seen_links: set[tuple[int, int]] = set()
+        self._threads = threads
         self._pool = ThreadPoolExecutor(threads) if threads > 1 else None
 
     def close(self) -> None:
@@ -59,11 +60,13 @@ class Walk:
             else:
                 yield text_path(f"{rel}/{entry.name}"), None, None, self._kind(entry)
         head, rest = folders[:PROBE_FOLDERS], folders[PROBE_FOLDERS:]
-        started = time.perf_counter()
-        for folder in head:
-            yield from self._issue_folder(folder)
-        slow = head and (time.perf_counter() - started) / len(head) > SLOW_FOLDER_SECONDS
-        listings = self._pool.map(self._issue_folder, rest) if slow and self._pool else map(self._issue_folder, rest)
+        listed_head, slow = probe_slow(self._issue_folder, head, SLOW_FOLDER_SECONDS)
+        for entries in listed_head:
+            yield from entries
+        if slow and self._pool is not None:
+            listings = ordered_map(self._pool, self._issue_folder, rest, 2 * self._threads)
+        else:
+            listings = map(self._issue_folder, rest)
         for entries in listings:
             yield from entries
 

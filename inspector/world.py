@@ -112,7 +112,7 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
         counters[p] += 1
     issues.append((30_000 + n_issues, len(projects) - 1, 1))  # the evil project's single issue
     orphan_project_issue = (30_000 + n_issues + 1, None, 7)  # its project row is gone
-    locked = {iss[0] for iss in issues[:-1] if rng.random() < spec.fault_rate}
+    locked = {iss[0] for iss in issues[1:-1] if rng.random() < spec.fault_rate}
 
     att_rows = []
     issue_by_id = {iss[0]: iss for iss in issues}
@@ -127,6 +127,9 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
         elif k == 1:
             issue_id = orphan_project_issue[0]
             fault = "no_project"
+        elif k in (2, 3):  # a legacy-named file beside a symlink loop: the listing must survive it
+            issue_id = issues[0][0]
+            fault = "legacy" if k == 2 else "loop"
         elif fault == "no_issue":
             issue_id = 990_000_000 + k
         else:
@@ -134,6 +137,8 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
         if issue_id in locked and fault not in (None, "no_issue"):
             fault = None
         name = rng.choice(HOSTILE_NAMES) if rng.random() < spec.hostile_rate else f"file-{aid}.txt"
+        if k == 2:
+            name = f"file-{aid}.txt"
         size = rng.randrange(spec.max_size + 1)
         created = epoch + timedelta(hours=k)
         att_rows.append((aid, issue_id, "text/plain", name, created, size, f"user{rng.randrange(20)}", None, None))

@@ -207,3 +207,31 @@ def test_state_counts_each_row_once(jira, workdir):
     with sqlite3.connect(workdir / "state.sqlite") as c:
         n, distinct = c.execute("SELECT count(*), count(DISTINCT id) FROM results").fetchone()
     assert n == distinct == expected.total
+
+
+def test_orphans_are_the_same_when_collected_in_many_id_partitions(jira, workdir, monkeypatch):
+    from inspector import report
+
+    expected, env = scan_world(jira, workdir)
+    assert run_cli([], env).returncode == 0
+    monkeypatch.setattr(report, "ORPHAN_PARTITION_ROWS", 37)
+    report.build(workdir / "state.sqlite", workdir / "again")
+    assert (workdir / "again/orphans.txt").read_text().splitlines() == sorted(expected.orphans)
+    assert (workdir / "again/orphans.txt").read_bytes() == (workdir / "report/orphans.txt").read_bytes()
+
+
+def test_empty_jira_makes_every_file_an_orphan(jira, workdir):
+    root = workdir / "attachments"
+    for rel in ("A/10000/A-1/10", "A/10000/A-1/11_x.txt", "loose"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"abc")
+    env = inspector_env(jira, root, workdir)
+    result = run_cli([], env)
+    assert result.returncode == 0, result.stderr
+    summary = orjson.loads((workdir / "report/summary.json").read_bytes())
+    assert summary["total_attachments"] == 0 and summary["orphans"] == 3 and summary["orphan_bytes"] == 9
+    assert (workdir / "report/orphans.txt").read_text().splitlines() == [
+        "A/10000/A-1/10",
+        "A/10000/A-1/11_x.txt",
+        "loose",
+    ]

@@ -83,3 +83,25 @@ def test_folder_the_account_cannot_list_is_recorded(workdir):
     os.chmod(root / "A/10000/A-2", 0o700)
     found = _as_jira_account(lambda: entries(root))
     assert found == {"A/10000/A-1/1": (1, "file"), "A/10000/A-2": (None, "unlistable")}
+
+
+def test_slow_listings_go_wide_and_keep_everything_in_order(tmp_path, monkeypatch):
+    import time
+
+    for i in range(1, 60):
+        put(tmp_path, f"A/10000/A-{i}/{i}")
+    sequential = [e for _, it in Walk(tmp_path).units(None) for e in it]
+
+    class SlowWalk(Walk):
+        def _issue_folder(self, rel):
+            time.sleep(0.01)  # an NFS round trip or two per listing
+            return super()._issue_folder(rel)
+
+    walk = SlowWalk(tmp_path, threads=16)
+    started = time.perf_counter()
+    try:
+        wide = [e for _, it in walk.units(None) for e in it]
+    finally:
+        walk.close()
+    assert wide == sequential and len(wide) == 59
+    assert time.perf_counter() - started < 0.3  # 59 listings of 10 ms one after another take 0.6 s

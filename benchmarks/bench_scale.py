@@ -1,0 +1,98 @@
+"""Scale: memory per process at 100k and 1M attachments, the reader's query plan and database
+connections, and the report build time on the 1M-row state.
+
+    python benchmarks/bench_scale.py --small 100000 --large 1000000
+
+Peak RSS is each process's VmHWM (read by the process itself at its end); connections are
+sampled from pg_stat_activity every 20 ms while the scan runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import threading
+import time
+
+import psycopg
+from common import OUT, cached_world, clean, inspector_cmd, machine
+
+from inspector import sqlfiles
+
+PEAK = re.compile(r"DEBUG (\w+) finished in ([\d.]+) s .*peak rss ([\d.]+) MB")
+PARENT = re.compile(r"report written in ([\d.]+) s; parent peak rss ([\d.]+) MB")
+
+
+def scan(w, pool_size: str) -> dict:
+    runs = OUT / f"runs-scale-{w.expected['total_attachments']}"
+    clean(runs)
+    env = w.env(runs, INSPECTOR_LOG_LEVEL="DEBUG", INSPECTOR_DB_POOL_SIZE=pool_size)
+    peak_conns, stop = [0], threading.Event()
+
+    def sample():
+        with psycopg.connect(w.cluster.dsn("jira"), autocommit=True) as conn:
+            while not stop.is_set():
+                (n,) = conn.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE 'jira-attachment-inspector%'"
+                ).fetchone()
+                peak_conns[0] = max(peak_conns[0], n)
+                time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    started = time.perf_counter()
+    result = subprocess.run(inspector_cmd(), env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if result.returncode != 0:
+        raise SystemExit(result.stderr[-3000:])
+    peaks: dict[str, float] = {}
+    for name, _, mb in PEAK.findall(result.stderr):
+        peaks[name] = max(peaks.get(name, 0.0), float(mb))
+    _, parent_mb = PARENT.search(result.stderr).groups()
+    peaks["parent"] = float(parent_mb)
+    t0 = time.perf_counter()
+    rebuilt = subprocess.run([*inspector_cmd(), "report"], env=env, capture_output=True, text=True)
+    report_rebuild = time.perf_counter() - t0
+    if rebuilt.returncode != 0:
+        raise SystemExit(rebuilt.stderr)
+    return {"seconds": elapsed, "peaks": peaks, "connections": peak_conns[0], "report_rebuild": report_rebuild}
+
+
+def plan(w) -> str:
+    with psycopg.connect(w.cluster.dsn("jira", user="inspector_ro")) as conn:
+        rows = conn.execute(
+            "EXPLAIN (ANALYZE, BUFFERS) " + sqlfiles.load("postgres/attachments_segment"),
+            {"after": 0, "limit": 100_000},
+        ).fetchall()
+    return "\n".join(r[0] for r in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--small", type=int, default=100_000)
+    parser.add_argument("--large", type=int, default=1_000_000)
+    parser.add_argument("--pool-size", default="2")
+    args = parser.parse_args()
+    results = {}
+    for n in (args.small, args.large):
+        with cached_world(n) as w:
+            results[n] = scan(w, args.pool_size)
+            if n == args.large:
+                query_plan = plan(w)
+    small, large = results[args.small], results[args.large]
+    print(f"machine: {machine()}\n")
+    print(f"| process | peak RSS at {args.small} | peak RSS at {args.large} | ratio |\n|---|---|---|---|")
+    for name in sorted(large["peaks"]):
+        a, b = small["peaks"].get(name, 0), large["peaks"][name]
+        print(f"| {name} | {a:.1f} MB | {b:.1f} MB | {b / a:.2f} |")
+    for n, r in results.items():
+        print(f"\n{n} attachments: scan {r['seconds']:.1f} s, report rebuild {r['report_rebuild']:.2f} s, "
+              f"at most {r['connections']} database connections (pool size {args.pool_size})")  # fmt: skip
+    print(f"\nreader query plan, one 100k-row segment of {args.large}:\n{query_plan}")
+
+
+if __name__ == "__main__":
+    main()
