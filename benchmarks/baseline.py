@@ -98,14 +98,23 @@ def check(row, root, uid, gids):
 
 
 def walk(root):
-    stack = [""]
+    stack, seen = [""], set()
     while stack:
         rel = stack.pop()
         try:
             with os.scandir(f"{root}/{rel}" if rel else root) as it:
                 for entry in it:
                     child = f"{rel}/{entry.name}" if rel else entry.name
-                    if entry.is_dir(follow_symlinks=False):
+                    try:
+                        is_dir = entry.is_dir()  # symlinked folders are followed, as Jira does
+                        if is_dir and entry.is_symlink():
+                            st = entry.stat()
+                            if (st.st_dev, st.st_ino) in seen:
+                                continue
+                            seen.add((st.st_dev, st.st_ino))
+                    except OSError:
+                        is_dir = False
+                    if is_dir:
                         if not (rel.count("/") == 2 and entry.name == "thumbs"):
                             stack.append(child)
                     else:

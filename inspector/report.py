@@ -28,7 +28,7 @@ LISTS = {  # file -> flag column of the attachments view
 
 # Rows per anti-join partition when collecting orphans: bounds the report's memory (a DuckDB
 # hash table over a million rows costs well over 100 MB).
-ORPHAN_PARTITION_ROWS = 200_000
+ORPHAN_PARTITION_ROWS = 100_000
 
 
 def extension_path() -> Path:
