@@ -22,6 +22,7 @@ log = logging.getLogger("inspector")
 EXIT_CODES = """exit codes:
   0  finished          2  configuration or usage error   3  database error
   4  state file error  5  a pipeline process failed      6  report or query error
+  130/143  stopped by SIGINT/SIGTERM (progress kept; the next run resumes)
   1  unexpected internal error (a bug: please report it with the traceback)"""
 
 
@@ -155,6 +156,6 @@ def main(argv: list[str] | None = None) -> int:
         for line in str(exc).splitlines():
             print(f"inspector: error: {line}", file=sys.stderr)
         return exc.exit_code
-    except KeyboardInterrupt:
-        print("inspector: interrupted; progress up to the last checkpoint is kept", file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C outside a pass
+        print("inspector: interrupted", file=sys.stderr)
         return 130

@@ -37,3 +37,16 @@ class ReportError(InspectorError):
     """A report could not be built, or the user's query failed."""
 
     exit_code = 6
+
+
+class Interrupted(InspectorError):
+    """Stopped by SIGTERM or SIGINT: children reaped, progress up to the last checkpoint kept."""
+
+    def __init__(self, signum: int):
+        import signal
+
+        self.exit_code = 128 + signum
+        super().__init__(
+            f"stopped by {signal.Signals(signum).name}; progress up to the last checkpoint is kept, "
+            "the next run resumes"
+        )

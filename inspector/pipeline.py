@@ -13,6 +13,7 @@ import logging.handlers
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ from dataclasses import dataclass
 from . import checker, reader, report, walker, writer
 from .config import Config
 from .db import estimate_rows, open_pool
-from .errors import ConfigError, DatabaseError, InspectorError, PipelineError, StateError
+from .errors import ConfigError, DatabaseError, InspectorError, Interrupted, PipelineError, StateError
 from .stages import peak_rss_mb
-from .state import State
+from .state import State, exclusive
 
 log = logging.getLogger("inspector")
 
@@ -110,6 +111,21 @@ def _finish(config: Config, pass_id: int) -> dict:
 
 
 def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
+    """One pass under the state's lock, stopping cleanly on SIGTERM/SIGINT (exit 128+signal)."""
+
+    def interrupted(signum, _frame):
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        with exclusive(config.state_db):
+            return _run_pass(config, fresh)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run_pass(config: Config, fresh: bool) -> Outcome:
     estimate, resumed, current = _prepare(config, fresh)
     pass_id = current.pass_id
     ctx = multiprocessing.get_context("spawn")

@@ -41,11 +41,23 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to kill this process when the parent dies, even by SIGKILL: a stage left
+    behind would block forever on its queue (prctl PR_SET_PDEATHSIG)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
 def stage(name: str):
     def wrap(fn):
         @functools.wraps(fn)
         def run(*args, control_q, log_q, log_level="INFO", **kwargs):
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            _die_with_parent()
             _child_logging(log_q, log_level)
             started = time.monotonic()
             try:

@@ -7,7 +7,10 @@ resetting would throw away hours of progress.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -21,6 +24,31 @@ from .errors import StateError
 SCHEMA_VERSION = 1
 # version -> the sql/state file that brings the previous version to it
 MIGRATIONS = {1: "state/schema_v1"}
+
+
+@contextmanager
+def exclusive(state_db: Path):
+    """Hold an OS lock on ``<state>.lock`` for one run: a second inspector on the same state
+    refuses to start, and the lock dies with its holder (no stale locks after a crash)."""
+    lock_path = Path(f"{state_db}.lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise StateError(f"cannot create lock file {lock_path}: {exc.strerror}") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
+            raise StateError(
+                f"another inspector (pid {holder}) is already working on {state_db}; "
+                "wait for it, or use another INSPECTOR_STATE_DB"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(fd)
 
 
 class PassInfo(NamedTuple):

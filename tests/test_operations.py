@@ -1,0 +1,105 @@
+"""Operations on the real pipeline: one instance per state file, clean stops on SIGTERM and
+SIGINT (exit 128+signal, children reaped, the next run resumes), and no stage outliving a
+parent killed with SIGKILL."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+
+from inspector import world
+
+from .helpers import inspector_env, run_cli
+from .test_resume import progress
+
+
+def children_of(pid: int) -> set[int]:
+    kids: set[int] = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            kids |= {int(p) for p in f.read().split()}
+    return kids
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture
+def big_world(jira, workdir):
+    root = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=12_000, seed=9))
+    env = inspector_env(jira, root, workdir, INSPECTOR_BATCH_SIZE="20")
+    return expected, env
+
+
+def start_and_wait(env, state, rows=300) -> subprocess.Popen:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while progress(state)[0] < rows and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.005)
+    return proc
+
+
+def test_second_instance_on_the_same_state_refuses(big_world, workdir):
+    expected, env = big_world
+    first = start_and_wait(env, workdir / "state.sqlite")
+    try:
+        second = run_cli([], env)
+        assert second.returncode == 4
+        assert f"another inspector (pid {first.pid}) is already working on" in second.stderr
+        assert len([line for line in second.stderr.splitlines() if line.startswith("inspector: error:")]) == 1
+    finally:
+        _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert orjson.loads((workdir / "report/summary.json").read_bytes())["total_attachments"] == expected.total
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_stops_cleanly_within_seconds_and_the_next_run_resumes(big_world, workdir, sig):
+    expected, env = big_world
+    proc = start_and_wait(env, workdir / "state.sqlite")
+    kids = children_of(proc.pid)
+    assert len(kids) >= 4  # writer, reader, checkers, walker
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=10)
+    assert time.monotonic() - sent < 10
+    assert proc.returncode == 128 + sig
+    assert f"stopped by {sig.name}" in err
+    assert not [k for k in kids if alive(k)]
+    done, _, _ = progress(workdir / "state.sqlite")
+    assert 0 < done < expected.total
+    resumed = run_cli([], env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "resuming pass 1" in resumed.stderr
+    summary = orjson.loads((workdir / "report/summary.json").read_bytes())
+    assert summary["total_attachments"] == expected.total
+    assert (summary["missing"], summary["corrupted"]) == (len(expected.missing), len(expected.corrupted))
+
+
+def test_stages_die_with_a_parent_killed_by_sigkill(big_world, workdir):
+    _, env = big_world
+    proc = start_and_wait(env, workdir / "state.sqlite")
+    kids = children_of(proc.pid)
+    assert kids
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 5
+    while [k for k in kids if alive(k)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [k for k in kids if alive(k)]
+    # the lock died with its holder: the next run starts and resumes
+    assert run_cli([], env).returncode == 0
