@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import csv
 import logging
+import logging.handlers
 import sys
 
 import orjson
@@ -68,6 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output of --sql")
     rep.add_argument("--pass", dest="pass_id", type=int, help="report this pass id (default: the newest)")
 
+    status = sub.add_parser(
+        "status",
+        help="show the current or last pass (safe while a scan runs)",
+        formatter_class=fmt,
+        epilog="uses INSPECTOR_STATE_DB only\n\n" + EXIT_CODES,
+    )
+    status.add_argument("--json", action="store_true", help="print JSON instead of text")
+
     demo = sub.add_parser(
         "demo",
         help="build a small Jira world with known faults in a throwaway PostgreSQL and scan it",
@@ -81,11 +90,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _setup_logging(level: str) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S"))
+def _setup_logging(level: str, cfg: config.Config | None = None) -> None:
+    """stderr, plus a size-rotated file when INSPECTOR_LOG_FILE is set. Stage processes log
+    through the parent (a queue), so these handlers see every line."""
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%S")
+    handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
+    if cfg is not None and cfg.log_file is not None:
+        try:
+            handlers.append(
+                logging.handlers.RotatingFileHandler(
+                    cfg.log_file, maxBytes=cfg.log_max_bytes, backupCount=cfg.log_backups, encoding="utf-8"
+                )
+            )
+        except OSError as exc:
+            raise ConfigError(f"INSPECTOR_LOG_FILE: cannot open '{cfg.log_file}': {exc.strerror}") from None
+    for handler in handlers:
+        handler.setFormatter(formatter)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = handlers
     root.setLevel(level)
 
 
@@ -93,7 +115,7 @@ def _cmd_run(args) -> int:
     from .pipeline import run_pass
 
     cfg = config.from_env()
-    _setup_logging(cfg.log_level)
+    _setup_logging(cfg.log_level, cfg)
     log.info("scanning %s against %s with %d checkers", cfg.attachments_root, cfg.db_target, cfg.checkers)
     outcome = run_pass(cfg, fresh=args.fresh)
     sys.stdout.write(report.summary_text(outcome.summary, cfg.report_dir))
@@ -131,6 +153,18 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_status(args) -> int:
+    from . import status
+
+    state_db, _ = config.report_paths()
+    current = status.read(state_db)
+    if args.json:
+        sys.stdout.write(orjson.dumps(current, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(status.text(current))
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -149,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return int(exc.code or 0) and ConfigError.exit_code
-    handlers = {"run": _cmd_run, "report": _cmd_report, "demo": _cmd_demo}
+    handlers = {"run": _cmd_run, "report": _cmd_report, "status": _cmd_status, "demo": _cmd_demo}
     try:
         return handlers[args.command](args)
     except InspectorError as exc:

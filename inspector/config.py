@@ -38,6 +38,10 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("KEEP_PASSES", "2", "finished passes kept queryable in the state file"),
     ("PROGRESS_INTERVAL", "10", "seconds between progress log lines when stderr is not a terminal"),
     ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    ("LOG_FILE", "(none)", "also log to this file, rotated by size"),
+    ("LOG_MAX_BYTES", "10485760", "size at which the log file is rotated"),
+    ("LOG_BACKUPS", "5", "rotated log files kept"),
+    ("METRICS_FILE", "(none)", "Prometheus text-format metrics for node_exporter's textfile collector"),
 )
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -69,6 +73,10 @@ class Config:
     keep_passes: int
     log_level: str
     progress_interval: float = 10.0
+    log_file: Path | None = None
+    log_max_bytes: int = 10 * 1024 * 1024
+    log_backups: int = 5
+    metrics_file: Path | None = None
 
     @property
     def db_target(self) -> str:
@@ -178,6 +186,13 @@ def from_env() -> Config:
     if report_dir.exists() and not report_dir.is_dir():
         errors["REPORT_DIR"] = f"'{report_dir}' exists and is not a folder"
 
+    files: dict[str, Path | None] = {}
+    for name in ("LOG_FILE", "METRICS_FILE"):
+        value = raw(name)
+        files[name] = Path(value) if value else None
+        if value and not Path(value).parent.is_dir():
+            errors[name] = f"folder of '{value}' does not exist"
+
     config = Config(
         db_dsn=dsn,
         attachments_root=root,
@@ -197,6 +212,10 @@ def from_env() -> Config:
         progress_interval=env.float(
             PREFIX + "PROGRESS_INTERVAL", 10.0, validate=validate.Range(min=0.1, error="must be at least {min}")
         ),
+        log_file=files["LOG_FILE"],
+        log_max_bytes=integer("LOG_MAX_BYTES", 10 * 1024 * 1024),
+        log_backups=integer("LOG_BACKUPS", 5, non_negative),
+        metrics_file=files["METRICS_FILE"],
     )
     try:
         env.seal()

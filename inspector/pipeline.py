@@ -22,6 +22,7 @@ from . import checker, reader, report, walker, writer
 from .config import Config
 from .db import estimate_rows, open_pool
 from .errors import ConfigError, DatabaseError, InspectorError, Interrupted, PipelineError, StateError
+from .metrics import Metrics
 from .stages import peak_rss_mb
 from .state import State, exclusive
 
@@ -40,8 +41,9 @@ class Outcome:
 class _Progress:
     """A tqdm bar on a terminal, a log line every few seconds otherwise."""
 
-    def __init__(self, total: int | None, initial: int, every: float):
+    def __init__(self, total: int | None, initial: int, every: float, metrics: Metrics):
         self.total, self.last_log, self.bar, self.every = total, time.monotonic(), None, every
+        self.metrics = metrics
         if sys.stderr.isatty():
             from tqdm import tqdm
 
@@ -51,9 +53,11 @@ class _Progress:
     def update(self, done: int) -> None:
         if self.bar is not None:
             self.bar.update(done - self.done)
-        elif time.monotonic() - self.last_log >= self.every:
-            share = f" of ~{self.total}" if self.total else ""
-            log.info("progress: %d rows checked%s", done, share)
+        if time.monotonic() - self.last_log >= self.every:
+            if self.bar is None:
+                share = f" of ~{self.total}" if self.total else ""
+                log.info("progress: %d rows checked%s", done, share)
+            self.metrics.update(rows_checked=done)
             self.last_log = time.monotonic()
         self.done = done
 
@@ -117,16 +121,21 @@ def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
         raise Interrupted(signum)
 
     previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGTERM, signal.SIGINT)}
+    metrics = Metrics(config.metrics_file)
     try:
         with exclusive(config.state_db):
-            return _run_pass(config, fresh)
+            return _run_pass(config, fresh, metrics)
+    except InspectorError:
+        metrics.update(running=0, last_failure_timestamp_seconds=int(time.time()))
+        raise
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
 
 
-def _run_pass(config: Config, fresh: bool) -> Outcome:
+def _run_pass(config: Config, fresh: bool, metrics: Metrics) -> Outcome:
     estimate, resumed, current = _prepare(config, fresh)
+    metrics.update(running=1, rows_checked=current.rows_done, rows_estimate=estimate)
     pass_id = current.pass_id
     ctx = multiprocessing.get_context("spawn")
     n = config.checkers
@@ -169,7 +178,7 @@ def _run_pass(config: Config, fresh: bool) -> Outcome:
         )
 
     listener.start()
-    bar = _Progress(estimate, current.rows_done, config.progress_interval)
+    bar = _Progress(estimate, current.rows_done, config.progress_interval, metrics)
     ok = False
     try:
         for proc in procs.values():
@@ -183,6 +192,7 @@ def _run_pass(config: Config, fresh: bool) -> Outcome:
 
     stored = time.monotonic()
     summary = _finish(config, pass_id)
+    metrics.finished(summary)
     log.debug(
         "orphans sized and report written in %.2f s; parent peak rss %.1f MB", time.monotonic() - stored, peak_rss_mb()
     )

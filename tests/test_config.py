@@ -115,3 +115,15 @@ def test_readme_documents_every_variable():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     for name, _, _ in config.VARIABLES:
         assert f"`INSPECTOR_{name}`" in readme, name
+
+
+def test_log_and_metrics_files_need_an_existing_folder(clean_env, tmp_path):
+    clean_env.setenv("INSPECTOR_DB_DSN", "postgresql://u@h/db")
+    clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(tmp_path))
+    clean_env.setenv("INSPECTOR_LOG_FILE", str(tmp_path / "no/such/inspector.log"))
+    clean_env.setenv("INSPECTOR_METRICS_FILE", str(tmp_path / "metrics.prom"))
+    with pytest.raises(ConfigError) as caught:
+        config.from_env()
+    assert str(caught.value).startswith("INSPECTOR_LOG_FILE: folder of")
+    clean_env.delenv("INSPECTOR_LOG_FILE")
+    assert config.from_env().metrics_file == tmp_path / "metrics.prom"

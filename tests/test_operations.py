@@ -103,3 +103,55 @@ def test_stages_die_with_a_parent_killed_by_sigkill(big_world, workdir):
     assert not [k for k in kids if alive(k)]
     # the lock died with its holder: the next run starts and resumes
     assert run_cli([], env).returncode == 0
+
+
+def test_status_while_running_and_after(big_world, workdir):
+    expected, env = big_world
+    proc = start_and_wait(env, workdir / "state.sqlite")
+    try:
+        during = run_cli(["status", "--json"], env)
+    finally:
+        proc.communicate(timeout=120)
+    assert during.returncode == 0, during.stderr
+    now = orjson.loads(during.stdout)
+    assert now["status"] == "running" and now["scan_running"] is True
+    assert 0 < now["rows_done"] <= expected.total and now["rows_estimate"] == expected.total
+    after = run_cli(["status"], env)
+    assert after.returncode == 0
+    assert "pass 1: finished\n" in after.stdout
+    assert f"{len(expected.missing)} missing" in after.stdout
+    done = orjson.loads(run_cli(["status", "--json"], env).stdout)
+    assert done["scan_running"] is False and done["rows_done"] == expected.total
+
+
+def test_status_without_state_is_a_state_error(workdir):
+    env = {**os.environ, "INSPECTOR_STATE_DB": str(workdir / "none.sqlite")}
+    result = run_cli(["status"], env)
+    assert result.returncode == 4 and "no scan has run yet" in result.stderr
+
+
+def test_metrics_file_and_rotated_log_file(jira, workdir):
+    root = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=400))
+    metrics, logfile = workdir / "inspector.prom", workdir / "inspector.log"
+    env = inspector_env(
+        jira, root, workdir, INSPECTOR_METRICS_FILE=str(metrics), INSPECTOR_LOG_FILE=str(logfile),
+        INSPECTOR_LOG_MAX_BYTES="300", INSPECTOR_LOG_BACKUPS="20", INSPECTOR_LOG_LEVEL="DEBUG",
+    )  # fmt: skip
+    before = time.time()
+    assert run_cli([], env).returncode == 0
+    text = metrics.read_text()
+    values = dict(line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#"))
+    assert values['jira_inspector_attachments_flagged{kind="missing"}'] == str(len(expected.missing))
+    assert values['jira_inspector_attachments_flagged{kind="corrupted"}'] == str(len(expected.corrupted))
+    assert values["jira_inspector_orphan_files"] == str(len(expected.orphans))
+    assert values["jira_inspector_running"] == "0"
+    assert values["jira_inspector_rows_checked"] == str(expected.total)
+    assert before - 1 <= int(values["jira_inspector_last_success_timestamp_seconds"]) <= time.time() + 1
+    assert "# TYPE jira_inspector_rows_checked gauge" in text
+    logs = sorted(p.name for p in workdir.iterdir() if p.name.startswith("inspector.log"))
+    assert len(logs) >= 3 and "inspector.log.1" in logs  # rotated by size
+    assert all((workdir / name).stat().st_size < 300 + 300 for name in logs)
+    everything = "".join((workdir / name).read_text() for name in logs)
+    assert "writer finished in" in everything  # a stage's line, logged through the parent
+    assert "inspector_ro" in everything and "password" not in everything.lower()

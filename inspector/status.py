@@ -1,0 +1,69 @@
+"""``inspector status``: the current (or last) pass from the state file, without touching it.
+
+Safe while a scan runs: the state is opened read-only and the lock only probed.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import sqlfiles
+from .errors import StateError
+
+
+def scan_running(state_db: Path) -> bool:
+    """Whether an inspector holds the state's lock right now."""
+    try:
+        fd = os.open(f"{state_db}.lock", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+def read(state_db: Path) -> dict:
+    if not Path(state_db).is_file():
+        raise StateError(f"no state file at {state_db}: no scan has run yet")
+    try:
+        with sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10) as conn:
+            cur = conn.execute(sqlfiles.load("state/status"))
+            row = cur.fetchone()
+            names = [d[0] for d in cur.description]
+    except sqlite3.Error as exc:
+        raise StateError(f"cannot read state file {state_db}: {exc}") from None
+    if row is None:
+        raise StateError(f"{state_db} holds no pass yet")
+    status = dict(zip(names, row, strict=True))
+    status["reader_done"], status["walk_done"] = bool(status["reader_done"]), bool(status["walk_done"])
+    status["scan_running"] = scan_running(state_db)
+    started = datetime.fromisoformat(status["started_at"])
+    end = datetime.fromisoformat(status["finished_at"]) if status["finished_at"] else datetime.now(UTC)
+    elapsed = max((end - started).total_seconds(), 1e-9)
+    status["elapsed_seconds"] = round(elapsed, 1)
+    status["rows_per_second"] = round(status["rows_done"] / elapsed, 1)
+    status["windows"] = "none configured (works straight through)"
+    return status
+
+
+def text(s: dict) -> str:
+    share = f" of ~{s['rows_estimate']}" if s["rows_estimate"] else ""
+    state = s["status"] + (" (a scan is running now)" if s["scan_running"] else "")
+    return (
+        f"pass {s['pass_id']}: {state}\n"
+        f"  started   {s['started_at']}   finished {s['finished_at'] or '-'}\n"
+        f"  rows      {s['rows_done']}{share} checked, cursor at id {s['cursor_id']}, "
+        f"{s['rows_per_second']:.0f} rows/s over the pass\n"
+        f"  walk      {'done' if s['walk_done'] else 'in progress'}\n"
+        f"  so far    {s['missing']} missing, {s['permissions']} permissions, {s['corrupted']} corrupted, "
+        f"{s['errors']} errors\n"
+        f"  windows   {s['windows']}\n"
+    )
