@@ -117,7 +117,12 @@ def _cmd_run(args) -> int:
     cfg = config.from_env()
     _setup_logging(cfg.log_level, cfg)
     log.info("scanning %s against %s with %d checkers", cfg.attachments_root, cfg.db_target, cfg.checkers)
-    outcome = run_pass(cfg, fresh=args.fresh)
+    if cfg.windows:
+        from .service import serve
+
+        outcome = serve(cfg, fresh=args.fresh)
+    else:
+        outcome = run_pass(cfg, fresh=args.fresh)
     sys.stdout.write(report.summary_text(outcome.summary, cfg.report_dir))
     return 0
 

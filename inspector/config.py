@@ -42,6 +42,8 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("LOG_MAX_BYTES", "10485760", "size at which the log file is rotated"),
     ("LOG_BACKUPS", "5", "rotated log files kept"),
     ("METRICS_FILE", "(none)", "Prometheus text-format metrics for node_exporter's textfile collector"),
+    ("WINDOWS", "(none: work straight through)", "maintenance windows, e.g. 22:00-06:00,12:30-13:15"),
+    ("TZ", "the machine's local time", "IANA time zone of the windows, e.g. Europe/Berlin"),
 )
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -77,6 +79,15 @@ class Config:
     log_max_bytes: int = 10 * 1024 * 1024
     log_backups: int = 5
     metrics_file: Path | None = None
+    windows: tuple = ()
+    tz: str | None = None
+
+    def now(self):
+        """The current time in the windows' zone (aware)."""
+        from datetime import datetime
+        from zoneinfo import ZoneInfo
+
+        return datetime.now(ZoneInfo(self.tz)) if self.tz else datetime.now().astimezone()
 
     @property
     def db_target(self) -> str:
@@ -193,6 +204,23 @@ def from_env() -> Config:
         if value and not Path(value).parent.is_dir():
             errors[name] = f"folder of '{value}' does not exist"
 
+    windows: tuple = ()
+    if text := raw("WINDOWS"):
+        from .windows import parse
+
+        try:
+            windows = tuple(parse(text))
+        except ValueError as exc:
+            errors["WINDOWS"] = str(exc)
+    tz = raw("TZ") or None
+    if tz:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["TZ"] = f"'{tz}' is not an IANA time zone name"
+
     config = Config(
         db_dsn=dsn,
         attachments_root=root,
@@ -216,6 +244,8 @@ def from_env() -> Config:
         log_max_bytes=integer("LOG_MAX_BYTES", 10 * 1024 * 1024),
         log_backups=integer("LOG_BACKUPS", 5, non_negative),
         metrics_file=files["METRICS_FILE"],
+        windows=windows,
+        tz=tz,
     )
     try:
         env.seal()

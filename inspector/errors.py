@@ -50,3 +50,7 @@ class Interrupted(InspectorError):
             f"stopped by {signal.Signals(signum).name}; progress up to the last checkpoint is kept, "
             "the next run resumes"
         )
+
+
+class Paused(Exception):
+    """The maintenance window closed: the pass stopped at a checkpoint and resumes later."""

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from . import checker, reader, report, walker, writer
 from .config import Config
 from .db import estimate_rows, open_pool
-from .errors import ConfigError, DatabaseError, InspectorError, Interrupted, PipelineError, StateError
+from .errors import ConfigError, DatabaseError, InspectorError, Interrupted, Paused, PipelineError, StateError
 from .metrics import Metrics
 from .stages import peak_rss_mb
 from .state import State, exclusive
@@ -114,7 +114,7 @@ def _finish(config: Config, pass_id: int) -> dict:
         conn.close()
 
 
-def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
+def run_pass(config: Config, *, fresh: bool = False, should_stop=None) -> Outcome:
     """One pass under the state's lock, stopping cleanly on SIGTERM/SIGINT (exit 128+signal)."""
 
     def interrupted(signum, _frame):
@@ -124,7 +124,10 @@ def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
     metrics = Metrics(config.metrics_file)
     try:
         with exclusive(config.state_db):
-            return _run_pass(config, fresh, metrics)
+            return _run_pass(config, fresh, metrics, should_stop)
+    except Paused:
+        metrics.update(running=0)
+        raise
     except InspectorError:
         metrics.update(running=0, last_failure_timestamp_seconds=int(time.time()))
         raise
@@ -133,7 +136,7 @@ def run_pass(config: Config, *, fresh: bool = False) -> Outcome:
             signal.signal(sig, handler)
 
 
-def _run_pass(config: Config, fresh: bool, metrics: Metrics) -> Outcome:
+def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Outcome:
     estimate, resumed, current = _prepare(config, fresh)
     metrics.update(running=1, rows_checked=current.rows_done, rows_estimate=estimate)
     pass_id = current.pass_id
@@ -183,7 +186,7 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics) -> Outcome:
     try:
         for proc in procs.values():
             proc.start()
-        _watch(procs, control_q, progress, bar)
+        _watch(procs, control_q, progress, bar, should_stop)
         ok = True
     finally:
         bar.close()
@@ -199,10 +202,12 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics) -> Outcome:
     return Outcome(pass_id, summary, resumed)
 
 
-def _watch(procs: dict, control_q, progress, bar: _Progress) -> None:
+def _watch(procs: dict, control_q, progress, bar: _Progress, should_stop=None) -> None:
     writer_proc = procs["writer"]
     while True:
         writer_proc.join(0.2)
+        if should_stop is not None and writer_proc.exitcode is None and should_stop():
+            raise Paused()
         try:
             _, _stage, code, message = control_q.get_nowait()
         except queue.Empty:

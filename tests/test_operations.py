@@ -155,3 +155,51 @@ def test_metrics_file_and_rotated_log_file(jira, workdir):
     everything = "".join((workdir / name).read_text() for name in logs)
     assert "writer finished in" in everything  # a stage's line, logged through the parent
     assert "inspector_ro" in everything and "password" not in everything.lower()
+
+
+def test_window_closing_mid_scan_pauses_at_a_checkpoint_and_the_next_window_finishes(
+    big_world, workdir, monkeypatch, caplog
+):
+    import multiprocessing
+    import threading
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from inspector import config
+    from inspector.service import serve
+    from inspector.status import scan_running
+
+    expected, env = big_world
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("INSPECTOR_WINDOWS", "22:00-06:00")
+    monkeypatch.setenv("INSPECTOR_TZ", "Europe/Berlin")
+    cfg = config.from_env()
+    berlin = ZoneInfo("Europe/Berlin")
+    clock = {"now": datetime(2026, 11, 24, 23, 0, tzinfo=berlin)}
+    seen = {}
+
+    def drive():
+        state = workdir / "state.sqlite"
+        deadline = time.monotonic() + 60
+        while progress(state)[0] < 300 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        clock["now"] = datetime(2026, 11, 25, 7, 0, tzinfo=berlin)  # the window has closed
+        while scan_running(state) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen["at_pause"] = progress(state)[0]
+        seen["children"] = len(multiprocessing.active_children())
+        time.sleep(1.5)
+        seen["after_wait"] = progress(state)[0]
+        clock["now"] = datetime(2026, 11, 25, 22, 30, tzinfo=berlin)  # the next window opens
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    with caplog.at_level("INFO"):
+        outcome = serve(cfg, now=lambda: clock["now"], tick=0.2)
+    driver.join()
+    assert seen["children"] == 0  # every stage stopped while the window was closed
+    assert 0 < seen["at_pause"] == seen["after_wait"] < expected.total  # nothing read or written meanwhile
+    assert "paused at a checkpoint; next window opens 2026-11-25T22:00+01:00" in caplog.text
+    assert outcome.resumed and outcome.summary["total_attachments"] == expected.total
+    assert outcome.summary["missing"] == len(expected.missing)
