@@ -109,7 +109,8 @@ def test_report_while_a_scan_runs_and_progress_lines(jira, workdir):
     finally:
         proc.kill()
     assert "running (partial results)" in during.stdout
-    assert summary["status"] == "running" and 0 < summary["total_attachments"] < expected.total
+    # Rows may all be checked by then while the walk and the finish are still under way.
+    assert summary["status"] == "running" and 0 < summary["total_attachments"] <= expected.total
     assert proc.returncode == 0
     assert "progress:" in err and f"of ~{expected.total}" in err
     final = orjson.loads((workdir / "report/summary.json").read_bytes())
