@@ -112,18 +112,29 @@ def _setup_logging(level: str, cfg: config.Config | None = None) -> None:
 
 
 def _cmd_run(args) -> int:
+    from .notify import Notifier
     from .pipeline import run_pass
 
     cfg = config.from_env()
     _setup_logging(cfg.log_level, cfg)
     log.info("scanning %s against %s with %d checkers", cfg.attachments_root, cfg.db_target, cfg.checkers)
-    if cfg.windows:
-        from .service import serve
+    notifier = Notifier.from_config(cfg)
+    notifier.send("start", f"Jira attachment inspection started: {cfg.attachments_root}")
+    try:
+        if cfg.windows:
+            from .service import serve
 
-        outcome = serve(cfg, fresh=args.fresh)
-    else:
-        outcome = run_pass(cfg, fresh=args.fresh)
-    sys.stdout.write(report.summary_text(outcome.summary, cfg.report_dir))
+            outcome = serve(cfg, fresh=args.fresh, notifier=notifier)
+        else:
+            outcome = run_pass(cfg, fresh=args.fresh)
+        text = report.summary_text(outcome.summary, cfg.report_dir)
+        notifier.send("finish", text, outcome.summary)
+    except InspectorError as exc:
+        notifier.send("failure", f"Jira attachment inspection stopped: {exc}")
+        raise
+    finally:
+        notifier.close()
+    sys.stdout.write(text)
     return 0
 
 

@@ -44,6 +44,10 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("METRICS_FILE", "(none)", "Prometheus text-format metrics for node_exporter's textfile collector"),
     ("WINDOWS", "(none: work straight through)", "maintenance windows, e.g. 22:00-06:00,12:30-13:15"),
     ("TZ", "the machine's local time", "IANA time zone of the windows, e.g. Europe/Berlin"),
+    ("TELEGRAM_TOKEN", "(none)", "Telegram bot token for notifications (or INSPECTOR_TELEGRAM_TOKEN_FILE)"),
+    ("TELEGRAM_CHAT_IDS", "(none)", "comma-separated Telegram chat ids to notify"),
+    ("TELEGRAM_API_URL", "https://api.telegram.org", "Telegram Bot API base URL (a proxy or a local Bot API server)"),
+    ("WEBHOOK_URL", "(none)", "URL that receives a JSON POST per notification"),
 )
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -81,6 +85,10 @@ class Config:
     metrics_file: Path | None = None
     windows: tuple = ()
     tz: str | None = None
+    telegram_token: str | None = field(default=None, repr=False)
+    telegram_chat_ids: tuple = ()
+    telegram_api_url: str = "https://api.telegram.org"
+    webhook_url: str | None = field(default=None, repr=False)
 
     def now(self):
         """The current time in the windows' zone (aware)."""
@@ -221,6 +229,23 @@ def from_env() -> Config:
         except (ZoneInfoNotFoundError, ValueError):
             errors["TZ"] = f"'{tz}' is not an IANA time zone name"
 
+    token = raw("TELEGRAM_TOKEN")
+    if not token and (token_file := raw("TELEGRAM_TOKEN_FILE")):
+        try:
+            token = Path(token_file).read_text().strip()
+        except OSError as exc:
+            errors["TELEGRAM_TOKEN_FILE"] = f"cannot read '{token_file}': {exc.strerror}"
+    chats = tuple(c.strip() for c in (raw("TELEGRAM_CHAT_IDS") or "").split(",") if c.strip())
+    if token and not chats:
+        errors["TELEGRAM_CHAT_IDS"] = "is required with INSPECTOR_TELEGRAM_TOKEN"
+    if chats and not token:
+        errors["TELEGRAM_TOKEN"] = "is required with INSPECTOR_TELEGRAM_CHAT_IDS"
+    api_url = raw("TELEGRAM_API_URL") or "https://api.telegram.org"
+    webhook = raw("WEBHOOK_URL") or None
+    for name, url in (("TELEGRAM_API_URL", api_url), ("WEBHOOK_URL", webhook)):
+        if url and not re.match(r"https?://[^/\s]+", url):
+            errors[name] = "must start with http:// or https:// and name a host"
+
     config = Config(
         db_dsn=dsn,
         attachments_root=root,
@@ -246,6 +271,10 @@ def from_env() -> Config:
         metrics_file=files["METRICS_FILE"],
         windows=windows,
         tz=tz,
+        telegram_token=token or None,
+        telegram_chat_ids=chats,
+        telegram_api_url=api_url,
+        webhook_url=webhook,
     )
     try:
         env.seal()

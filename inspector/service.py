@@ -25,8 +25,9 @@ log = logging.getLogger("inspector")
 
 
 class WindowedRunner:
-    def __init__(self, config: Config, now: Callable[[], datetime] | None = None, fresh: bool = False):
+    def __init__(self, config: Config, now: Callable[[], datetime] | None = None, fresh: bool = False, notifier=None):
         self.config = config
+        self.notifier = notifier
         self.windows = list(config.windows)
         self.now = now or config.now
         self.fresh = fresh
@@ -41,22 +42,30 @@ class WindowedRunner:
         if self.outcome is not None or not self.window_open():
             return
         log.info("maintenance window open (%s): scanning", ", ".join(map(str, self.windows)))
+        if self.pauses and self.notifier:
+            self.notifier.send("resume", "Jira attachment inspection resumed: a maintenance window opened")
         try:
             self.outcome = run_pass(self.config, fresh=self.fresh, should_stop=lambda: not self.window_open())
         except Paused:
             self.pauses += 1
-            log.info(
-                "maintenance window closed: paused at a checkpoint; next window opens %s",
-                win.next_change(self.windows, self.now()).isoformat(timespec="minutes"),
-            )
+            reopens = win.next_change(self.windows, self.now()).isoformat(timespec="minutes")
+            log.info("maintenance window closed: paused at a checkpoint; next window opens %s", reopens)
+            if self.notifier:
+                self.notifier.send("pause", f"Jira attachment inspection paused until {reopens}")
         self.fresh = False
 
 
 def serve(
-    config: Config, *, fresh: bool = False, now=None, sleep: Callable[[float], None] = time.sleep, tick: float = 60
+    config: Config,
+    *,
+    fresh: bool = False,
+    now=None,
+    sleep: Callable[[float], None] = time.sleep,
+    tick: float = 60,
+    notifier=None,
 ) -> Outcome:
     """Run one pass across as many windows as it takes; returns when it has finished."""
-    runner = WindowedRunner(config, now, fresh)
+    runner = WindowedRunner(config, now, fresh, notifier)
     scheduler = schedule.Scheduler()
     scheduler.every(tick).seconds.do(runner.step)
     if not runner.window_open():
