@@ -9,15 +9,19 @@ over many threads, so hundreds of stats are in flight across the checker process
 from __future__ import annotations
 
 import errno
+import logging
 from concurrent.futures import ThreadPoolExecutor
 from stat import S_ISDIR
 
 from . import rules
 from .config import Config, Identity
-from .model import FILENAME, ID, ISSUE_EXISTS, ISSUE_NUM, ORIGINAL_KEY, PROJECT_ID, Probe
+from .model import FILENAME, ID, ISSUE_EXISTS, ISSUE_NUM, ORIGINAL_KEY, PROJECT_ID, RESULT_COLUMNS, Probe
 from .parallel import probe_slow
 from .stages import stage
 from .storage_fs import FileSystemStorage, probe_of, text_path
+
+log = logging.getLogger("inspector.checker")
+FLAGS, RELPATH, DETAIL = (RESULT_COLUMNS.index(c) for c in ("flags", "relpath", "detail"))
 
 # Below this many seconds per row the storage is local and threads would only add overhead.
 SLOW_ROW_SECONDS = 100e-6
@@ -114,6 +118,13 @@ class RowChecker:
         return rules.result(self.pass_id, row, text_path(rel), probe, verdicts)
 
 
+def _log_flagged(results: list[tuple]) -> None:
+    """Per-row detail at DEBUG: every flagged attachment with what is wrong."""
+    for r in results:
+        if r[FLAGS]:
+            log.debug("attachment %s (%s): %s", r[1], r[RELPATH] or "no path", r[DETAIL])
+
+
 class BatchChecker:
     """Checks whole batches; goes wide over threads only when the storage is slow."""
 
@@ -142,10 +153,14 @@ class BatchChecker:
 @stage("checker")
 def run(config: Config, pass_id: int, work_q, result_q, index: int) -> None:
     checker = BatchChecker(config, pass_id)
+    debug = log.isEnabledFor(logging.DEBUG)
     try:
         while (item := work_q.get()) is not None:
-            seq, rows = item
-            result_q.put(("rows", seq, rows[-1][ID], checker.check(rows)))
+            seq, part, rows = item
+            results = checker.check(rows)
+            if debug:
+                _log_flagged(results)
+            result_q.put(("rows", seq, (part, rows[-1][ID]), results))
     finally:
         checker.close()
     result_q.put(("checker_done", index))

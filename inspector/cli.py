@@ -11,7 +11,9 @@ import argparse
 import csv
 import logging
 import logging.handlers
+import signal
 import sys
+import time
 
 import orjson
 
@@ -55,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_variables_help() + "\n\n" + EXIT_CODES,
     )
     run.add_argument("--fresh", action="store_true", help="abandon an unfinished pass and start a new one")
+    run.add_argument(
+        "--loop", action="store_true",
+        help="run pass after pass (INSPECTOR_REPEAT apart, default 24h); each pass checks new attachments first",
+    )  # fmt: skip
 
     rep = sub.add_parser(
         "report",
@@ -111,30 +117,62 @@ def _setup_logging(level: str, cfg: config.Config | None = None) -> None:
     root.setLevel(level)
 
 
-def _cmd_run(args) -> int:
-    from .notify import Notifier
+def _one_pass(cfg: config.Config, fresh: bool, notifier):
     from .pipeline import run_pass
 
-    cfg = config.from_env()
-    _setup_logging(cfg.log_level, cfg)
-    log.info("scanning %s against %s with %d checkers", cfg.attachments_root, cfg.db_target, cfg.checkers)
-    notifier = Notifier.from_config(cfg)
     notifier.send("start", f"Jira attachment inspection started: {cfg.attachments_root}")
     try:
         if cfg.windows:
             from .service import serve
 
-            outcome = serve(cfg, fresh=args.fresh, notifier=notifier)
+            outcome = serve(cfg, fresh=fresh, notifier=notifier)
         else:
-            outcome = run_pass(cfg, fresh=args.fresh)
-        text = report.summary_text(outcome.summary, cfg.report_dir)
-        notifier.send("finish", text, outcome.summary)
+            outcome = run_pass(cfg, fresh=fresh)
     except InspectorError as exc:
         notifier.send("failure", f"Jira attachment inspection stopped: {exc}")
         raise
-    finally:
-        notifier.close()
+    text = report.summary_text(outcome.summary, cfg.report_dir)
+    notifier.send("finish", text, outcome.summary)
     sys.stdout.write(text)
+    sys.stdout.flush()
+    return outcome
+
+
+def _wait(seconds: float) -> None:
+    """Sleep until the next pass is due, as a `schedule` job (signals end the wait at once)."""
+    import schedule
+
+    scheduler = schedule.Scheduler()
+    scheduler.every(max(1, round(seconds))).seconds.do(lambda: schedule.CancelJob)
+    while scheduler.jobs:
+        time.sleep(min(1.0, max(0.05, scheduler.idle_seconds or 0.05)))
+        scheduler.run_pending()
+
+
+def _cmd_run(args) -> int:
+    from .errors import Interrupted
+    from .notify import Notifier
+
+    cfg = config.from_env()
+    _setup_logging(cfg.log_level, cfg)
+    log.info("scanning %s against %s with %d checkers", cfg.attachments_root, cfg.db_target, cfg.checkers)
+    notifier = Notifier.from_config(cfg)
+    repeat = cfg.repeat or (24 * 3600 if args.loop else None)
+
+    def interrupted(signum, _frame):
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        _one_pass(cfg, args.fresh, notifier)
+        while repeat is not None:
+            log.info("next pass in %s s", f"{repeat:.0f}")
+            _wait(repeat)
+            _one_pass(cfg, False, notifier)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        notifier.close()
     return 0
 
 

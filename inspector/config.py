@@ -44,6 +44,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("METRICS_FILE", "(none)", "Prometheus text-format metrics for node_exporter's textfile collector"),
     ("WINDOWS", "(none: work straight through)", "maintenance windows, e.g. 22:00-06:00,12:30-13:15"),
     ("TZ", "the machine's local time", "IANA time zone of the windows, e.g. Europe/Berlin"),
+    ("REPEAT", "(none: one pass)", "run pass after pass, this long apart (e.g. 24h, 30m, 90s); --loop uses 24h"),
     ("TELEGRAM_TOKEN", "(none)", "Telegram bot token for notifications (or INSPECTOR_TELEGRAM_TOKEN_FILE)"),
     ("TELEGRAM_CHAT_IDS", "(none)", "comma-separated Telegram chat ids to notify"),
     ("TELEGRAM_API_URL", "https://api.telegram.org", "Telegram Bot API base URL (a proxy or a local Bot API server)"),
@@ -85,6 +86,7 @@ class Config:
     metrics_file: Path | None = None
     windows: tuple = ()
     tz: str | None = None
+    repeat: float | None = None
     telegram_token: str | None = field(default=None, repr=False)
     telegram_chat_ids: tuple = ()
     telegram_api_url: str = "https://api.telegram.org"
@@ -229,6 +231,13 @@ def from_env() -> Config:
         except (ZoneInfoNotFoundError, ValueError):
             errors["TZ"] = f"'{tz}' is not an IANA time zone name"
 
+    repeat = None
+    if text := raw("REPEAT"):
+        m = re.match(r"(\d+(?:\.\d+)?)([smhd]?)\Z", text)
+        if not m or float(m[1]) <= 0:
+            errors["REPEAT"] = f"'{text}' is not a duration like 90s, 30m, 24h or 1d"
+        else:
+            repeat = float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
     token = raw("TELEGRAM_TOKEN")
     if not token and (token_file := raw("TELEGRAM_TOKEN_FILE")):
         try:
@@ -271,6 +280,7 @@ def from_env() -> Config:
         metrics_file=files["METRICS_FILE"],
         windows=windows,
         tz=tz,
+        repeat=repeat,
         telegram_token=token or None,
         telegram_chat_ids=chats,
         telegram_api_url=api_url,

@@ -86,7 +86,11 @@ def _prepare(config: Config, fresh: bool) -> tuple[int, bool, object]:
             current = state.start_pass(config, estimate)
         else:
             state.set_estimate(current.pass_id, estimate, config.jira_url)
-            log.info("resuming pass %d after attachment id %d", current.pass_id, current.cursor_id)
+            log.info(
+                "resuming pass %d: new attachments after id %d%s", current.pass_id,
+                max(current.cursor_id, current.head_id),
+                f", then ids up to {current.head_id} after {current.cursor_old}" if current.head_id else "",
+            )  # fmt: skip
     return estimate, resumed, current
 
 
@@ -161,7 +165,7 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
     if reading:
         procs["reader"] = ctx.Process(
             target=reader.run,
-            args=(config, current.cursor_id, work_q, result_q, n),
+            args=(config, current, work_q, result_q, n),
             kwargs=common,
             name="inspector-reader",
         )

@@ -18,11 +18,15 @@ from .db import open_pool
 from .errors import DatabaseError
 from .model import ID
 from .stages import stage
+from .state import NEW, OLD, PassInfo
 
 log = logging.getLogger("inspector.reader")
 
 
-def segments(pool, after: int, segment_rows: int, batch_size: int):
+MAX_ID = 10**18 - 1  # numeric(18,0)
+
+
+def segments(pool, after: int, segment_rows: int, batch_size: int, until: int = MAX_ID):
     """Yield batches of rows (plain tuples in AttachmentRow order) with id > ``after``, in id
     order, until the table ends."""
     query = sqlfiles.load("postgres/attachments_segment")
@@ -30,7 +34,7 @@ def segments(pool, after: int, segment_rows: int, batch_size: int):
         got = 0
         with pool.connection() as conn, conn.transaction(), conn.cursor(name="inspector_attachments") as cur:
             cur.itersize = batch_size
-            cur.execute(query, {"after": after, "limit": segment_rows})
+            cur.execute(query, {"after": after, "until": until, "limit": segment_rows})
             while rows := cur.fetchmany(batch_size):
                 got += len(rows)
                 after = rows[-1][ID]
@@ -39,14 +43,23 @@ def segments(pool, after: int, segment_rows: int, batch_size: int):
             return
 
 
+def parts(current: PassInfo) -> list[tuple[str, int, int]]:
+    """(part, after, until) still to read: new attachments (above head_id) first, then the rest."""
+    todo = [] if current.new_done else [(NEW, max(current.cursor_id, current.head_id), MAX_ID)]
+    if current.head_id > 0:
+        todo.append((OLD, current.cursor_old, current.head_id))
+    return todo
+
+
 @stage("reader")
-def run(config: Config, after: int, work_q, result_q, n_checkers: int) -> None:
+def run(config: Config, current: PassInfo, work_q, result_q, n_checkers: int) -> None:
     pool = open_pool(config, "reader")
     seq = 0
     try:
-        for rows in segments(pool, after, config.db_segment_rows, config.batch_size):
-            work_q.put((seq, rows))
-            seq += 1
+        for part, after, until in parts(current):
+            for rows in segments(pool, after, config.db_segment_rows, config.batch_size, until):
+                work_q.put((seq, part, rows))
+                seq += 1
     except psycopg.Error as exc:
         raise DatabaseError(f"reading attachments failed: {str(exc).strip().splitlines()[0]}") from None
     finally:

@@ -21,9 +21,11 @@ from . import sqlfiles
 from .config import Config
 from .errors import StateError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # version -> the sql/state file that brings the previous version to it
-MIGRATIONS = {1: "state/schema_v1"}
+MIGRATIONS = {1: "state/schema_v1", 2: "state/schema_v2"}
+# Reading order of a pass: attachments added since the last finished pass, then the rest.
+NEW, OLD = "new", "old"
 
 
 @contextmanager
@@ -60,6 +62,9 @@ class PassInfo(NamedTuple):
     walk_cursor: tuple[str, str] | None
     walk_done: bool
     rows_done: int
+    head_id: int = 0
+    cursor_old: int = 0
+    new_done: bool = False
 
 
 def utcnow() -> str:
@@ -123,18 +128,21 @@ class State:
         row = self.conn.execute(_q("current_pass")).fetchone()
         if row is None:
             return None
-        pass_id, status, root, cursor_id, reader_done, walk_cursor, walk_done, rows_done = row
+        pass_id, status, root, cursor_id, reader_done, walk_cursor, walk_done, rows_done, head, old, new_done = row
         cursor = tuple(orjson.loads(walk_cursor)) if walk_cursor else None
-        return PassInfo(pass_id, status, root, cursor_id, bool(reader_done), cursor, bool(walk_done), rows_done)
+        return PassInfo(
+            pass_id, status, root, cursor_id, bool(reader_done), cursor, bool(walk_done), rows_done, head, old,
+            bool(new_done),
+        )  # fmt: skip
 
     def start_pass(self, config: Config, estimate: int | None) -> PassInfo:
         gids = ",".join(str(g) for g in sorted(config.identity.gids))
         with self.transaction():
-            cur = self.conn.execute(
+            self.conn.execute(
                 _q("new_pass"),
                 (utcnow(), str(config.attachments_root), config.jira_url, config.identity.uid, gids, estimate),
             )
-        return PassInfo(cur.lastrowid, "running", str(config.attachments_root), 0, False, None, False, 0)
+        return self.running_pass()
 
     def abandon_running(self) -> None:
         with self.transaction():
@@ -158,10 +166,16 @@ class State:
                     self.conn.execute(statement, (old,))
 
     # writer -----------------------------------------------------------------------------------
-    def write_results(self, pass_id: int, results: list[tuple], cursor: int | None) -> None:
+    def write_results(self, pass_id: int, results: list[tuple], cursor: tuple[str, int] | None) -> None:
+        """Store a batch and, when given, the (part, id) every row up to which is now stored."""
         with self.transaction():
             self.conn.executemany(_q("insert_result"), results)
-            self.conn.execute(_q("advance_cursor"), (cursor or 0, len(results), pass_id))
+            if cursor is None:
+                self.conn.execute(_q("count_only"), (len(results), pass_id))
+            else:
+                part, last_id = cursor
+                name = "advance_cursor" if part == NEW else "advance_cursor_old"
+                self.conn.execute(_q(name), (last_id, len(results), pass_id))
 
     def write_disk(self, pass_id: int, entries: list[tuple], unit: tuple[str, str] | None) -> None:
         with self.transaction():

@@ -50,8 +50,29 @@ def read(state_db: Path) -> dict:
     elapsed = max((end - started).total_seconds(), 1e-9)
     status["elapsed_seconds"] = round(elapsed, 1)
     status["rows_per_second"] = round(status["rows_done"] / elapsed, 1)
-    status["windows"] = "none configured (works straight through)"
+    status["windows"] = window_state()
     return status
+
+
+def window_state(environ=None) -> str:
+    """The maintenance windows as configured for this environment, and where we are in them."""
+    from zoneinfo import ZoneInfo
+
+    from . import windows as win
+
+    environ = os.environ if environ is None else environ
+    text = environ.get("INSPECTOR_WINDOWS", "").strip()
+    if not text:
+        return "none configured (works straight through)"
+    try:
+        ws = win.parse(text)
+        tz = environ.get("INSPECTOR_TZ", "").strip()
+        now = datetime.now(ZoneInfo(tz)) if tz else datetime.now().astimezone()
+    except (ValueError, KeyError) as exc:
+        return f"INSPECTOR_WINDOWS is invalid: {exc}"
+    state = "open" if win.is_open(ws, now) else "closed"
+    edge = "closes" if state == "open" else "opens"
+    return f"{text}: {state} now, {edge} {win.next_change(ws, now).isoformat(timespec='minutes')}"
 
 
 def text(s: dict) -> str:

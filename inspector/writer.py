@@ -18,13 +18,14 @@ log = logging.getLogger("inspector.writer")
 
 
 class CursorTracker:
-    """Turns out-of-order batch completions into the highest id below which all are stored."""
+    """Turns out-of-order batch completions into the position (the last batch's (part, id))
+    up to which every batch is stored."""
 
     def __init__(self) -> None:
         self.next_seq = 0
-        self._done: dict[int, int] = {}
+        self._done: dict[int, object] = {}
 
-    def complete(self, seq: int, last_id: int) -> int | None:
+    def complete(self, seq: int, last_id):
         self._done[seq] = last_id
         cursor = None
         while self.next_seq in self._done:

@@ -5,6 +5,7 @@ parent killed with SIGKILL."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -142,7 +143,7 @@ def test_metrics_file_and_rotated_log_file(jira, workdir):
     metrics, logfile = workdir / "inspector.prom", workdir / "inspector.log"
     env = inspector_env(
         jira, root, workdir, INSPECTOR_METRICS_FILE=str(metrics), INSPECTOR_LOG_FILE=str(logfile),
-        INSPECTOR_LOG_MAX_BYTES="300", INSPECTOR_LOG_BACKUPS="20", INSPECTOR_LOG_LEVEL="DEBUG",
+        INSPECTOR_LOG_MAX_BYTES="300", INSPECTOR_LOG_BACKUPS="200", INSPECTOR_LOG_LEVEL="DEBUG",
     )  # fmt: skip
     before = time.time()
     assert run_cli([], env).returncode == 0
@@ -160,6 +161,7 @@ def test_metrics_file_and_rotated_log_file(jira, workdir):
     assert all((workdir / name).stat().st_size < 300 + 300 for name in logs)
     everything = "".join((workdir / name).read_text() for name in logs)
     assert "writer finished in" in everything  # a stage's line, logged through the parent
+    assert re.search(r"DEBUG attachment \d+ \(.*\): ", everything)  # per-row detail at DEBUG
     assert "inspector_ro" in everything and "password" not in everything.lower()
 
 
@@ -209,3 +211,12 @@ def test_window_closing_mid_scan_pauses_at_a_checkpoint_and_the_next_window_fini
     assert "paused at a checkpoint; next window opens 2026-11-25T22:00+01:00" in caplog.text
     assert outcome.resumed and outcome.summary["total_attachments"] == expected.total
     assert outcome.summary["missing"] == len(expected.missing)
+
+
+def test_status_describes_the_windows():
+    from inspector.status import window_state
+
+    always = window_state({"INSPECTOR_WINDOWS": "00:00-12:00,12:00-00:00", "INSPECTOR_TZ": "Europe/Berlin"})
+    assert always.startswith("00:00-12:00,12:00-00:00: open now, closes ")
+    assert window_state({}) == "none configured (works straight through)"
+    assert "invalid" in window_state({"INSPECTOR_WINDOWS": "25:00-26:00"})

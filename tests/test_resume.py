@@ -29,16 +29,19 @@ def report_files(report_dir) -> dict:
     return files
 
 
-def progress(state_path) -> tuple[int, int, int]:
+def progress(state_path, running_only: bool = False) -> tuple[int, int, int]:
+    where = "WHERE status = 'running'" if running_only else ""
     try:
         with sqlite3.connect(f"file:{state_path}?mode=ro", uri=True, timeout=1) as c:
-            row = c.execute("SELECT rows_done, reader_done, walk_done FROM passes ORDER BY pass_id DESC LIMIT 1")
+            row = c.execute(
+                f"SELECT rows_done, reader_done, walk_done FROM passes {where} ORDER BY pass_id DESC LIMIT 1"
+            )
             return row.fetchone() or (0, 0, 0)
     except sqlite3.Error:
         return (0, 0, 0)
 
 
-def kill_when(env, state_path, rows_at_least: int, timeout: float = 60) -> bool:
+def kill_when(env, state_path, rows_at_least: int, timeout: float = 60, running_only: bool = False) -> bool:
     """Start a scan, SIGKILL its whole process group once rows_done reaches the target."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "inspector"], env=env, start_new_session=True,
@@ -47,7 +50,7 @@ def kill_when(env, state_path, rows_at_least: int, timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     killed = False
     while time.monotonic() < deadline and proc.poll() is None:
-        if progress(state_path)[0] >= rows_at_least:
+        if progress(state_path, running_only)[0] >= rows_at_least:
             os.killpg(proc.pid, signal.SIGKILL)
             killed = True
             break
@@ -115,3 +118,67 @@ def test_report_while_a_scan_runs_and_progress_lines(jira, workdir):
     assert "progress:" in err and f"of ~{expected.total}" in err
     final = orjson.loads((workdir / "report/summary.json").read_bytes())
     assert final["status"] == "finished" and final["total_attachments"] == expected.total
+
+
+def test_next_pass_checks_new_attachments_first_and_resumes_both_parts(jira, workdir):
+    root = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=3000, seed=4))
+    env = inspector_env(jira, root, workdir, INSPECTOR_BATCH_SIZE="20")
+    assert run_cli([], env).returncode == 0
+    head = max(expected.issue_of)
+    # 300 attachments arrive after the first pass, on an existing healthy issue folder
+    (issue_id, key, num) = jira.execute(
+        "SELECT ji.id::bigint, p.originalkey, ji.issuenum::bigint FROM jiraissue ji "
+        "JOIN project p ON p.id = ji.project WHERE p.pkey = 'ALPHA' ORDER BY ji.issuenum LIMIT 1"
+    )[0]
+    folder = root / key / "10000" / f"{key}-{num}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(300):
+        new_id = 5_000_000 + i
+        (folder / str(new_id)).write_bytes(b"x" * 7)
+        os.chown(folder / str(new_id), 2001, 2001)
+        jira.execute(
+            "INSERT INTO fileattachment (id, issueid, filename, filesize, mimetype, author, created) "
+            "VALUES (%s, %s, %s, 7, 'text/plain', 'u', now())", (new_id, issue_id, f"new-{i}.txt"),
+        )  # fmt: skip
+    state = workdir / "state.sqlite"
+    assert kill_when(env, state, 100, running_only=True)  # pass 2, killed once ~100 rows are stored
+    with sqlite3.connect(state) as c:
+        stored = [r[0] for r in c.execute("SELECT id FROM results WHERE pass_id = 2")]
+        (head_id,) = c.execute("SELECT head_id FROM passes WHERE pass_id = 2").fetchone()
+    assert head_id == head
+    assert stored and min(stored) > head  # the new attachments came first
+    result = run_cli([], env)
+    assert result.returncode == 0, result.stderr
+    assert "resuming pass 2: new attachments after id" in result.stderr
+    summary = orjson.loads((workdir / "report/summary.json").read_bytes())
+    assert summary["pass_id"] == 2 and summary["total_attachments"] == expected.total + 300
+    assert summary["missing"] == len(expected.missing)
+    with sqlite3.connect(state) as c:
+        assert c.execute("SELECT count(*), count(DISTINCT id) FROM results WHERE pass_id = 2").fetchone() == (
+            expected.total + 300, expected.total + 300,
+        )  # fmt: skip
+
+
+def test_loop_runs_pass_after_pass_until_stopped(jira, workdir):
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=200))
+    env = inspector_env(jira, root, workdir, INSPECTOR_REPEAT="1s")
+    proc = subprocess.Popen([sys.executable, "-m", "inspector", "run", "--loop"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 90
+    finished = 0
+    while finished < 3 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(f"file:{workdir / 'state.sqlite'}?mode=ro", uri=True) as c:
+                # older passes are pruned (INSPECTOR_KEEP_PASSES): count by the newest id
+                (finished,) = c.execute("SELECT max(pass_id) FROM passes WHERE status = 'finished'").fetchone()
+                finished = finished or 0
+        except sqlite3.Error:
+            pass
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=15)
+    assert finished >= 3, err
+    assert proc.returncode == 143
+    assert out.count("Jira attachment inspection, pass") >= 3

@@ -87,7 +87,26 @@ def test_running_pass_round_trip(tmp_path):
     cfg = _cfg(tmp_path)
     with State(cfg.state_db) as st:
         p = st.start_pass(cfg, 10)
-        st.write_results(p.pass_id, [], 1234)
+        st.write_results(p.pass_id, [], ("new", 1234))
         st.write_disk(p.pass_id, [], ("KEY", "20000"))
         again = st.running_pass()
     assert again.cursor_id == 1234 and again.walk_cursor == ("KEY", "20000") and not again.walk_done
+
+
+def test_a_version_1_state_is_migrated_in_place_keeping_its_progress(tmp_path):
+    from inspector import sqlfiles
+
+    path = tmp_path / "old.sqlite"
+    with sqlite3.connect(path) as c:
+        for statement in sqlfiles.statements("state/schema_v1"):
+            c.execute(statement)
+        c.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+        c.execute(
+            "INSERT INTO passes (status, started_at, attachments_root, jira_url, jira_uid, jira_gids, cursor_id) "
+            "VALUES ('running', '2026-11-01T00:00:00+00:00', '/a', 'http://x', 1, '1', 777)"
+        )
+    with State(path) as st:
+        current = st.running_pass()
+    assert (current.cursor_id, current.head_id, current.new_done) == (777, 0, False)
+    with sqlite3.connect(path) as c:
+        assert c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)

@@ -1,4 +1,4 @@
--- One keyset segment of attachment rows with their issue and project, in id order.
+-- One keyset segment of attachment rows (ids in (after, until]) with their issue and project, in id order.
 -- LEFT JOINs on purpose: a row whose issue or project is gone cannot be served by Jira
 -- and must be reported as missing, not silently dropped.
 -- numeric(18,0) is cast to bigint so no Decimal reaches Python; the comparison on fa.id
@@ -20,6 +20,6 @@ SELECT fa.id::bigint                             AS id,
 FROM fileattachment fa
 LEFT JOIN jiraissue ji ON ji.id = fa.issueid
 LEFT JOIN project p ON p.id = ji.project
-WHERE fa.id > %(after)s::numeric
+WHERE fa.id > %(after)s::numeric AND fa.id <= %(until)s::numeric
 ORDER BY fa.id
 LIMIT %(limit)s
