@@ -145,7 +145,7 @@ def main() -> int:
 
     with psycopg.connect(dsn) as conn, conn.cursor(name="baseline") as cur:
         cur.itersize = 1000
-        cur.execute(sqlfiles.load("postgres/attachments_segment"), {"after": 0, "limit": 10**12})
+        cur.execute(sqlfiles.load("postgres/attachments_segment"), {"after": 0, "until": 10**18 - 1, "limit": 10**12})
         while rows := cur.fetchmany(1000):
             batch = []
             for row in rows:
