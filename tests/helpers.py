@@ -32,6 +32,20 @@ class JiraDB:
             return cur.fetchall() if cur.description else []
 
 
+def make_config(folder: Path, **overrides):
+    """A Config built directly (not from the environment) for in-process tests."""
+    from inspector.config import Config, Identity
+
+    values = dict(
+        db_dsn="", attachments_root=folder, jira_url="http://x", state_db=folder / "s.sqlite",
+        report_dir=folder / "r", batch_size=10, db_pool_size=1, db_segment_rows=10, db_statement_timeout=1,
+        db_connect_timeout=1, checkers=1, checker_threads=1, identity=Identity(2001, frozenset({2001})),
+        keep_passes=2, log_level="INFO",
+    )  # fmt: skip
+    values.update(overrides)
+    return Config(**values)
+
+
 def inspector_env(jira: JiraDB, root: Path, workdir: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("INSPECTOR_", "PG"))}
     env.update(

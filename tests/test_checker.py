@@ -15,6 +15,7 @@ from inspector.config import Identity
 from inspector.model import FLAG_BITS, RESULT_COLUMNS, AttachmentRow
 from inspector.storage_fs import FileSystemStorage
 
+from .helpers import make_config
 from .test_rules import row
 
 JIRA = Identity(uid=2001, gids=frozenset({2001}))
@@ -188,23 +189,13 @@ class LatencyStorage(FileSystemStorage):
         return super().stat(rel)
 
 
-def _config(root, tmp_path, threads):
-    from inspector.config import Config
-
-    return Config(
-        db_dsn="", attachments_root=root, jira_url="http://x", state_db=tmp_path / "s", report_dir=tmp_path / "r",
-        batch_size=100, db_pool_size=1, db_segment_rows=100, db_statement_timeout=1, db_connect_timeout=1,
-        checkers=1, checker_threads=threads, identity=JIRA, keep_passes=2, log_level="INFO",
-    )  # fmt: skip
-
-
 @pytest.mark.parametrize("slow", [False, True])
 def test_batches_keep_row_order_and_go_wide_only_on_slow_storage(root, tmp_path, slow):
     for i in range(200):
         put(root, f"OLD/10000/OLD-{i % 7 + 1}/{i}", size=i)
     rows = [row(id=i, issue_num=i % 7 + 1, filesize=i if i % 10 else i + 1) for i in range(200)]
     storage = LatencyStorage(root) if slow else FileSystemStorage(root)
-    checker = BatchChecker(_config(root, tmp_path, threads=20), pass_id=1, storage=storage)
+    checker = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), pass_id=1, storage=storage)
     started = time.perf_counter()
     try:
         out = checker.check(rows)

@@ -17,7 +17,7 @@ import pytest
 
 from inspector import world
 
-from .helpers import ids_in, inspector_env, read_list, run_cli
+from .helpers import ids_in, inspector_env, make_config, read_list, run_cli
 
 LISTS = {
     "missing.txt": "missing",
@@ -145,15 +145,9 @@ def test_unreachable_database_is_exit_3_and_writes_nothing(workdir):
 
 
 def test_sessions_are_read_only_even_for_a_role_that_could_write(jira, workdir):
-    from inspector import config
     from inspector.db import open_pool
 
-    cfg = config.Config(
-        db_dsn=jira.admin_dsn, attachments_root=workdir, jira_url="http://x", state_db=workdir / "s",
-        report_dir=workdir / "r", batch_size=1, db_pool_size=1, db_segment_rows=1, db_statement_timeout=5,
-        db_connect_timeout=5, checkers=1, checker_threads=1, identity=config.Identity(0, frozenset({0})),
-        keep_passes=1, log_level="INFO",
-    )  # fmt: skip
+    cfg = make_config(workdir, db_dsn=jira.admin_dsn, db_statement_timeout=5, db_connect_timeout=5)
     pool = open_pool(cfg, "test")
     try:
         with pool.connection() as conn, pytest.raises(psycopg.errors.ReadOnlySqlTransaction):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import pytest
 
@@ -11,6 +10,7 @@ from inspector.errors import StateError
 from inspector.state import SCHEMA_VERSION, State
 from inspector.writer import CursorTracker
 
+from .helpers import make_config
 from .test_checker import JIRA
 
 
@@ -59,18 +59,8 @@ def test_unwritable_location_is_a_state_error(tmp_path):
         State(tmp_path / "no" / "such" / "dir" / "s.sqlite")
 
 
-def _cfg(tmp_path: Path):
-    from inspector.config import Config
-
-    return Config(
-        db_dsn="", attachments_root=tmp_path, jira_url="http://x", state_db=tmp_path / "s.sqlite",
-        report_dir=tmp_path / "r", batch_size=10, db_pool_size=1, db_segment_rows=10, db_statement_timeout=1,
-        db_connect_timeout=1, checkers=1, checker_threads=1, identity=JIRA, keep_passes=2, log_level="INFO",
-    )  # fmt: skip
-
-
 def test_finished_passes_are_pruned_to_keep(tmp_path):
-    cfg = _cfg(tmp_path)
+    cfg = make_config(tmp_path, identity=JIRA)
     with State(cfg.state_db) as st:
         ids = []
         for _ in range(4):
@@ -84,7 +74,7 @@ def test_finished_passes_are_pruned_to_keep(tmp_path):
 
 
 def test_running_pass_round_trip(tmp_path):
-    cfg = _cfg(tmp_path)
+    cfg = make_config(tmp_path, identity=JIRA)
     with State(cfg.state_db) as st:
         p = st.start_pass(cfg, 10)
         st.write_results(p.pass_id, [], ("new", 1234))
