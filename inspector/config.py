@@ -20,7 +20,8 @@ PREFIX = "INSPECTOR_"
 
 # name, default, help: the single source for --help, the README table and validation.
 VARIABLES: tuple[tuple[str, str, str], ...] = (
-    ("DB_DSN", "(required)", "Jira's PostgreSQL: URL or conninfo; libpq PG* variables fill the gaps"),
+    ("DB_DSN", "(required)", "Jira's PostgreSQL: URL or conninfo; libpq PG* variables fill the gaps (or DB_DSN_FILE)"),
+    ("DB_PASSWORD", "(none)", "password added to the DSN, for secrets kept apart (or INSPECTOR_DB_PASSWORD_FILE)"),
     ("ATTACHMENTS_ROOT", "(required)", "Jira's data/attachments folder"),
     ("JIRA_URL", "http://jira.invalid", "base URL used in report links"),
     ("STATE_DB", "./inspector-state.sqlite", "SQLite file holding results and the resume cursor"),
@@ -29,9 +30,11 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("DB_POOL_SIZE", "2", "connections in the reader's pool (at most)"),
     ("DB_SEGMENT_ROWS", "100000", "rows read per database transaction; the reader reconnects between"),
     ("DB_STATEMENT_TIMEOUT", "300", "seconds a single query may run on Jira's database"),
-    ("DB_CONNECT_TIMEOUT", "30", "seconds to keep trying to reach the database before giving up"),
+    ("DB_CONNECT_TIMEOUT", "30", "seconds to keep retrying the database (at start, or after a lost connection)"),
     ("CHECKERS", "CPU count", "checker processes"),
     ("CHECKER_THREADS", "64", "threads per checker (and for the walk), used once storage turns out slow (NFS)"),
+    ("MAX_ROWS_PER_SECOND", "0 (no limit)", "cap on attachments checked per second, to spare a busy shared disk"),
+    ("STAT_TIMEOUT", "30", "seconds a single stat may hang (dead NFS server) before it is recorded as an error"),
     ("JIRA_UID", "owner of ATTACHMENTS_ROOT", "numeric uid Jira runs as; permissions are evaluated for it"),
     ("JIRA_GID", "group of ATTACHMENTS_ROOT", "numeric primary gid of the Jira account"),
     ("JIRA_EXTRA_GIDS", "(none)", "comma-separated supplementary gids of the Jira account"),
@@ -48,7 +51,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("TELEGRAM_TOKEN", "(none)", "Telegram bot token for notifications (or INSPECTOR_TELEGRAM_TOKEN_FILE)"),
     ("TELEGRAM_CHAT_IDS", "(none)", "comma-separated Telegram chat ids to notify"),
     ("TELEGRAM_API_URL", "https://api.telegram.org", "Telegram Bot API base URL (a proxy or a local Bot API server)"),
-    ("WEBHOOK_URL", "(none)", "URL that receives a JSON POST per notification"),
+    ("WEBHOOK_URL", "(none)", "URL that receives a JSON POST per notification (or INSPECTOR_WEBHOOK_URL_FILE)"),
 )
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -80,6 +83,8 @@ class Config:
     keep_passes: int
     log_level: str
     progress_interval: float = 10.0
+    max_rows_per_second: float = 0.0
+    stat_timeout: float = 30.0
     log_file: Path | None = None
     log_max_bytes: int = 10 * 1024 * 1024
     log_backups: int = 5
@@ -159,11 +164,30 @@ def from_env() -> Config:
         value = env.int(PREFIX + name, default, validate=check)
         return value if isinstance(value, int) else default
 
-    dsn = raw("DB_DSN") or ""
-    if raw("DB_DSN") is None:
-        errors["DB_DSN"] = "is required (a postgresql:// URL or conninfo string)"
+    def secret(name: str) -> str | None:
+        """NAME, or the content of the file NAME_FILE names (Docker and Kubernetes secrets)."""
+        value, path = raw(name), raw(name + "_FILE")
+        if value is not None and path:
+            errors[name + "_FILE"] = f"set either {PREFIX}{name} or {PREFIX}{name}_FILE, not both"
+        if value is not None or not path:
+            return value
+        try:
+            return Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            errors[name + "_FILE"] = f"cannot read '{path}': {getattr(exc, 'strerror', None) or exc}"
+            return None
+
+    dsn = secret("DB_DSN")
+    if dsn is None:
+        if "DB_DSN_FILE" not in errors:
+            errors["DB_DSN"] = "is required (a postgresql:// URL or conninfo string)"
+        dsn = ""
     elif (reason := check_dsn(dsn)) is not None:
         errors["DB_DSN"] = reason
+    elif password := secret("DB_PASSWORD"):
+        import psycopg.conninfo
+
+        dsn = psycopg.conninfo.make_conninfo(dsn, password=password)
 
     root_text = raw("ATTACHMENTS_ROOT")
     root = Path(root_text or ".")
@@ -238,19 +262,14 @@ def from_env() -> Config:
             errors["REPEAT"] = f"'{text}' is not a duration like 90s, 30m, 24h or 1d"
         else:
             repeat = float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
-    token = raw("TELEGRAM_TOKEN")
-    if not token and (token_file := raw("TELEGRAM_TOKEN_FILE")):
-        try:
-            token = Path(token_file).read_text().strip()
-        except OSError as exc:
-            errors["TELEGRAM_TOKEN_FILE"] = f"cannot read '{token_file}': {exc.strerror}"
+    token = secret("TELEGRAM_TOKEN")
     chats = tuple(c.strip() for c in (raw("TELEGRAM_CHAT_IDS") or "").split(",") if c.strip())
     if token and not chats:
         errors["TELEGRAM_CHAT_IDS"] = "is required with INSPECTOR_TELEGRAM_TOKEN"
     if chats and not token:
         errors["TELEGRAM_TOKEN"] = "is required with INSPECTOR_TELEGRAM_CHAT_IDS"
     api_url = raw("TELEGRAM_API_URL") or "https://api.telegram.org"
-    webhook = raw("WEBHOOK_URL") or None
+    webhook = secret("WEBHOOK_URL") or None
     for name, url in (("TELEGRAM_API_URL", api_url), ("WEBHOOK_URL", webhook)):
         if url and not re.match(r"https?://[^/\s]+", url):
             errors[name] = "must start with http:// or https:// and name a host"
@@ -273,6 +292,10 @@ def from_env() -> Config:
         log_level=level,
         progress_interval=env.float(
             PREFIX + "PROGRESS_INTERVAL", 10.0, validate=validate.Range(min=0.1, error="must be at least {min}")
+        ),
+        max_rows_per_second=env.float(PREFIX + "MAX_ROWS_PER_SECOND", 0.0, validate=non_negative),
+        stat_timeout=env.float(
+            PREFIX + "STAT_TIMEOUT", 30.0, validate=validate.Range(min=0.1, error="must be at least {min}")
         ),
         log_file=files["LOG_FILE"],
         log_max_bytes=integer("LOG_MAX_BYTES", 10 * 1024 * 1024),

@@ -8,6 +8,7 @@ stored, so the next run resumes from the cursor.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import multiprocessing
@@ -29,6 +30,7 @@ from .state import State, exclusive
 log = logging.getLogger("inspector")
 
 _ERRORS = {2: ConfigError, 3: DatabaseError, 4: StateError}
+_STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
 @dataclass
@@ -124,7 +126,7 @@ def run_pass(config: Config, *, fresh: bool = False, should_stop=None) -> Outcom
     def interrupted(signum, _frame):
         raise Interrupted(signum)
 
-    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {sig: signal.signal(sig, interrupted) for sig in _STOP_SIGNALS}
     metrics = Metrics(config.metrics_file)
     try:
         with exclusive(config.state_db):
@@ -198,12 +200,28 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
         listener.stop()
 
     stored = time.monotonic()
-    summary = _finish(config, pass_id)
+    # A few seconds of DuckDB: a stop request now waits for the report instead of breaking it
+    # (DuckDB turns the signal's exception into its own "Query interrupted").
+    with _signals_deferred() as pending:
+        summary = _finish(config, pass_id)
     metrics.finished(summary)
+    if pending:
+        raise Interrupted(pending[0])
     log.debug(
         "orphans sized and report written in %.2f s; parent peak rss %.1f MB", time.monotonic() - stored, peak_rss_mb()
     )
     return Outcome(pass_id, summary, resumed)
+
+
+@contextlib.contextmanager
+def _signals_deferred():
+    pending: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, _f: pending.append(signum)) for sig in _STOP_SIGNALS}
+    try:
+        yield pending
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def _watch(procs: dict, control_q, progress, bar: _Progress, should_stop=None) -> None:

@@ -127,3 +127,51 @@ def test_log_and_metrics_files_need_an_existing_folder(clean_env, tmp_path):
     assert str(caught.value).startswith("INSPECTOR_LOG_FILE: folder of")
     clean_env.delenv("INSPECTOR_LOG_FILE")
     assert config.from_env().metrics_file == tmp_path / "metrics.prom"
+
+
+def test_secrets_come_from_files_and_never_show(clean_env, tmp_path):
+    dsn_file, pw_file, hook_file = tmp_path / "dsn", tmp_path / "pw", tmp_path / "hook"
+    dsn_file.write_text("postgresql://inspector@db.example:6432/jira\n")
+    pw_file.write_text("s3cr3t-pw\n")
+    hook_file.write_text("https://hooks.example.com/T0/abc\n")
+    clean_env.setenv("INSPECTOR_DB_DSN_FILE", str(dsn_file))
+    clean_env.setenv("INSPECTOR_DB_PASSWORD_FILE", str(pw_file))
+    clean_env.setenv("INSPECTOR_WEBHOOK_URL_FILE", str(hook_file))
+    clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(tmp_path))
+    cfg = config.from_env()
+    import psycopg.conninfo
+
+    parts = psycopg.conninfo.conninfo_to_dict(cfg.db_dsn)
+    assert parts["password"] == "s3cr3t-pw" and parts["host"] == "db.example" and parts["port"] == "6432"
+    assert cfg.webhook_url == "https://hooks.example.com/T0/abc"
+    assert cfg.db_target == "inspector@db.example:6432/jira"
+    assert "s3cr3t" not in repr(cfg) and "s3cr3t" not in cfg.db_target
+
+
+def test_secret_files_that_clash_or_cannot_be_read(clean_env, tmp_path):
+    clean_env.setenv("INSPECTOR_DB_DSN", "postgresql://u@h/db")
+    clean_env.setenv("INSPECTOR_DB_DSN_FILE", str(tmp_path / "dsn"))
+    clean_env.setenv("INSPECTOR_DB_PASSWORD_FILE", str(tmp_path / "missing"))
+    clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(tmp_path))
+    with pytest.raises(ConfigError) as caught:
+        config.from_env()
+    lines = str(caught.value).splitlines()
+    assert lines == [
+        "INSPECTOR_DB_DSN_FILE: set either INSPECTOR_DB_DSN or INSPECTOR_DB_DSN_FILE, not both",
+        f"INSPECTOR_DB_PASSWORD_FILE: cannot read '{tmp_path / 'missing'}': No such file or directory",
+    ]
+
+
+def test_rate_and_stat_timeout_are_checked(clean_env, tmp_path):
+    clean_env.setenv("INSPECTOR_DB_DSN", "postgresql://u@h/db")
+    clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(tmp_path))
+    clean_env.setenv("INSPECTOR_MAX_ROWS_PER_SECOND", "-1")
+    clean_env.setenv("INSPECTOR_STAT_TIMEOUT", "soon")
+    with pytest.raises(ConfigError) as caught:
+        config.from_env()
+    named = {line.split(":", 1)[0] for line in str(caught.value).splitlines()}
+    assert named == {"INSPECTOR_MAX_ROWS_PER_SECOND", "INSPECTOR_STAT_TIMEOUT"}
+    clean_env.setenv("INSPECTOR_MAX_ROWS_PER_SECOND", "250")
+    clean_env.setenv("INSPECTOR_STAT_TIMEOUT", "2.5")
+    cfg = config.from_env()
+    assert cfg.max_rows_per_second == 250 and cfg.stat_timeout == 2.5
