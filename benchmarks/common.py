@@ -124,8 +124,10 @@ def machine() -> str:
 
 
 @contextlib.contextmanager
-def latency_mount(source: Path, mountpoint: Path, latency_us: int, threads: int = 512):
-    """``source`` served through latencyfs at ``mountpoint``: every request sleeps latency_us."""
+def latency_mount(source: Path, mountpoint: Path, latency_us: int, threads: int = 512, **faults: str):
+    """``source`` served through latencyfs at ``mountpoint``: every request sleeps latency_us.
+    ``faults`` are latencyfs's fault variables (EIO_NAMES, HANG_NAMES, HANG_S, CACHE_S)."""
+    OUT.mkdir(parents=True, exist_ok=True)
     binary = OUT / "latencyfs"
     src = HERE / "latencyfs.c"
     if not binary.exists() or binary.stat().st_mtime < src.stat().st_mtime:
@@ -134,7 +136,7 @@ def latency_mount(source: Path, mountpoint: Path, latency_us: int, threads: int 
             raise SystemExit("latencyfs needs libfuse3-dev and fuse3: apt-get install -y fuse3 libfuse3-dev")
         subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(src), *flags.stdout.split()], check=True)
     mountpoint.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, SOURCE=str(source), LATENCY_US=str(latency_us), MAX_THREADS=str(threads))
+    env = dict(os.environ, SOURCE=str(source), LATENCY_US=str(latency_us), MAX_THREADS=str(threads), **faults)
     proc = subprocess.Popen([str(binary), str(mountpoint), "-f", "-o", "ro"], env=env)
     deadline = time.monotonic() + 10
     while not os.path.ismount(mountpoint):
@@ -145,5 +147,11 @@ def latency_mount(source: Path, mountpoint: Path, latency_us: int, threads: int 
     try:
         yield mountpoint
     finally:
-        subprocess.run(["fusermount3", "-u", str(mountpoint)], check=False)
-        proc.wait(timeout=10)
+        # Lazily: a request left hanging (HANG_NAMES) would otherwise keep the mount busy.
+        subprocess.run(["fusermount3", "-u", "-z", str(mountpoint)], check=False, capture_output=True)
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

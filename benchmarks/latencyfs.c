@@ -10,6 +10,11 @@
  * no NFS server does. Entries and attributes are cached by the kernel for CACHE_S seconds
  * (default 3, like NFS's acregmin); the benchmark remounts between runs so each starts cold.
  * Nodes are never freed: this serves one benchmark run.
+ *
+ * Fault injection for the tests (comma-separated file names, matched in any folder):
+ *   EIO_NAMES=a,b    a lookup of these names fails with EIO (a bad disk block, an NFS I/O error)
+ *   HANG_NAMES=c     a lookup of these names does not answer for HANG_S seconds (default 600),
+ *                    as a stat on an NFS server that went away
  */
 #define FUSE_USE_VERSION 312
 #include <dirent.h>
@@ -32,6 +37,22 @@ struct node {
 static struct node root_node;
 static long latency_ns;
 static double cache_s = 3.0;
+static const char *eio_names, *hang_names;
+static unsigned hang_s = 600;
+
+/* Is name one of the comma-separated names in list? */
+static int listed(const char *list, const char *name) {
+    if (!list) return 0;
+    size_t n = strlen(name);
+    for (const char *p = list; *p;) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        if (len == n && strncmp(p, name, n) == 0) return 1;
+        if (!end) break;
+        p = end + 1;
+    }
+    return 0;
+}
 
 static void delay(void) {
     if (latency_ns > 0) {
@@ -50,6 +71,13 @@ static void lf_lookup(fuse_req_t req, fuse_ino_t parent, const char *name) {
     char path[PATH_MAX];
     snprintf(path, sizeof(path), "%s/%s", p->path, name);
     delay();
+    if (listed(eio_names, name)) {
+        fuse_reply_err(req, EIO);
+        return;
+    }
+    if (listed(hang_names, name)) {
+        sleep(hang_s);
+    }
     struct fuse_entry_param e;
     memset(&e, 0, sizeof(e));
     if (lstat(path, &e.attr) == -1) {
@@ -192,6 +220,9 @@ int main(int argc, char *argv[]) {
     root_node.path = strdup(source);
     latency_ns = getenv("LATENCY_US") ? atol(getenv("LATENCY_US")) * 1000L : 1000000L;
     if (getenv("CACHE_S")) cache_s = atof(getenv("CACHE_S"));
+    eio_names = getenv("EIO_NAMES");
+    hang_names = getenv("HANG_NAMES");
+    if (getenv("HANG_S")) hang_s = (unsigned)atoi(getenv("HANG_S"));
     unsigned threads = getenv("MAX_THREADS") ? (unsigned)atoi(getenv("MAX_THREADS")) : 512;
 
     struct fuse_args args = FUSE_ARGS_INIT(argc, argv);

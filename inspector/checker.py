@@ -4,21 +4,25 @@ Several checker processes run in parallel. On local disk a stat costs microsecon
 Python around it dominates, so a batch runs in one thread; when the storage turns out slow
 (NFS: a network round trip per stat, which releases the GIL) the rest of the batch is spread
 over many threads, so hundreds of stats are in flight across the checker processes.
+
+Every chunk runs under a watchdog (``watchdog.py``): a stat that hangs on a dead NFS server
+is recorded as an ``error`` (ETIMEDOUT) after ``INSPECTOR_STAT_TIMEOUT`` and the checker
+moves on; later rows in the same issue folder are not sent into the same hang.
 """
 
 from __future__ import annotations
 
 import errno
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from stat import S_ISDIR
 
 from . import rules
 from .config import Config, Identity
 from .model import FILENAME, ID, ISSUE_EXISTS, ISSUE_NUM, ORIGINAL_KEY, PROJECT_ID, RESULT_COLUMNS, Probe
-from .parallel import probe_slow
+from .parallel import blocked_clock
 from .stages import stage
 from .storage_fs import FileSystemStorage, probe_of, text_path
+from .watchdog import Watchdog
 
 log = logging.getLogger("inspector.checker")
 FLAGS, RELPATH, DETAIL = (RESULT_COLUMNS.index(c) for c in ("flags", "relpath", "detail"))
@@ -29,6 +33,8 @@ PROBE_ROWS = 16
 # Attachments of one issue are usually uploaded together (near ids); a small cache suffices
 # and keeps the checker's memory flat however many issues there are.
 _VERDICT_CACHE_LIMIT = 8192
+# Stuck threads a checker abandons before it declares the storage gone (exit 7).
+MAX_HUNG = 16
 
 
 class RowChecker:
@@ -39,6 +45,7 @@ class RowChecker:
         self._folders: dict[str, tuple[rules.Verdict | None, bool]] = {}
         self._parents: dict[str, tuple[rules.Verdict | None, bool]] = {}
         self._keys: dict[str | None, bool] = {}
+        self.hung_folders: set[str] = set()
 
     def _folder(self, parent: str, folder: str) -> tuple[rules.Verdict | None, bool]:
         """Verdict on every folder down to ``folder``: the root, project and bucket folders are
@@ -67,12 +74,16 @@ class RowChecker:
             self._folders[folder] = verdict
         return verdict
 
-    def check(self, rows: list[tuple]) -> list[tuple]:
-        out = []
+    def check(self, rows: list[tuple], out: list | None = None, job=None) -> list[tuple]:
+        """One result per row appended to ``out``; stops early once ``job.cancelled`` (the
+        watchdog gave up on this thread and handed the rest of the rows to another)."""
+        out = [] if out is None else out
         append = out.append
         stat, identity, pass_id, keys = self.storage.stat, self.identity, self.pass_id, self._keys
-        healthy = rules.is_healthy
+        healthy, hung = rules.is_healthy, self.hung_folders
         for row in rows:
+            if job is not None and job.cancelled:
+                break
             key, num = row[ORIGINAL_KEY], row[ISSUE_NUM]
             plain = keys.get(key)
             if plain is None:
@@ -82,6 +93,9 @@ class RowChecker:
                 continue
             parent = f"{key}/{rules.bucket(num)}"
             folder = f"{parent}/{key}-{num}"
+            if hung and folder in hung:
+                append(self.timed_out(row, None))
+                continue
             blocked, final = self._folder(parent, folder)
             rel = f"{folder}/{row[ID]}"
             if final:
@@ -100,6 +114,20 @@ class RowChecker:
                 verdicts = ([blocked] if blocked else []) + rules.file_verdicts(row, rel, probe, identity)
                 append(rules.result(pass_id, row, rel, probe, verdicts))
         return out
+
+    def timed_out(self, row: tuple, seconds: float | None) -> tuple:
+        """The result of a row whose check hung (``seconds``), or that was skipped because an
+        earlier check in its issue folder hung (None)."""
+        where = rules.issue_folder(row)
+        if isinstance(where, rules.Verdict):  # cannot hang: no storage call is made for it
+            return rules.result(self.pass_id, row, None, None, [where])
+        rel = f"{where}/{row[ID]}"
+        if seconds is None:
+            detail = f"{rel}: not checked, an earlier stat in {where} hung (ETIMEDOUT)"
+        else:
+            self.hung_folders.add(where)
+            detail = f"{rel}: stat did not answer within {seconds:g} s (ETIMEDOUT)"
+        return rules.result(self.pass_id, row, rel, Probe(errno.ETIMEDOUT), [rules.Verdict("error", detail)])
 
     def _absent(self, row: tuple, folder: str, rel: str, failed: Probe, blocked: rules.Verdict | None) -> tuple:
         """The file did not stat: a dangling link, a legacy ``<id>_<name>`` file, or a fault."""
@@ -126,28 +154,37 @@ def _log_flagged(results: list[tuple]) -> None:
 
 
 class BatchChecker:
-    """Checks whole batches; goes wide over threads only when the storage is slow."""
+    """Checks whole batches under a watchdog; goes wide over threads only when the storage is slow."""
 
     def __init__(self, config: Config, pass_id: int, storage: FileSystemStorage | None = None):
         self.rows = RowChecker(storage or FileSystemStorage(config.attachments_root), config.identity, pass_id)
         self.threads = config.checker_threads
-        self._pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        self.watchdog = Watchdog(self.rows.check, self.rows.timed_out, config.stat_timeout, MAX_HUNG)
+        self._blocked = 0.0
+
+    def _probe_rows(self, rows: list[tuple], out: list, job) -> None:
+        """Check rows and add up the time this thread spent blocked on storage."""
+        started = blocked_clock()
+        try:
+            self.rows.check(rows, out, job)
+        finally:
+            self._blocked += blocked_clock() - started
 
     def check(self, rows: list[tuple]) -> list[tuple]:
-        if self._pool is None or len(rows) <= PROBE_ROWS:
-            return self.rows.check(rows)
-        head, slow = probe_slow(self.rows.check, [[row] for row in rows[:PROBE_ROWS]], SLOW_ROW_SECONDS)
-        head = [result for one in head for result in one]
-        if not slow:
-            return head + self.rows.check(rows[PROBE_ROWS:])
+        if self.threads <= 1 or len(rows) <= PROBE_ROWS:
+            return self.watchdog.run([rows])[0]
+        self._blocked, hung = 0.0, self.watchdog.hung
+        head = self.watchdog.run([rows[:PROBE_ROWS]], self._probe_rows)[0]
+        slow = self.watchdog.hung > hung or self._blocked / PROBE_ROWS > SLOW_ROW_SECONDS
         rest = rows[PROBE_ROWS:]
+        if not slow:
+            return head + self.watchdog.run([rest])[0]
         size = max(1, -(-len(rest) // self.threads))
-        parts = self._pool.map(self.rows.check, [rest[i : i + size] for i in range(0, len(rest), size)])
+        parts = self.watchdog.run([rest[i : i + size] for i in range(0, len(rest), size)])
         return head + [result for part in parts for result in part]
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
+        pass
 
 
 @stage("checker")

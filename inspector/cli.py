@@ -25,6 +25,7 @@ log = logging.getLogger("inspector")
 EXIT_CODES = """exit codes:
   0  finished          2  configuration or usage error   3  database error
   4  state file error  5  a pipeline process failed      6  report or query error
+  7  the attachments storage stopped answering (stats hang past INSPECTOR_STAT_TIMEOUT)
   130/143  stopped by SIGINT/SIGTERM (progress kept; the next run resumes)
   1  unexpected internal error (a bug: please report it with the traceback)"""
 

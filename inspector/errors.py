@@ -39,6 +39,12 @@ class ReportError(InspectorError):
     exit_code = 6
 
 
+class StorageError(InspectorError):
+    """The attachments storage stopped answering (stats hang); progress up to the last checkpoint is kept."""
+
+    exit_code = 7
+
+
 class Interrupted(InspectorError):
     """Stopped by SIGTERM or SIGINT: children reaped, progress up to the last checkpoint kept."""
 

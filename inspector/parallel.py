@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 
-def _blocked_clock() -> float:
+def blocked_clock() -> float:
     """Seconds this thread has spent neither running nor waiting for a CPU: blocked, on I/O.
 
     From /proc/thread-self/schedstat (time on CPU, time runnable but waiting); where that is
@@ -34,9 +34,9 @@ def probe_slow(fn: Callable, items: list, threshold: float) -> tuple[list, bool]
     ``threshold`` seconds each, on average, blocked on I/O). Time lost waiting for a CPU
     (other processes of the pipeline share the cores) does not count: it is no sign of slow
     storage, and more threads would only make it worse."""
-    started = _blocked_clock()
+    started = blocked_clock()
     results = [fn(item) for item in items]
-    return results, bool(items) and (_blocked_clock() - started) / len(items) > threshold
+    return results, bool(items) and (blocked_clock() - started) / len(items) > threshold
 
 
 def ordered_map(pool: ThreadPoolExecutor, fn: Callable, items: Iterable, window: int) -> Iterator:

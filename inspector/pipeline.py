@@ -22,14 +22,23 @@ from dataclasses import dataclass
 from . import checker, reader, report, walker, writer
 from .config import Config
 from .db import estimate_rows, open_pool
-from .errors import ConfigError, DatabaseError, InspectorError, Interrupted, Paused, PipelineError, StateError
+from .errors import (
+    ConfigError,
+    DatabaseError,
+    InspectorError,
+    Interrupted,
+    Paused,
+    PipelineError,
+    StateError,
+    StorageError,
+)
 from .metrics import Metrics
 from .stages import peak_rss_mb
 from .state import State, exclusive
 
 log = logging.getLogger("inspector")
 
-_ERRORS = {2: ConfigError, 3: DatabaseError, 4: StateError}
+_ERRORS = {2: ConfigError, 3: DatabaseError, 4: StateError, 7: StorageError}
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
@@ -196,7 +205,7 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
         ok = True
     finally:
         bar.close()
-        _stop(procs.values(), grace=5.0 if ok else 0.0)
+        _stop(procs.values(), grace=2.0 if ok else 0.0)
         listener.stop()
 
     stored = time.monotonic()
@@ -254,19 +263,33 @@ def _watch(procs: dict, control_q, progress, bar: _Progress, should_stop=None) -
 
 
 def _stop(procs, grace: float) -> None:
-    """Reap every child: after success they are exiting on their own; after a failure, not."""
-    deadline = time.monotonic() + grace
+    """Reap every child: after success they are exiting on their own; after a failure, not.
+    The waits are shared, not per child, so a few children stuck on storage cost seconds."""
+    procs = list(procs)
+    for signal_them, wait in ((None, grace), (lambda p: p.terminate(), 3.0), (lambda p: p.kill(), 2.0)):
+        alive = [p for p in procs if p.is_alive()]
+        if signal_them is not None:
+            for proc in alive:
+                signal_them(proc)
+        deadline = time.monotonic() + wait
+        for proc in alive:
+            proc.join(max(0.05, deadline - time.monotonic()))
     for proc in procs:
-        proc.join(max(0.0, deadline - time.monotonic()))
-    for proc in procs:
-        if proc.is_alive():
-            proc.terminate()
-    deadline = time.monotonic() + 5
-    for proc in procs:
-        proc.join(max(0.1, deadline - time.monotonic()))
-        if proc.is_alive():
-            proc.kill()
-            proc.join()
+        if proc.exitcode is None:
+            _leave_behind(proc)
+
+
+def _leave_behind(proc) -> None:
+    """A child that survives SIGKILL has a thread stuck in the kernel: a stat on storage that
+    never answers (a hard NFS mount, a FUSE server that hangs). Nothing can end it until the
+    storage answers; waiting would hang this run forever, so we let it go."""
+    log.warning(
+        "%s (pid %s) did not exit even when killed: a storage call of it never returned; "
+        "it ends by itself once the storage answers", proc.name, proc.pid,
+    )  # fmt: skip
+    # multiprocessing joins every child it started when the interpreter exits, which would
+    # hang on this one: it is no longer ours to wait for.
+    multiprocessing.process._children.discard(proc)
 
 
 __all__ = ["InspectorError", "Outcome", "run_pass"]

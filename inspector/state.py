@@ -7,6 +7,7 @@ resetting would throw away hours of progress.
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import sqlite3
@@ -36,7 +37,7 @@ def exclusive(state_db: Path):
     try:
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     except OSError as exc:
-        raise StateError(f"cannot create lock file {lock_path}: {exc.strerror}") from None
+        raise StateError(f"cannot lock the state file {state_db} (lock file {lock_path}): {exc.strerror}") from None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -121,7 +122,7 @@ class State:
                 )
 
     def transaction(self):
-        return _Transaction(self.conn)
+        return _Transaction(self.conn, self.path)
 
     # passes -----------------------------------------------------------------------------------
     def running_pass(self) -> PassInfo | None:
@@ -192,14 +193,41 @@ class State:
             self.conn.executemany(_q("set_disk_size"), [(size, pass_id, rel) for rel, size in sizes])
 
 
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (autocommit connection)."""
+def _unwritable(path: Path, exc: sqlite3.Error) -> StateError:
+    why = str(exc)
+    hint = {
+        "database or disk is full": "free some space",
+        "attempt to write a readonly database": "make the file and its folder writable",
+        "disk I/O error": "check the disk",
+    }.get(why, "check the file")
+    return StateError(
+        f"cannot write the state file {path}: {why}; progress up to the last checkpoint is kept, "
+        f"{hint} and run again to resume"
+    )
 
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception (autocommit connection). A
+    failed write (full disk, read-only file) becomes one StateError naming the file; the
+    rollback keeps the state as it was at the last commit."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path):
+        self.conn, self.path = conn, path
 
     def __enter__(self) -> None:
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise _unwritable(self.path, exc) from None
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+        if exc_type is None:
+            try:
+                self.conn.execute("COMMIT")
+                return
+            except sqlite3.Error as failed:
+                exc_type, exc = type(failed), failed
+        with contextlib.suppress(sqlite3.Error):  # SQLite may have rolled back already (SQLITE_FULL)
+            self.conn.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise _unwritable(self.path, exc) from None

@@ -126,24 +126,6 @@ def test_next_pass_starts_fresh_and_the_previous_stays_queryable(jira, workdir):
     assert passes.stdout.splitlines()[1:] == ["1,finished", "2,finished"]
 
 
-def test_unreachable_database_is_exit_3_and_writes_nothing(workdir):
-    root = workdir / "attachments"
-    root.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("INSPECTOR_", "PG"))}
-    env.update(
-        INSPECTOR_DB_DSN="postgresql://inspector:hunter2@127.0.0.1:9/jira",
-        INSPECTOR_ATTACHMENTS_ROOT=str(root),
-        INSPECTOR_STATE_DB=str(workdir / "state.sqlite"),
-        INSPECTOR_DB_CONNECT_TIMEOUT="2",
-    )
-    result = run_cli([], env)
-    assert result.returncode == 3
-    errors = [line for line in result.stderr.splitlines() if line.startswith("inspector: error:")]
-    assert len(errors) == 1 and "127.0.0.1:9/jira" in errors[0]
-    assert "hunter2" not in result.stderr + result.stdout
-    assert not (workdir / "state.sqlite").exists()
-
-
 def test_sessions_are_read_only_even_for_a_role_that_could_write(jira, workdir):
     from inspector.db import open_pool
 

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -183,3 +184,56 @@ def test_loop_runs_pass_after_pass_until_stopped(jira, workdir):
     assert proc.returncode == 143, err[-3000:]
     # the summary of a pass is printed just after the pass is marked finished
     assert out.count("Jira attachment inspection, pass") >= 3
+
+
+def _stage_pids(parent: int, comm: str) -> list[int]:
+    """Children of ``parent`` whose process name (set by each stage) is ``comm``."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError):
+            text = stat.read_text()
+            name = text[text.index("(") + 1 : text.rindex(")")]
+            ppid = int(text[text.rindex(")") + 2 :].split()[1])
+            if ppid == parent and name == comm:
+                found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.faults
+@pytest.mark.parametrize("victim", ["checker", "writer", "reader"])
+def test_a_killed_stage_stops_the_pass_with_a_clear_error_then_resume_equals_uninterrupted(jira, workdir, victim):
+    root = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=4000, seed=12))
+    clean = workdir / "clean"
+    clean.mkdir()
+    assert run_cli([], inspector_env(jira, root, clean, INSPECTOR_BATCH_SIZE="100")).returncode == 0
+    reference = report_files(clean / "report")
+
+    env = inspector_env(jira, root, workdir, INSPECTOR_BATCH_SIZE="100", INSPECTOR_MAX_ROWS_PER_SECOND="2000")
+    proc = subprocess.Popen([sys.executable, "-m", "inspector"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while progress(workdir / "state.sqlite")[0] < 1000 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pids = _stage_pids(proc.pid, f"insp-{victim}")
+    assert pids, f"no insp-{victim} child of {proc.pid}"
+    os.kill(pids[0], signal.SIGKILL)
+    killed = time.monotonic()
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - killed < 10  # noticed within seconds, no hang
+    assert proc.returncode == 5, err
+    errors = [line for line in err.splitlines() if line.startswith("inspector: error:")]
+    assert errors == [
+        f"inspector: error: {victim}{'-0' if victim == 'checker' else ''} process died (exit code -9); "
+        "progress up to the last checkpoint is kept, run again to resume"
+    ] or (victim == "checker" and "checker-1 process died (exit code -9)" in errors[0]), err
+    assert not _stage_pids(proc.pid, f"insp-{victim}")
+
+    result = run_cli([], env)
+    assert result.returncode == 0, result.stderr
+    assert "resuming pass 1" in result.stderr
+    assert report_files(workdir / "report") == reference
+    with sqlite3.connect(workdir / "state.sqlite") as c:
+        assert c.execute("SELECT count(*), count(DISTINCT id) FROM results").fetchone() == (
+            expected.total, expected.total,
+        )  # fmt: skip

@@ -1,0 +1,92 @@
+"""Storage faults on a real mount: EIO, ENAMETOOLONG, ELOOP and a stat that hangs are recorded
+as ``error`` rows with their errno, and never stop the scan.
+
+The tree is served through ``benchmarks/latencyfs.c`` (a FUSE pass-through; needs fuse3 and
+libfuse3-dev, which .ci/run installs) with its fault injection: lookups of chosen names fail
+with EIO or do not answer at all, as on an NFS server that went away.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import orjson
+import pytest
+
+from benchmarks.common import latency_mount
+from inspector import world
+
+from .helpers import inspector_env, read_list
+
+pytestmark = pytest.mark.faults
+
+
+def _healthy_files(root, expected, n):
+    flagged = expected.missing | expected.permissions | expected.corrupted | expected.errors
+    found = []
+    for folder, _dirs, files in sorted(os.walk(root)):
+        for name in sorted(files):
+            path = os.path.join(folder, name)
+            if name.isdigit() and int(name) not in flagged and not os.path.islink(path):
+                found.append(path)
+    # spread over the id range, one per issue folder
+    picked, folders = [], set()
+    for path in found[:: max(1, len(found) // (4 * n))]:
+        if os.path.dirname(path) not in folders:
+            picked.append(path)
+            folders.add(os.path.dirname(path))
+    assert len(picked) >= n
+    return picked[:n]
+
+
+def test_failing_and_hanging_storage_is_recorded_per_file(jira, workdir):
+    source = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, source, world.WorldSpec(attachments=600, seed=21))
+    eio, hang, too_long, loop = _healthy_files(source, expected, 4)
+    os.unlink(too_long)
+    os.symlink("x" * 300, too_long)  # a component longer than NAME_MAX: ENAMETOOLONG
+    os.unlink(loop)
+    os.symlink(os.path.basename(loop), loop)  # points at itself: ELOOP
+    ids = {name: int(os.path.basename(path)) for name, path in
+           (("eio", eio), ("hang", hang), ("too_long", too_long), ("loop", loop))}  # fmt: skip
+
+    mount = workdir / "mnt"
+    faults = {"EIO_NAMES": str(ids["eio"]), "HANG_NAMES": str(ids["hang"]), "HANG_S": "300"}
+    log = workdir / "stderr.log"
+    with latency_mount(source, mount, latency_us=0, threads=64, **faults):
+        env = inspector_env(jira, mount, workdir, INSPECTOR_STAT_TIMEOUT="2", INSPECTOR_JIRA_UID="2001",
+                            INSPECTOR_JIRA_GID="2001", INSPECTOR_BATCH_SIZE="50")  # fmt: skip
+        started = time.monotonic()
+        # Output to a file, not a pipe: a checker with a thread stuck in the kernel keeps its
+        # copy of the pipe open until the storage answers, and only the parent is awaited here.
+        with log.open("w") as err:
+            returncode = subprocess.run([sys.executable, "-m", "inspector"], env=env, stdout=err, stderr=err,
+                                        timeout=120).returncode  # fmt: skip
+        took = time.monotonic() - started
+    stderr = log.read_text()
+    assert returncode == 0, stderr
+    assert took < 20, stderr  # one timeout of 2 s and a short wait for the stuck checker, not a hang
+
+    summary = orjson.loads((workdir / "report/summary.json").read_bytes())
+    assert summary["total_attachments"] == expected.total
+    # This FUSE kernel serializes lookups within one folder, so while the hung lookup is
+    # pending its neighbours hang too: they are timed out or skipped, never waited on forever.
+    neighbours = {int(n) for n in os.listdir(os.path.dirname(hang)) if n.isdigit()} - {ids["hang"]}
+    assert len(expected.errors) + 4 <= summary["errors"] <= len(expected.errors) + 4 + len(neighbours)
+    assert summary["missing"] == len(expected.missing)
+    assert summary["corrupted"] == len(expected.corrupted)
+    assert summary["permissions"] == len(expected.permissions)
+    details = {}
+    for fields in read_list(workdir / "report/errors.txt"):
+        attachment = int(fields[0].split("/secure/attachment/")[1].split("/")[0])
+        details[attachment] = "\t".join(fields)
+    assert expected.errors | set(ids.values()) <= set(details)
+    for attachment in set(details) - expected.errors - set(ids.values()):
+        assert attachment in neighbours and "(ETIMEDOUT)" in details[attachment]
+    assert "EIO (Input/output error)" in details[ids["eio"]]
+    assert "did not answer within 2 s (ETIMEDOUT)" in details[ids["hang"]]
+    assert "ENAMETOOLONG" in details[ids["too_long"]]
+    assert "ELOOP" in details[ids["loop"]]

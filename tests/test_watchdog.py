@@ -1,0 +1,113 @@
+"""Stats that hang (a dead NFS server): bounded by INSPECTOR_STAT_TIMEOUT, recorded as an error,
+and the rest of the batch goes on. The real-mount version is in test_faults_storage.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from inspector.checker import BatchChecker, RowChecker
+from inspector.errors import StorageError
+from inspector.model import FLAG_BITS, RESULT_COLUMNS
+from inspector.storage_fs import FileSystemStorage
+from inspector.watchdog import Watchdog
+
+from .helpers import make_config
+from .test_checker import JIRA, put
+from .test_rules import row
+
+pytestmark = pytest.mark.faults
+
+
+@pytest.fixture
+def root(tmp_path):
+    (tmp_path / "attachments").mkdir()
+    return tmp_path / "attachments"
+
+
+FLAGS, DETAIL, ID = RESULT_COLUMNS.index("flags"), RESULT_COLUMNS.index("detail"), RESULT_COLUMNS.index("id")
+
+
+class HangingStorage(FileSystemStorage):
+    """The real tree, where a stat of the named files blocks until released (as a stat on an
+    NFS server that went away blocks in the kernel)."""
+
+    def __init__(self, root, hang: set[str]):
+        super().__init__(root)
+        self.hang, self.release, self.calls = hang, threading.Event(), []
+
+    def stat(self, rel):
+        self.calls.append(rel)
+        if rel.rsplit("/", 1)[-1] in self.hang:
+            self.release.wait(30)
+        return super().stat(rel)
+
+
+def _world(root, n=40):
+    for i in range(n):
+        put(root, f"OLD/10000/OLD-{i % 8 + 1}/{i}", size=i)
+    return [row(id=i, issue_num=i % 8 + 1, filesize=i) for i in range(n)]
+
+
+@pytest.mark.parametrize("threads", [1, 8])
+def test_a_hanging_stat_becomes_an_error_and_the_batch_goes_on(root, threads):
+    rows = _world(root)
+    storage = HangingStorage(root, {"13"})
+    checker = BatchChecker(make_config(root, checker_threads=threads, stat_timeout=0.4), 1, storage)
+    started = time.monotonic()
+    out = checker.check(rows)
+    took = time.monotonic() - started
+    storage.release.set()
+    assert [r[ID] for r in out] == list(range(40))
+    reference = RowChecker(FileSystemStorage(root), JIRA, 1).check(rows)
+    hung_folder = "OLD/10000/OLD-6"  # 13 % 8 + 1
+    for got, want in zip(out, reference, strict=True):
+        if got[ID] == 13:
+            assert got[FLAGS] == FLAG_BITS["error"]
+            assert got[DETAIL] == f"{hung_folder}/13: stat did not answer within 0.4 s (ETIMEDOUT)"
+        elif got[ID] > 13 and got[ID] % 8 == 5 and threads == 1:
+            # same issue folder, after the hang: not sent into it again
+            assert got[FLAGS] == FLAG_BITS["error"] and "not checked, an earlier stat in" in got[DETAIL]
+        elif got[ID] % 8 != 5:
+            assert got == want
+    assert 0.4 <= took < 2.0  # one timeout, not one per row
+    assert checker.watchdog.hung == 1
+
+
+def test_an_abandoned_thread_that_wakes_up_adds_nothing(root):
+    rows = _world(root, 10)
+    storage = HangingStorage(root, {"2"})
+    rc = RowChecker(storage, JIRA, 1)
+    dog = Watchdog(rc.check, rc.timed_out, timeout=0.3, max_hung=4)
+    [out] = dog.run([rows])
+    calls = len(storage.calls)
+    storage.release.set()  # the kernel finally answers the abandoned stat
+    time.sleep(0.2)
+    assert len(out) == 10 and [r[ID] for r in out] == list(range(10))
+    assert len(storage.calls) == calls  # the abandoned thread stopped at its next row
+
+
+def test_too_many_hangs_mean_the_storage_is_gone(root):
+    rows = _world(root, 12)
+    storage = HangingStorage(root, {str(i) for i in range(12)})
+    rc = RowChecker(storage, JIRA, 1)
+    rc.hung_folders = _NeverRemembers()  # every row hangs on its own
+    dog = Watchdog(rc.check, rc.timed_out, timeout=0.1, max_hung=3)
+    with pytest.raises(StorageError, match=r"stopped answering: 4 checks hung for more than 0.1 s"):
+        dog.run([rows])
+    storage.release.set()
+
+
+class _NeverRemembers(set):
+    def add(self, _item):
+        pass
+
+
+def test_an_error_in_a_worker_is_raised_in_the_caller():
+    def work(rows, out, job):
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        Watchdog(work, lambda row, s: None, timeout=5, max_hung=1).run([[1, 2]])
