@@ -84,6 +84,7 @@ def test_id_file_wins_over_legacy_name(root):
     assert res["relpath"] == "OLD/10000/OLD-7/10100" and res["corrupted"] == 0
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("filename", ["../../../secret", "../OLD-8/10100", "x/../../10100"])
 def test_filename_cannot_steer_the_path(root, filename):
     # Files that a path built from the filename would reach: none may be taken for the attachment.
@@ -116,6 +117,7 @@ def test_symlinked_project_folder_on_another_disk(root, tmp_path):
     assert (res["missing"], res["permissions"]) == (0, 0)
 
 
+@pytest.mark.faults
 def test_symlink_loop_is_an_error_not_a_crash(root):
     (root / "OLD/10000/OLD-7").mkdir(parents=True)
     os.symlink("10100", root / "OLD/10000/OLD-7/10100")

@@ -62,6 +62,7 @@ def test_scan_reports_exactly_the_planted_faults(jira, workdir):
     assert re.search(r"^\s+orphan files\s+(\d+) ", text, re.M).group(1) == str(len(expected.orphans))
 
 
+@pytest.mark.faults
 def test_report_lines_escape_hostile_filenames(jira, workdir):
     spec = world.WorldSpec(attachments=300, fault_rate=0.06, hostile_rate=1.0)
     expected, env = scan_world(jira, workdir, spec)
@@ -126,6 +127,7 @@ def test_next_pass_starts_fresh_and_the_previous_stays_queryable(jira, workdir):
     assert passes.stdout.splitlines()[1:] == ["1,finished", "2,finished"]
 
 
+@pytest.mark.faults
 def test_sessions_are_read_only_even_for_a_role_that_could_write(jira, workdir):
     from inspector.db import open_pool
 
@@ -140,6 +142,7 @@ def test_sessions_are_read_only_even_for_a_role_that_could_write(jira, workdir):
         pool.close()
 
 
+@pytest.mark.faults
 def test_tree_is_unchanged_by_a_scan(jira, workdir):
     _, env = scan_world(jira, workdir, world.WorldSpec(attachments=200))
     root = workdir / "attachments"

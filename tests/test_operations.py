@@ -77,6 +77,7 @@ def test_second_instance_on_the_same_state_refuses(big_world, workdir):
     assert orjson.loads((workdir / "report/summary.json").read_bytes())["total_attachments"] == expected.total
 
 
+@pytest.mark.faults
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_stops_cleanly_within_seconds_and_the_next_run_resumes(big_world, workdir, sig):
     expected, env = big_world
@@ -100,6 +101,7 @@ def test_signal_stops_cleanly_within_seconds_and_the_next_run_resumes(big_world,
     assert (summary["missing"], summary["corrupted"]) == (len(expected.missing), len(expected.corrupted))
 
 
+@pytest.mark.faults
 def test_stages_die_with_a_parent_killed_by_sigkill(big_world, workdir):
     _, env = big_world
     proc = start_and_wait(env, workdir / "state.sqlite")

@@ -62,6 +62,7 @@ def kill_when(env, state_path, rows_at_least: int, timeout: float = 60, running_
     return killed
 
 
+@pytest.mark.faults
 @pytest.mark.slow
 def test_kill_9_at_random_points_then_resume_equals_uninterrupted(jira, workdir):
     root = workdir / "attachments"

@@ -30,6 +30,7 @@ def test_new_state_gets_current_version(tmp_path):
     assert int(v) == SCHEMA_VERSION
 
 
+@pytest.mark.faults
 def test_newer_state_is_refused_and_left_alone(tmp_path):
     path = tmp_path / "s.sqlite"
     State(path).close()
@@ -41,6 +42,7 @@ def test_newer_state_is_refused_and_left_alone(tmp_path):
     assert path.read_bytes() == before
 
 
+@pytest.mark.faults
 def test_foreign_sqlite_and_garbage_are_refused(tmp_path):
     foreign = tmp_path / "other.sqlite"
     with sqlite3.connect(foreign) as c:
@@ -83,6 +85,7 @@ def test_running_pass_round_trip(tmp_path):
     assert again.cursor_id == 1234 and again.walk_cursor == ("KEY", "20000") and not again.walk_done
 
 
+@pytest.mark.faults
 def test_a_version_1_state_is_migrated_in_place_keeping_its_progress(tmp_path):
     from inspector import sqlfiles
 
