@@ -16,12 +16,13 @@ import errno
 import logging
 from stat import S_ISDIR
 
-from . import rules
+from . import hasher, rules
 from .config import Config, Identity
 from .model import FILENAME, ID, ISSUE_EXISTS, ISSUE_NUM, ORIGINAL_KEY, PROJECT_ID, RESULT_COLUMNS, Probe
 from .parallel import blocked_clock
 from .stages import stage
 from .storage_fs import FileSystemStorage, probe_of, text_path
+from .throttle import Pacer
 from .watchdog import Watchdog
 
 log = logging.getLogger("inspector.checker")
@@ -191,9 +192,15 @@ class BatchChecker:
 def run(config: Config, pass_id: int, work_q, result_q, index: int) -> None:
     checker = BatchChecker(config, pass_id)
     debug = log.isEnabledFor(logging.DEBUG)
+    # The cap is for all checkers together: each takes its share.
+    pacer = Pacer(config.hash_max_mbps * 1e6 / max(1, config.checkers), burst=0.1)
     try:
         while (item := work_q.get()) is not None:
             seq, part, rows = item
+            if part in (hasher.HEAD_TAIL, hasher.FULL):
+                hashes, bytes_read = hasher.hash_items(checker.rows.storage, rows, part, pacer)
+                result_q.put(("hashes", seq, hashes, bytes_read))
+                continue
             results = checker.check(rows)
             if debug:
                 _log_flagged(results)

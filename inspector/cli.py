@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import logging
 import logging.handlers
 import signal
@@ -58,6 +59,10 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_variables_help() + "\n\n" + EXIT_CODES,
     )
     run.add_argument("--fresh", action="store_true", help="abandon an unfinished pass and start a new one")
+    run.add_argument(
+        "--hash", action="store_true",
+        help="also find duplicates by content (as INSPECTOR_HASH=1): reads files that share a size",
+    )  # fmt: skip
     run.add_argument(
         "--loop", action="store_true",
         help="run pass after pass (INSPECTOR_REPEAT apart, default 24h); each pass checks new attachments first",
@@ -155,6 +160,8 @@ def _cmd_run(args) -> int:
     from .notify import Notifier
 
     cfg = config.from_env()
+    if args.hash:
+        cfg = dataclasses.replace(cfg, hash=True)
     _setup_logging(cfg.log_level, cfg)
     log.info("scanning %s against %s with %d checkers", cfg.attachments_root, cfg.db_target, cfg.checkers)
     notifier = Notifier.from_config(cfg)

@@ -35,6 +35,8 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("CHECKER_THREADS", "64", "threads per checker (and for the walk), used once storage turns out slow (NFS)"),
     ("MAX_ROWS_PER_SECOND", "0 (no limit)", "cap on attachments checked per second, to spare a busy shared disk"),
     ("STAT_TIMEOUT", "30", "seconds a single stat may hang (dead NFS server) before it is recorded as an error"),
+    ("HASH", "0", "1: find duplicate attachments by content (reads files that share a size; also --hash)"),
+    ("HASH_MAX_MBPS", "0 (no limit)", "cap on reading file content for duplicates, in MB/s for all checkers together"),
     ("JIRA_UID", "owner of ATTACHMENTS_ROOT", "numeric uid Jira runs as; permissions are evaluated for it"),
     ("JIRA_GID", "group of ATTACHMENTS_ROOT", "numeric primary gid of the Jira account"),
     ("JIRA_EXTRA_GIDS", "(none)", "comma-separated supplementary gids of the Jira account"),
@@ -84,6 +86,8 @@ class Config:
     log_level: str
     progress_interval: float = 10.0
     max_rows_per_second: float = 0.0
+    hash: bool = False
+    hash_max_mbps: float = 0.0
     stat_timeout: float = 30.0
     log_file: Path | None = None
     log_max_bytes: int = 10 * 1024 * 1024
@@ -294,6 +298,8 @@ def from_env() -> Config:
             PREFIX + "PROGRESS_INTERVAL", 10.0, validate=validate.Range(min=0.1, error="must be at least {min}")
         ),
         max_rows_per_second=env.float(PREFIX + "MAX_ROWS_PER_SECOND", 0.0, validate=non_negative),
+        hash=env.bool(PREFIX + "HASH", False) is True,
+        hash_max_mbps=env.float(PREFIX + "HASH_MAX_MBPS", 0.0, validate=non_negative),
         stat_timeout=env.float(
             PREFIX + "STAT_TIMEOUT", 30.0, validate=validate.Range(min=0.1, error="must be at least {min}")
         ),

@@ -34,11 +34,13 @@ def run_demo(folder: str | None, attachments: int, *, keep: bool, build_only: bo
             "INSPECTOR_JIRA_URL": "https://jira.example.com",
             "INSPECTOR_STATE_DB": str(base / "inspector-state.sqlite"),
             "INSPECTOR_REPORT_DIR": str(base / "report"),
+            "INSPECTOR_HASH": "1",  # the demo shows everything, duplicates included
         }
         print(f"demo world in {base}: {expected.total} attachments; planted: "
               f"{len(expected.missing)} missing, {len(expected.permissions)} permissions, "
               f"{len(expected.corrupted)} corrupted, {len(expected.errors)} errors, "
-              f"{len(expected.orphans)} orphans, {expected.issues_with_problems} issues with problems")  # fmt: skip
+              f"{len(expected.orphans)} orphans, {expected.issues_with_problems} issues with problems, "
+              f"{len(expected.duplicate_groups)} groups of duplicates")  # fmt: skip
         if build_only:
             keep = True
         else:

@@ -61,8 +61,12 @@ class Cluster:
             pw = pwd.getpwnam(self.user)
             os.chown(self.base, pw.pw_uid, pw.pw_gid)
         if not self.data.exists():
-            self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                      "-E", "UTF8", "--locale=C", "--no-sync")  # fmt: skip
+            made = self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust",
+                             "-E", "UTF8", "--locale=C", "--no-sync", check=False)  # fmt: skip
+            if made.returncode != 0:
+                lines = made.stderr.strip().splitlines() or ["no output"]
+                who = f" (as the {self.user} user: every folder above {self.base} must let it in)" if self.user else ""
+                raise InspectorError(f"initdb failed in {self.data}{who}: {lines[0]}")
         opts = (f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c fsync=off "
                 "-c synchronous_commit=off -c full_page_writes=off")  # fmt: skip
         result = self._run("pg_ctl", "-D", str(self.data), "-l", str(self.base / "server.log"),

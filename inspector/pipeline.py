@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from . import checker, reader, report, walker, writer
+from . import checker, hasher, reader, report, walker, writer
 from .config import Config
 from .db import estimate_rows, open_pool
 from .errors import (
@@ -155,58 +155,28 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
     estimate, resumed, current = _prepare(config, fresh)
     metrics.update(running=1, rows_checked=current.rows_done, rows_estimate=estimate)
     pass_id = current.pass_id
-    ctx = multiprocessing.get_context("spawn")
     n = config.checkers
-    work_q = ctx.Queue(maxsize=2 * n + 2)
-    result_q = ctx.Queue(maxsize=2 * n + 4)
-    control_q, log_q = ctx.Queue(), ctx.Queue()
-    progress = ctx.Value("q", 0)
-    listener = logging.handlers.QueueListener(log_q, *logging.getLogger().handlers, respect_handler_level=True)
-    common = {"control_q": control_q, "log_q": log_q, "log_level": config.log_level}
-
     reading, walking = not current.reader_done, not current.walk_done
-    procs = {
-        "writer": ctx.Process(
-            target=writer.run,
-            args=(config, pass_id, result_q, n, reading, walking, progress),
-            kwargs=common,
-            name="inspector-writer",
-        )
-    }
-    if reading:
-        procs["reader"] = ctx.Process(
-            target=reader.run,
-            args=(config, current, work_q, result_q, n),
-            kwargs=common,
-            name="inspector-reader",
-        )
-        for i in range(n):
-            procs[f"checker-{i}"] = ctx.Process(
-                target=checker.run,
-                args=(config, pass_id, work_q, result_q, i),
-                kwargs=common,
-                name=f"inspector-checker-{i}",
-            )
-    if walking:
-        procs["walker"] = ctx.Process(
-            target=walker.run,
-            args=(config, pass_id, current.walk_cursor, result_q),
-            kwargs=common,
-            name="inspector-walker",
-        )
 
-    listener.start()
-    bar = _Progress(estimate, current.rows_done, config.progress_interval, metrics)
-    ok = False
-    try:
-        for proc in procs.values():
-            proc.start()
-        _watch(procs, control_q, progress, bar, should_stop)
-        ok = True
-    finally:
-        bar.close()
-        _stop(procs.values(), grace=2.0 if ok else 0.0)
-        listener.stop()
+    def scan(ctx, work_q, result_q, progress):
+        procs = {"writer": (writer.run, (config, pass_id, result_q, n, reading, walking, progress))}
+        if reading:
+            procs["reader"] = (reader.run, (config, current, work_q, result_q, n))
+            for i in range(n):
+                procs[f"checker-{i}"] = (checker.run, (config, pass_id, work_q, result_q, i))
+        if walking:
+            procs["walker"] = (walker.run, (config, pass_id, current.walk_cursor, result_q))
+        return procs
+
+    _run_stages(config, scan, should_stop, _Progress(estimate, current.rows_done, config.progress_interval, metrics))
+    if config.hash:
+        started = time.monotonic()
+        for level in (hasher.HEAD_TAIL, hasher.FULL):
+            _run_stages(config, _hashing(config, pass_id, level), should_stop)
+        took = time.monotonic() - started
+        with State(config.state_db) as state:
+            read = state.hash_bytes(pass_id)
+        log.info("hashing: %d bytes read in %.2f s (%.1f MB/s)", read, took, read / took / 1e6 if took else 0.0)
 
     stored = time.monotonic()
     # A few seconds of DuckDB: a stop request now waits for the report instead of breaking it
@@ -220,6 +190,51 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
         "orphans sized and report written in %.2f s; parent peak rss %.1f MB", time.monotonic() - stored, peak_rss_mb()
     )
     return Outcome(pass_id, summary, resumed)
+
+
+def _hashing(config: Config, pass_id: int, level: str):
+    """The stages of one hashing round: the feeder, the checkers reading content, the writer."""
+    n = config.checkers
+
+    def stages(ctx, work_q, result_q, progress):
+        procs = {
+            "writer": (writer.run, (config, pass_id, result_q, n, True, False, progress, True)),
+            "hasher": (hasher.run, (config, pass_id, level, work_q, result_q, n)),
+        }
+        for i in range(n):
+            procs[f"checker-{i}"] = (checker.run, (config, pass_id, work_q, result_q, i))
+        return procs
+
+    return stages
+
+
+def _run_stages(config: Config, make, should_stop, shown: _Progress | None = None) -> None:
+    """Start the stages ``make`` names (always with ``spawn``), joined by bounded queues; watch
+    them until the writer has stored everything, then reap every one."""
+    ctx = multiprocessing.get_context("spawn")
+    n = config.checkers
+    work_q = ctx.Queue(maxsize=2 * n + 2)
+    result_q = ctx.Queue(maxsize=2 * n + 4)
+    control_q, log_q = ctx.Queue(), ctx.Queue()
+    progress = ctx.Value("q", 0)
+    listener = logging.handlers.QueueListener(log_q, *logging.getLogger().handlers, respect_handler_level=True)
+    common = {"control_q": control_q, "log_q": log_q, "log_level": config.log_level}
+    procs = {
+        name: ctx.Process(target=target, args=args, kwargs=common, name=f"inspector-{name}")
+        for name, (target, args) in make(ctx, work_q, result_q, progress).items()
+    }
+    listener.start()
+    ok = False
+    try:
+        for proc in procs.values():
+            proc.start()
+        _watch(procs, control_q, progress, shown, should_stop)
+        ok = True
+    finally:
+        if shown is not None:
+            shown.close()
+        _stop(procs.values(), grace=2.0 if ok else 0.0)
+        listener.stop()
 
 
 @contextlib.contextmanager
@@ -245,7 +260,8 @@ def _watch(procs: dict, control_q, progress, bar: _Progress, should_stop=None) -
             pass
         else:
             raise _ERRORS.get(code, PipelineError)(message)
-        bar.update(progress.value)
+        if bar is not None:
+            bar.update(progress.value)
         dead = [name for name, p in procs.items() if p.exitcode not in (None, 0)]
         if dead:
             # Give a failing stage a moment to deliver its own message before we speak for it.

@@ -15,8 +15,9 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from . import sqlfiles
+from . import analytics, report_html, sqlfiles
 from .errors import ReportError, StateError
+from .report_html import human_bytes
 
 LISTS = {  # file -> flag column of the attachments view
     "missing.txt": "missing",
@@ -65,6 +66,7 @@ def connect(state_db: Path, pass_id: int | None = None) -> tuple[duckdb.DuckDBPy
         conn.execute(f"SET VARIABLE pass_id = {int(pass_id)}")
         for statement in sqlfiles.statements("report/views"):
             conn.execute(statement)
+        analytics.define(conn)
     except duckdb.Error as exc:
         conn.close()
         raise StateError(f"cannot read state file {state_db}: {exc}") from None
@@ -95,16 +97,14 @@ def summary(conn: duckdb.DuckDBPyConnection) -> dict:
         rows_estimate=info["rows_estimate"],
         orphan_walk_complete=bool(info["walk_done"]),
     )
+    result.update(analytics.duplicate_totals(conn))
+    result["hashed_files"] = analytics.hashed_files(conn)
+    try:
+        (read,) = conn.execute(sqlfiles.load("report/pass_hash_bytes")).fetchone()
+    except duckdb.BinderException:  # a state file from before hashing (not migrated yet: reports never write)
+        read = 0
+    result["hash_bytes_read"] = read
     return result
-
-
-def human_bytes(n: int | None) -> str:
-    value = float(n or 0)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def summary_text(s: dict, report_dir: Path | None = None) -> str:
@@ -122,13 +122,23 @@ def summary_text(s: dict, report_dir: Path | None = None) -> str:
         f"  errors                {s['errors']:>10}",
         f"  issues with problems  {s['issues_with_problems']:>10}",
         f"  orphan files          {s['orphans']:>10}  ({human_bytes(s['orphan_bytes'])})",
+        "",
+        f"  storage: {human_bytes(s['disk_bytes'])} on disk, {human_bytes(s['duplicate_bytes'])} in duplicate "
+        f"copies ({s['duplicate_copies']} copies in {s['duplicate_groups']} groups), "
+        f"{human_bytes(s['orphan_bytes'])} in orphans",
     ]
+    if not s["hashed_files"]:
+        lines.append("  duplicates not searched: run with --hash (INSPECTOR_HASH=1) to find them")
     if s["unlistable_folders"]:
         lines.append(f"  folders not listable  {s['unlistable_folders']:>10}  (orphans there are unknown)")
     if not s["orphan_walk_complete"]:
         lines.append("  orphan walk not finished: the orphan count is partial")
     if report_dir is not None:
-        lines += ["", f"  lists: {report_dir}/{{missing,permissions,corrupted,errors,orphans}}.txt"]
+        lines += [
+            "",
+            f"  lists: {report_dir}/{{missing,permissions,corrupted,errors,orphans,duplicates}}.txt",
+            f"  report: {report_dir}/report.html",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -151,6 +161,7 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     """Read what a report needs from the state once (flagged rows and orphans are few)."""
     for statement in sqlfiles.statements("report/materialize"):
         conn.execute(statement)
+    analytics.materialize(conn)
     partition = sqlfiles.load("report/orphans_partition")
     conn.execute(partition, [None, None])
     low, high, count = conn.execute(sqlfiles.load("report/id_range")).fetchone()
@@ -180,8 +191,12 @@ def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
         for name, flag in LISTS.items():
             _copy_lines(conn, template.format(flag=flag), report_dir / name)
         _copy_lines(conn, sqlfiles.load("report/list_orphans"), report_dir / "orphans.txt")
+        _copy_lines(conn, sqlfiles.load("report/list_duplicates"), report_dir / "duplicates.txt")
+        storage = analytics.collect(conn)
+        _write_atomic(report_dir / "storage.json", orjson.dumps(storage, option=orjson.OPT_INDENT_2) + b"\n")
         _write_atomic(report_dir / "summary.json", orjson.dumps(s, option=orjson.OPT_INDENT_2) + b"\n")
         _write_atomic(report_dir / "summary.txt", summary_text(s, report_dir).encode())
+        _write_atomic(report_dir / "report.html", report_html.render(conn, s, storage).encode())
     except duckdb.Error as exc:
         raise ReportError(f"building the report failed: {exc}") from None
     except OSError as exc:

@@ -22,9 +22,9 @@ from . import sqlfiles
 from .config import Config
 from .errors import StateError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 # version -> the sql/state file that brings the previous version to it
-MIGRATIONS = {1: "state/schema_v1", 2: "state/schema_v2"}
+MIGRATIONS = {1: "state/schema_v1", 2: "state/schema_v2", 3: "state/schema_v3"}
 # Reading order of a pass: attachments added since the last finished pass, then the rest.
 NEW, OLD = "new", "old"
 
@@ -187,6 +187,16 @@ class State:
     def mark(self, what: str, pass_id: int) -> None:
         with self.transaction():
             self.conn.execute(_q(what), (pass_id,))
+
+    def write_hashes(self, pass_id: int, rows: list[dict], bytes_read: int) -> None:
+        now = utcnow()
+        with self.transaction():
+            self.conn.executemany(_q("upsert_hash"), [{**row, "hashed_at": now} for row in rows])
+            self.conn.execute(_q("add_hash_bytes"), (bytes_read, pass_id))
+
+    def hash_bytes(self, pass_id: int) -> int:
+        (n,) = self.conn.execute(_q("pass_hash_bytes"), (pass_id,)).fetchone()
+        return n
 
     def set_sizes(self, pass_id: int, sizes: list[tuple[str, int]]) -> None:
         with self.transaction():

@@ -23,6 +23,7 @@ FIRST_NUM = (1, 9_990, 19_995, 1, 1, 1, 1, 1, 1, 1)
 HOSTILE_NAMES = (
     "tab\there.txt", "new\nline.txt", "quote'\"s.pdf", "100% done?.txt", "../../etc/passwd",
     "ünïcødé 文件.txt", "back\\slash.log", "trailing space .txt", "#hash&amp;.png", "a;rm -rf.sh",
+    "<img src=x onerror=alert(1)></script>.html",
 )  # fmt: skip
 FILE_FAULTS = ("missing", "size", "unreadable", "legacy", "dangling", "folder", "loop", "no_issue")
 
@@ -37,6 +38,7 @@ class WorldSpec:
     jira_gid: int = 2001
     hostile_rate: float = 0.05
     max_size: int = 4096
+    duplicate_rate: float = 0.03  # attachments uploaded again: same bytes as an earlier one
 
 
 @dataclass
@@ -48,6 +50,17 @@ class Expected:
     errors: set[int] = field(default_factory=set)
     orphans: set[str] = field(default_factory=set)
     issue_of: dict[int, int] = field(default_factory=dict)
+    # attachment id -> (size on disk, content key) of every file that exists and is readable
+    content: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+
+    @property
+    def duplicate_groups(self) -> list[set[int]]:
+        """Sets of attachment ids with identical, non-empty content (what --hash must find)."""
+        groups: dict[tuple[int, bytes], set[int]] = {}
+        for aid, (size, key) in self.content.items():
+            if size > 0 and aid not in self.permissions:
+                groups.setdefault((size, key), set()).add(aid)
+        return sorted((g for g in groups.values() if len(g) > 1), key=min)
 
     @property
     def issues_with_problems(self) -> int:
@@ -74,10 +87,15 @@ class _Tree:
                     self._made.add(sub)
         return path
 
-    def file(self, rel_folder: str, name: str, size: int, mode: int = 0o644, owner: int | None = None) -> None:
+    def file(
+        self, rel_folder: str, name: str, size: int, mode: int = 0o644, owner: int | None = None, stamp: bytes = b""
+    ) -> None:
+        """A file of ``size`` bytes: ``stamp`` at the start, zeros (sparse) after it."""
         path = f"{self.folder(rel_folder)}/{name}"
         fd = os.open(path, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, mode)
         try:
+            if stamp and size:
+                os.pwrite(fd, stamp[:size], 0)
             os.ftruncate(fd, size)
             os.fchown(fd, self.uid if owner is None else owner, self.gid if owner is None else owner)
             os.fchmod(fd, mode)
@@ -115,6 +133,7 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
     locked = {iss[0] for iss in issues[1:-1] if rng.random() < spec.fault_rate}
 
     att_rows = []
+    uploads: list[tuple[int, bytes]] = []  # (size, stamp) of healthy files, to upload again
     issue_by_id = {iss[0]: iss for iss in issues}
     for k in range(spec.attachments):
         aid = 100_000 + k
@@ -140,7 +159,11 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
         if k == 2:
             name = f"file-{aid}.txt"
         size = rng.randrange(spec.max_size + 1)
-        created = epoch + timedelta(hours=k)
+        stamp = b"attachment %d\n" % aid  # distinct content, except for planted copies
+        if uploads and rng.random() < spec.duplicate_rate:
+            size, stamp = rng.choice(uploads)
+        # spread over six years, older ids uploaded earlier (storage by year has something to show)
+        created = epoch + timedelta(seconds=k * (6 * 365 * 86400 // max(1, spec.attachments)))
         att_rows.append((aid, issue_id, "text/plain", name, created, size, f"user{rng.randrange(20)}", None, None))
         exp.issue_of[aid] = issue_id
         exp.total += 1
@@ -157,10 +180,13 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
         if issue_id in locked:
             exp.permissions.add(aid)
         if fault == "legacy" and "/" not in name:
-            tree.file(folder, f"{aid}_{name}", size)
+            tree.file(folder, f"{aid}_{name}", size, stamp=stamp)
+            exp.content[aid] = (size, (stamp + bytes(size))[:size])
         elif fault == "size":
-            tree.file(folder, str(aid), size + 1 + rng.randrange(10))
+            actual = size + 1 + rng.randrange(10)
+            tree.file(folder, str(aid), actual, stamp=stamp)
             exp.corrupted.add(aid)
+            exp.content[aid] = (actual, (stamp + bytes(actual))[:actual])
         elif fault == "unreadable":
             if rng.random() < 0.5:
                 tree.file(folder, str(aid), size, mode=0o600, owner=0)
@@ -177,7 +203,10 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
             os.symlink(str(aid), f"{tree.folder(folder)}/{aid}")
             exp.errors.add(aid)
         else:
-            tree.file(folder, str(aid), size)
+            tree.file(folder, str(aid), size, stamp=stamp)
+            exp.content[aid] = (size, (stamp + bytes(size))[:size])
+            if issue_id not in locked and size > 0:
+                uploads.append((size, stamp))
             if rng.random() < 0.05:  # Jira's thumbnails sit beside attachments and are not orphans
                 tree.file(f"{folder}/thumbs", f"_thumb_{aid}.png", 100)
 

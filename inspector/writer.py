@@ -35,13 +35,18 @@ class CursorTracker:
 
 
 @stage("writer")
-def run(config: Config, pass_id: int, result_q, n_checkers: int, reading: bool, walking: bool, progress) -> None:
+def run(
+    config: Config, pass_id: int, result_q, n_checkers: int, reading: bool, walking: bool, progress, hashing=False
+) -> None:
+    """Store until every producer is done. ``hashing``: the producers are the hash feeder and
+    the checkers reading content; nothing is counted as a checked row or advances the cursor."""
     tracker = CursorTracker()
     checkers_left = n_checkers if reading else 0
     reader_batches: int | None = None if reading else 0
     with State(config.state_db) as state:
-        with progress.get_lock():
-            progress.value = state.recount(pass_id)
+        if not hashing:
+            with progress.get_lock():
+                progress.value = state.recount(pass_id)
         while checkers_left or reader_batches is None or walking:
             message = result_q.get()
             kind = message[0]
@@ -50,6 +55,10 @@ def run(config: Config, pass_id: int, result_q, n_checkers: int, reading: bool, 
                 state.write_results(pass_id, results, tracker.complete(seq, last_id))
                 with progress.get_lock():
                     progress.value += len(results)
+            elif kind == "hashes":
+                _, seq, rows, bytes_read = message
+                state.write_hashes(pass_id, rows, bytes_read)
+                tracker.complete(seq, None)
             elif kind == "disk":
                 _, entries, unit = message
                 state.write_disk(pass_id, entries, unit)
@@ -63,5 +72,6 @@ def run(config: Config, pass_id: int, result_q, n_checkers: int, reading: bool, 
         if reading:
             if tracker.next_seq != reader_batches:
                 raise RuntimeError(f"stored {tracker.next_seq} of {reader_batches} batches")
-            state.mark("reader_done", pass_id)
+            if not hashing:
+                state.mark("reader_done", pass_id)
     log.debug("writer: pass %d stored", pass_id)

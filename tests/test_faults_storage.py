@@ -30,7 +30,12 @@ def _healthy_files(root, expected, n):
     for folder, _dirs, files in sorted(os.walk(root)):
         for name in sorted(files):
             path = os.path.join(folder, name)
-            if name.isdigit() and int(name) not in flagged and not os.path.islink(path):
+            if (
+                name.isdigit()
+                and int(name) in expected.issue_of
+                and int(name) not in flagged
+                and not os.path.islink(path)
+            ):
                 found.append(path)
     # spread over the id range, one per issue folder
     picked, folders = [], set()

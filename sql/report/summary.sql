@@ -1,12 +1,14 @@
 -- The headline numbers of summary.json (one row): one scan of the results, the rest from the
 -- materialized flagged_rows and orphan_rows.
 WITH totals AS (
-    SELECT count(*) AS total_attachments, coalesce(sum(filesize), 0) AS total_bytes
+    SELECT count(*) AS total_attachments, coalesce(sum(filesize), 0) AS total_bytes,
+           coalesce(sum(actual_size), 0) AS disk_bytes
     FROM state.results WHERE pass_id = getvariable('pass_id')
 )
 SELECT
     t.total_attachments,
     t.total_bytes,
+    t.disk_bytes,
     (SELECT count(*) FILTER (WHERE missing) FROM flagged_rows)                 AS missing,
     (SELECT count(*) FILTER (WHERE permissions) FROM flagged_rows)             AS permissions,
     (SELECT count(*) FILTER (WHERE corrupted) FROM flagged_rows)               AS corrupted,

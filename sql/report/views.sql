@@ -1,5 +1,6 @@
 -- Views over the attached state file (schema `state`) for the pass chosen in the variable
--- pass_id. These are the tables documented for `inspector report --sql`.
+-- pass_id. These are the tables documented for `inspector report --sql`. Times are UTC
+-- TIMESTAMPs (not TIMESTAMPTZ: those need pytz to reach Python, which we do not ship).
 CREATE OR REPLACE MACRO txt(s) AS
     regexp_replace(
         replace(replace(replace(replace(coalesce(CAST(s AS VARCHAR), ''), '\', '\\'),
@@ -19,15 +20,15 @@ SELECT r.id, r.issue_id,
        CASE WHEN r.project_key IS NOT NULL AND r.issue_num IS NOT NULL
             THEN r.project_key || '-' || r.issue_num END                      AS issue_key,
        r.project_key, r.original_key, r.project_name, r.issue_summary,
-       r.filename, r.filesize, r.mimetype, r.author, to_timestamp(r.created) AS created,
-       r.relpath, r.actual_size, r.mode, r.uid, r.gid, to_timestamp(r.mtime)  AS mtime,
+       r.filename, r.filesize, r.mimetype, r.author, make_timestamp(r.created * 1000000) AS created,
+       r.relpath, r.actual_size, r.mode, r.uid, r.gid, make_timestamp(r.mtime * 1000000) AS mtime,
        (r.flags & 1) <> 0 AS missing, (r.flags & 2) <> 0 AS permissions,
        (r.flags & 4) <> 0 AS corrupted, (r.flags & 8) <> 0 AS error,
        r.flags <> 0 AS flagged, r.flags, r.detail,
        p.jira_url || '/secure/attachment/' || r.id || '/' || url_encode(coalesce(r.filename, '')) AS link,
        CASE WHEN r.project_key IS NOT NULL AND r.issue_num IS NOT NULL
             THEN p.jira_url || '/browse/' || r.project_key || '-' || r.issue_num END AS issue_link,
-       r.issue_num, r.issue_exists = 1 AS issue_exists
+       r.issue_num, r.issue_exists = 1 AS issue_exists, r.mtime AS mtime_unix
 FROM state.results r
 JOIN state.passes p ON p.pass_id = r.pass_id
 WHERE r.pass_id = getvariable('pass_id');

@@ -1,0 +1,124 @@
+"""Duplicates by content: which files to read, and reading them (INSPECTOR_HASH=1 or --hash).
+
+After a pass has checked every file, candidates are narrowed in two rounds so as little as
+possible is read: files of a size no other file has are never read; files sharing a size get
+a hash of their first and last 64 KiB ("head_tail"); only files sharing size and head/tail
+hash are read whole ("full", BLAKE2b streamed in 1 MiB chunks, so a 10 GB file never sits in
+memory). Hashes are stored with the size and mtime they were taken at and reused while those
+hold, so a later pass reads only files that changed.
+
+The feeder ``run`` is a stage like the reader: it streams candidates from the state file to
+the checker processes, which do the reading under a bandwidth cap (INSPECTOR_HASH_MAX_MBPS).
+"""
+
+from __future__ import annotations
+
+import errno as errnos
+import hashlib
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
+from . import sqlfiles
+from .config import Config
+from .rules import errno_text
+from .stages import stage
+from .storage_fs import FileSystemStorage
+from .throttle import Pacer
+
+log = logging.getLogger("inspector.hasher")
+
+EDGE = 64 * 1024
+CHUNK = 1024 * 1024
+HEAD_TAIL, FULL = "hash-head-tail", "hash-full"
+BATCH = 64
+
+_NOATIME = getattr(os, "O_NOATIME", 0)
+_FLAGS = os.O_RDONLY | os.O_CLOEXEC
+
+
+def _open(path: str) -> int:
+    """Read-only, and without touching the file's atime where the kernel allows."""
+    if _NOATIME:
+        try:
+            return os.open(path, _FLAGS | _NOATIME)
+        except PermissionError as exc:
+            if exc.errno != errnos.EPERM:  # EPERM: not ours to open with O_NOATIME
+                raise
+    return os.open(path, _FLAGS)
+
+
+def digest(fd: int, size: int, level: str, pacer: Pacer) -> tuple[bytes | None, bytes | None, int]:
+    """(head_tail, full, bytes read) for an open file of ``size`` bytes. A file of at most two
+    edges is read once and both hashes are the same; otherwise ``level`` says which to take."""
+    if size <= 2 * EDGE:
+        pacer.take(size)
+        data = os.pread(fd, size + 1, 0)
+        if len(data) != size:
+            raise OSError(errnos.ESTALE, "size changed while reading")
+        h = hashlib.blake2b(data, digest_size=32).digest()
+        return h, h, size
+    if level == HEAD_TAIL:
+        pacer.take(2 * EDGE)
+        head, tail = os.pread(fd, EDGE, 0), os.pread(fd, EDGE, size - EDGE)
+        if len(head) != EDGE or len(tail) != EDGE:
+            raise OSError(errnos.ESTALE, "size changed while reading")
+        h = hashlib.blake2b(head, digest_size=32)
+        h.update(tail)
+        return h.digest(), None, 2 * EDGE
+    h = hashlib.blake2b(digest_size=32)
+    done = 0
+    while chunk := os.read(fd, CHUNK):
+        pacer.take(len(chunk))
+        h.update(chunk)
+        done += len(chunk)
+    if done != size:
+        raise OSError(errnos.ESTALE, "size changed while reading")
+    return None, h.digest(), done
+
+
+def hash_items(storage: FileSystemStorage, items: list[tuple], level: str, pacer: Pacer) -> tuple[list[dict], int]:
+    """Hash rows for the file_hashes table (sql/state/upsert_hash.sql) and the bytes read.
+    A file that cannot be read, or changed since the scan, records why instead."""
+    out, total = [], 0
+    for relpath, size, mtime in items:
+        row = {"relpath": relpath, "size": size, "mtime": mtime, "head_tail": None, "full_hash": None, "error": None}
+        try:
+            fd = _open(f"{storage.root}/{relpath}")
+            try:
+                st = os.fstat(fd)
+                if st.st_size != size or int(st.st_mtime) != mtime:
+                    raise OSError(errnos.ESTALE, "changed since the scan")
+                row["head_tail"], row["full_hash"], read = digest(fd, size, level, pacer)
+                total += read
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            row["error"] = exc.strerror if exc.errno == errnos.ESTALE else errno_text(exc.errno or 0)
+        out.append(row)
+    return out, total
+
+
+def candidates(state_db: Path, pass_id: int, level: str):
+    """Batches of (relpath, size, mtime) to hash at ``level``, from a read-only connection."""
+    name = "state/hash_candidates_head_tail" if level == HEAD_TAIL else "state/hash_candidates_full"
+    conn = sqlite3.connect(f"file:{Path(state_db).resolve()}?mode=ro", uri=True, timeout=30)
+    try:
+        cur = conn.execute(sqlfiles.load(name), {"pass_id": pass_id})
+        while batch := cur.fetchmany(BATCH):
+            yield batch
+    finally:
+        conn.close()
+
+
+@stage("hasher")
+def run(config: Config, pass_id: int, level: str, work_q, result_q, n_checkers: int) -> None:
+    seq = 0
+    for batch in candidates(config.state_db, pass_id, level):
+        work_q.put((seq, level, batch))
+        seq += 1
+    log.debug("hasher: %d batches to hash at %s", seq, level)
+    result_q.put(("reader_done", seq))
+    for _ in range(n_checkers):
+        work_q.put(None)

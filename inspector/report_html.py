@@ -1,0 +1,221 @@
+"""report.html: one self-contained page (no CDN, no external script) an admin can open from
+disk or attach to a ticket: the summary, problems and storage as inline SVG charts, the quick
+wins among duplicates, and every list with clickable links.
+
+Long lists are embedded as JSON and shown a page at a time by a few lines of inline script,
+so a 100,000-line list still opens at once; the first page is also plain HTML, for readers
+without JavaScript.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import duckdb
+import orjson
+
+from . import sqlfiles
+
+PAGE = 200
+COLORS = {"missing": "#d62728", "permissions": "#ff7f0e", "corrupted": "#9467bd", "errors": "#8c564b"}
+BAR = "#1f77b4"
+
+_LISTS = {"missing": "Missing", "permissions": "Permissions", "corrupted": "Corrupted", "errors": "Errors"}
+_FLAG = {"missing": "missing", "permissions": "permissions", "corrupted": "corrupted", "errors": "error"}
+
+_SCRIPT = """
+for (const box of document.querySelectorAll('[data-list]')) {
+  const rows = JSON.parse(document.getElementById('data-' + box.dataset.list).textContent);
+  const body = box.querySelector('tbody'), info = box.querySelector('.pager span');
+  const [prev, next] = box.querySelectorAll('.pager button');
+  let page = 0;
+  const cell = (c) => {
+    const td = document.createElement('td');
+    if (Array.isArray(c)) { const a = document.createElement('a'); a.href = c[0]; a.textContent = c[1]; td.append(a); }
+    else td.textContent = c ?? '';
+    return td;
+  };
+  const show = () => {
+    body.replaceChildren(...rows.slice(page * PAGE, (page + 1) * PAGE).map((r) => {
+      const tr = document.createElement('tr'); tr.append(...r.map(cell)); return tr; }));
+    info.textContent = `rows ${Math.min(rows.length, page * PAGE + 1)}-${Math.min(rows.length, (page + 1) * PAGE)} of ${rows.length}`;
+    prev.disabled = page === 0; next.disabled = (page + 1) * PAGE >= rows.length;
+  };
+  prev.onclick = () => { page--; show(); };
+  next.onclick = () => { page++; show(); };
+  show();
+}
+""".replace("PAGE", str(PAGE))
+
+_STYLE = """
+body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
+h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.meta{color:#666} .cards{display:flex;flex-wrap:wrap;gap:10px;margin:16px 0}
+.card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:120px}
+.card b{display:block;font-size:20px} .card.bad b{color:#c0392b}
+table{border-collapse:collapse;width:100%;margin:6px 0} th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top}
+th{background:#f6f6f6} td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
+.grid{display:grid;grid-template-columns:1fr 1fr;gap:18px} details{margin:8px 0} summary{cursor:pointer;font-weight:600}
+.pager{margin:6px 0} .pager button{margin-right:6px} .legend span{display:inline-block;margin-right:14px}
+.legend i{display:inline-block;width:10px;height:10px;margin-right:4px} .muted{color:#777}
+"""
+
+
+def human_bytes(n: int | None) -> str:
+    value = float(n or 0)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def _bars(items: list[tuple[str, list[tuple[float, str]]]], fmt=str, width: int = 540) -> str:
+    """A horizontal (stacked) bar chart: items of (label, [(value, color), ...])."""
+    if not items:
+        return '<p class="muted">nothing to show</p>'
+    label_w, row_h, value_w = 150, 20, 90
+    top = max(sum(v for v, _ in segs) for _, segs in items) or 1
+    scale = (width - label_w - value_w) / top
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{row_h * len(items) + 4}" role="img">']
+    for i, (label, segs) in enumerate(items):
+        y = i * row_h + 2
+        short = label if len(label) <= 22 else label[:21] + "…"
+        out.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12">{escape(short)}</text>')
+        x = label_w
+        for value, color in segs:
+            w = value * scale
+            if w > 0:
+                out.append(
+                    f'<rect x="{x:.1f}" y="{y + 2}" width="{max(w, 1):.1f}" height="{row_h - 6}" fill="{color}"/>'
+                )
+            x += w
+        total = sum(v for v, _ in segs)
+        out.append(f'<text x="{x + 4:.1f}" y="{y + 14}" font-size="12">{escape(fmt(total))}</text>')
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f'<th class="n">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>"
+                   for i, h in enumerate(headers))  # fmt: skip
+    body = "".join("<tr>" + "".join(_cell(c, i in numeric) for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _cell(c, numeric: bool = False) -> str:
+    if isinstance(c, tuple | list) and len(c) == 2:
+        href, text = c
+        inner = (
+            f'<a href="{escape(href or "", quote=True)}">{escape(str(text or ""))}</a>'
+            if href
+            else escape(str(text or ""))
+        )
+    else:
+        inner = escape("" if c is None else str(c))
+    return f'<td class="n">{inner}</td>' if numeric else f"<td>{inner}</td>"
+
+
+def _json(rows: list[list]) -> str:
+    # Inside <script>, "</script" or "<!--" in a filename would change how the page parses:
+    # no "<" reaches the page unescaped (\u003c is the same character to JSON.parse).
+    return orjson.dumps(rows).decode().replace("<", "\\u003c")
+
+
+def _list(key: str, title: str, headers: list[str], rows: list[list]) -> str:
+    first = _table(headers, rows[:PAGE])
+    pager = '<div class="pager"><button type="button">&larr; previous</button><button type="button">next &rarr;</button> <span></span></div>'
+    return (
+        f'<details id="{key}" data-list="{key}"{" open" if 0 < len(rows) <= 50 else ""}>'
+        f"<summary>{escape(title)} ({len(rows)})</summary>{pager if len(rows) > PAGE else ''}{first}"
+        f'<script type="application/json" id="data-{key}">{_json(rows)}</script></details>'
+    )
+
+
+def _lists(conn: duckdb.DuckDBPyConnection) -> str:
+    parts = []
+    headers = ["attachment", "issue", "project", "what is wrong"]
+    template = sqlfiles.load("report/html_flagged")
+    for key, title in _LISTS.items():
+        rows = [[[link, filename or "(no name)"], [issue_link, issue_key or "?"], project or "?", detail]
+                for link, filename, issue_link, issue_key, project, detail
+                in conn.execute(template.format(flag=_FLAG[key])).fetchall()]  # fmt: skip
+        parts.append(_list(key, title, headers, rows))
+    orphans = [[relpath, human_bytes(size) if size is not None and size >= 0 else "?"]
+               for relpath, size in conn.execute(sqlfiles.load("report/html_orphans")).fetchall()]  # fmt: skip
+    parts.append(
+        _list("orphans", "Orphan files (on disk, no attachment row)", ["path under the root", "size"], orphans)
+    )
+    dups = [[[link, filename or "(no name)"], [original_link, "original"], issue_key or "?", project or "?", author, human_bytes(size)]
+            for link, filename, original_link, issue_key, project, author, size
+            in conn.execute(sqlfiles.load("report/html_duplicates")).fetchall()]  # fmt: skip
+    parts.append(
+        _list("duplicates", "Duplicate copies", ["copy", "of", "issue", "project", "uploaded by", "size"], dups)
+    )
+    return "".join(parts)
+
+
+def _quick_wins(groups: list[dict], hashed: int) -> str:
+    if not groups:
+        return '<p class="muted">' + ("no duplicates found" if hashed else
+                                      "duplicates not searched: run with <code>--hash</code> (INSPECTOR_HASH=1)") + "</p>"  # fmt: skip
+    rows = []
+    for g in groups:
+        original = next((f for f in g["files"] if f["is_original"]), g["files"][0])
+        copies = [f for f in g["files"] if not f["is_original"]]
+        links = ", ".join(
+            f'<a href="{escape(f["link"], quote=True)}">{escape(f["issue_key"] or str(f["id"]))}</a>'
+            for f in copies[:8]
+        )
+        more = f" and {len(copies) - 8} more" if len(copies) > 8 else ""
+        rows.append(
+            f'<tr><td><a href="{escape(original["link"], quote=True)}">{escape(g["filename"] or "?")}</a>'
+            f' <span class="muted">({escape(original["issue_key"] or "?")}, {escape(str(original["created"])[:10])})</span></td>'
+            f'<td class="n">{g["files"].__len__()}</td><td class="n">{human_bytes(g["size"])}</td>'
+            f'<td class="n"><b>{human_bytes(g["wasted_bytes"])}</b></td><td>{links}{more}</td></tr>'
+        )
+    head = '<tr><th>original</th><th class="n">files</th><th class="n">size</th><th class="n">wasted</th><th>copies</th></tr>'
+    return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def render(conn: duckdb.DuckDBPyConnection, s: dict, storage: dict) -> str:
+    cards = [
+        ("attachments", f"{s['total_attachments']:,}", False), ("on disk", human_bytes(s["disk_bytes"]), False),
+        ("missing", f"{s['missing']:,}", s["missing"] > 0), ("permissions", f"{s['permissions']:,}", s["permissions"] > 0),
+        ("corrupted", f"{s['corrupted']:,}", s["corrupted"] > 0), ("errors", f"{s['errors']:,}", s["errors"] > 0),
+        ("orphan files", f"{s['orphans']:,} ({human_bytes(s['orphan_bytes'])})", False),
+        ("in duplicate copies", human_bytes(s["duplicate_bytes"]), False),
+    ]  # fmt: skip
+    card_html = "".join(
+        f'<div class="card{" bad" if bad else ""}"><b>{escape(v)}</b>{escape(k)}</div>' for k, v, bad in cards
+    )
+    projects = storage["by_project"]
+    problems = [(p["project_key"] or "(no project)", [(p[k], COLORS[k]) for k in COLORS])
+                for p in projects if any(p[k] for k in COLORS)]  # fmt: skip
+    legend = "".join(f'<span><i style="background:{c}"></i>{k}</span>' for k, c in COLORS.items())
+    by_project = [(p["project_key"] or "(no project)", [(p["bytes"], BAR)]) for p in projects[:20]]
+    by_type = [(t["extension"] or "(none)", [(t["bytes"], BAR)]) for t in storage["by_extension"][:15]]
+    by_year = [(str(y["year"]) if y["year"] is not None else "?", [(y["bytes"], BAR)]) for y in storage["by_year"]]
+    project_rows = [[p["project_key"] or "(no project)", p["project_name"], p["attachments"], human_bytes(p["bytes"]), p["missing"],
+                     p["permissions"], p["corrupted"], p["errors"], human_bytes(p["duplicate_bytes"])] for p in projects]  # fmt: skip
+    largest = [[[a["link"], a["filename"] or "?"], [a["issue_link"], a["issue_key"] or "?"], a["author"], human_bytes(a["size"])]
+               for a in storage["largest_attachments"][:20]]  # fmt: skip
+    state = "finished" if s["status"] == "finished" else f"{s['status']} (partial results)"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Jira attachment inspection, pass {s["pass_id"]}</title><style>{_STYLE}</style></head><body>
+<h1>Jira attachment inspection</h1>
+<div class="meta">pass {s["pass_id"]}: {escape(state)} · started {escape(str(s["started_at"]))} · finished {escape(str(s["finished_at"] or "-"))}
+· {escape(str(s["attachments_root"]))} · evaluated for uid {s["jira_uid"]} · <a href="{escape(s["jira_url"], quote=True)}">{escape(s["jira_url"])}</a></div>
+<div class="cards">{card_html}</div>
+<h2>Problems by project</h2><div class="legend">{legend}</div>
+{_bars(problems, lambda v: f"{int(v):,}")}
+<h2>Storage</h2><div class="grid"><div><h3>by project</h3>{_bars(by_project, human_bytes)}</div>
+<div><h3>by file type</h3>{_bars(by_type, human_bytes)}</div><div><h3>by year of upload</h3>{_bars(by_year, human_bytes)}</div>
+<div><h3>largest attachments</h3>{_table(["attachment", "issue", "uploaded by", "size"], largest, {3})}</div></div>
+<h2>Quick wins: duplicates that free the most space</h2>{_quick_wins(storage["quick_wins"], s["hashed_files"])}
+<h2>Projects</h2>{_table(["key", "project", "attachments", "on disk", "missing", "permissions", "corrupted", "errors", "in duplicates"], project_rows, {2, 3, 4, 5, 6, 7, 8})}
+<h2>Lists</h2>{_lists(conn)}
+<script>{_SCRIPT}</script>
+</body></html>
+"""

@@ -1,0 +1,96 @@
+-- Storage analytics and duplicates, for the report and for `inspector report --sql`.
+-- Bytes are bytes on disk (actual_size); a missing file counts 0.
+
+-- Hashes still valid for the file this pass saw (same path, size and mtime).
+CREATE OR REPLACE VIEW file_hashes AS
+SELECT a.id, a.relpath, h.size, lower(hex(h.head_tail)) AS head_tail, lower(hex(h.full_hash)) AS full_hash,
+       h.error, h.hashed_at
+FROM hash_source h
+JOIN attachments a ON a.relpath = h.relpath AND a.actual_size = h.size AND a.mtime_unix = h.mtime;
+
+-- Every file that has a byte-identical twin: the oldest upload (then the lowest id) of each
+-- group is the original, the others are copies. Only files that exist, are readable and are
+-- not empty take part.
+CREATE OR REPLACE VIEW duplicates AS
+WITH hashed AS (
+    SELECT a.*, lower(hex(h.full_hash)) AS group_id
+    FROM hash_source h
+    JOIN attachments a ON a.relpath = h.relpath AND a.actual_size = h.size AND a.mtime_unix = h.mtime
+    WHERE h.full_hash IS NOT NULL AND NOT (a.missing OR a.permissions OR a.error) AND a.actual_size > 0
+), ranked AS (
+    SELECT *, count(*) OVER g AS group_files,
+           row_number() OVER (g ORDER BY created NULLS LAST, id) AS position,
+           first_value(id) OVER (g ORDER BY created NULLS LAST, id) AS original_id,
+           first_value(link) OVER (g ORDER BY created NULLS LAST, id) AS original_link
+    FROM hashed
+    WINDOW g AS (PARTITION BY actual_size, group_id)
+)
+SELECT group_id, position = 1 AS is_original, position, group_files, original_id, original_link,
+       id, link, issue_key, issue_link, project_key, project_name, author, created, filename,
+       actual_size AS size
+FROM ranked
+WHERE group_files > 1;
+
+CREATE OR REPLACE VIEW duplicate_groups AS
+SELECT group_id, any_value(size) AS size, count(*) AS files, (count(*) - 1) * any_value(size) AS wasted_bytes,
+       any_value(original_id) AS original_id, any_value(original_link) AS original_link,
+       min(created) AS first_upload, max(created) AS last_upload,
+       count(DISTINCT project_key) AS projects,
+       string_agg(DISTINCT project_key, ',' ORDER BY project_key) AS project_keys,
+       any_value(filename) FILTER (WHERE is_original) AS filename
+FROM duplicates
+GROUP BY group_id;
+
+-- Attachments, bytes and problems per project, file type, uploader and year of upload, in one
+-- scan (the report reads this once into a temporary table of the same name).
+-- Extension: the filename's last dot-part (lower case, at most 10 letters or digits), else ''.
+CREATE OR REPLACE VIEW storage_facts AS
+SELECT CASE WHEN grouping(project_key) = 0 THEN 'project' WHEN grouping(extension) = 0 THEN 'type'
+            WHEN grouping(author) = 0 THEN 'author' ELSE 'year' END AS dimension,
+       project_key, any_value(project_name) AS project_name, extension, mimetype, author, year,
+       count(*) AS attachments, coalesce(sum(actual_size), 0) AS bytes,
+       count(*) FILTER (WHERE missing) AS missing, count(*) FILTER (WHERE permissions) AS permissions,
+       count(*) FILTER (WHERE corrupted) AS corrupted, count(*) FILTER (WHERE error) AS errors
+FROM (
+    SELECT project_key, project_name, actual_size, missing, permissions, corrupted, error,
+           lower(regexp_extract(coalesce(filename, ''), '\.([A-Za-z0-9]{1,10})$', 1)) AS extension,
+           coalesce(mimetype, '') AS mimetype, coalesce(author, '') AS author, year(created) AS year
+    FROM attachments
+)
+GROUP BY GROUPING SETS ((project_key), (extension, mimetype), (author), (year));
+
+CREATE OR REPLACE VIEW storage_by_project AS
+WITH dup AS (
+    SELECT project_key, count(*) AS copies, sum(size) AS bytes FROM duplicates WHERE NOT is_original GROUP BY 1
+)
+SELECT f.project_key, f.project_name, f.attachments, f.bytes, f.missing, f.permissions, f.corrupted, f.errors,
+       coalesce(d.copies, 0) AS duplicate_copies, coalesce(d.bytes, 0) AS duplicate_bytes
+FROM storage_facts f
+LEFT JOIN dup d ON d.project_key IS NOT DISTINCT FROM f.project_key
+WHERE f.dimension = 'project';
+
+CREATE OR REPLACE VIEW storage_by_type AS
+SELECT extension, mimetype, attachments, bytes FROM storage_facts WHERE dimension = 'type';
+
+CREATE OR REPLACE VIEW storage_by_author AS
+SELECT author, attachments, bytes FROM storage_facts WHERE dimension = 'author';
+
+CREATE OR REPLACE VIEW storage_by_year AS
+SELECT year, attachments, bytes FROM storage_facts WHERE dimension = 'year';
+
+CREATE OR REPLACE VIEW largest_attachments AS
+SELECT id, link, issue_key, issue_link, project_key, filename, author, created, actual_size AS size
+FROM attachments
+WHERE actual_size IS NOT NULL
+ORDER BY actual_size DESC, id
+LIMIT 100;
+
+CREATE OR REPLACE VIEW largest_issues AS
+SELECT issue_id, any_value(issue_key) AS issue_key, any_value(issue_link) AS issue_link,
+       any_value(project_key) AS project_key, any_value(issue_summary) AS issue_summary,
+       count(*) AS attachments, coalesce(sum(actual_size), 0) AS bytes
+FROM attachments
+WHERE issue_id IS NOT NULL
+GROUP BY issue_id
+ORDER BY bytes DESC, issue_id
+LIMIT 100;

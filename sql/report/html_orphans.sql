@@ -1,0 +1,1 @@
+SELECT relpath, size FROM orphan_rows ORDER BY relpath

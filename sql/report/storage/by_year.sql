@@ -1,0 +1,1 @@
+SELECT * FROM storage_by_year ORDER BY year NULLS LAST

@@ -1,0 +1,1 @@
+SELECT hash_bytes FROM passes WHERE pass_id = ?

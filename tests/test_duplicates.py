@@ -1,0 +1,151 @@
+"""Duplicates by content (--hash) on a real Jira world: hand-made sets prove the grouping exact,
+files are read only when they might have a twin, and a second pass re-reads nothing unchanged."""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+from contextlib import closing
+
+import orjson
+import pytest
+
+from inspector import world
+from inspector.hasher import EDGE
+
+from .helpers import inspector_env, read_list, run_cli
+
+KIB = 1024
+
+
+def _healthy(root, expected, n):
+    flagged = expected.missing | expected.permissions | expected.corrupted | expected.errors
+    found = {}
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            if (
+                name.isdigit()
+                and int(name) in expected.issue_of
+                and int(name) not in flagged
+                and not os.path.islink(path)
+            ):
+                found[int(name)] = path
+    ids = sorted(found)[10 : 10 + n]
+    assert len(ids) == n
+    return [(aid, found[aid]) for aid in ids]
+
+
+def _write(jira, expected, aid, path, data: bytes):
+    """Give attachment ``aid`` new content, and the database the matching filesize."""
+    st = os.stat(path)
+    with open(path, "wb") as f:
+        f.write(data)
+    os.chown(path, st.st_uid, st.st_gid)
+    jira.execute("UPDATE fileattachment SET filesize = %s WHERE id = %s", (len(data), aid))
+    expected.content[aid] = (len(data), data)
+
+
+def _groups(env) -> list[set[int]]:
+    out = run_cli(["report", "--sql", "SELECT list(id ORDER BY id) AS ids FROM duplicates GROUP BY group_id",
+                   "--format", "json"], env)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    return sorted((set(r["ids"]) for r in orjson.loads(out.stdout)), key=min)
+
+
+def _hashes(state) -> dict[str, tuple]:
+    with closing(sqlite3.connect(state)) as c:
+        return {
+            r[0]: r[1:]
+            for r in c.execute("SELECT relpath, head_tail IS NOT NULL, full_hash IS NOT NULL FROM file_hashes")
+        }
+
+
+def test_hand_made_duplicate_sets_are_grouped_exactly(jira, workdir):
+    root = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=300, seed=31, duplicate_rate=0))
+    rng = random.Random(1)
+    files = _healthy(root, expected, 14)
+    (a1, p1), (a2, p2), (a3, p3), (a4, p4), (a5, p5), (a6, p6), (a7, p7) = files[:7]
+    (a8, p8), (a9, p9), (a10, p10), (a11, p11), (a12, p12), (a13, p13), (a14, p14) = files[7:]
+    big = rng.randbytes(200 * KIB)
+    for aid, path in ((a1, p1), (a2, p2), (a3, p3)):  # true copies
+        _write(jira, expected, aid, path, big)
+    _write(jira, expected, a4, p4, rng.randbytes(200 * KIB))  # same size, different content
+    _write(jira, expected, a5, p5, rng.randbytes(200 * KIB))
+    head, tail = rng.randbytes(EDGE), rng.randbytes(EDGE)
+    _write(jira, expected, a6, p6, head + b"A" * 100 * KIB + tail)  # same first and last 64 KiB,
+    _write(jira, expected, a7, p7, head + b"B" * 100 * KIB + tail)  # different middle
+    _write(jira, expected, a8, p8, b"")  # zero-byte files are not duplicates
+    _write(jira, expected, a9, p9, b"")
+    _write(jira, expected, a10, p10, big)  # a copy Jira cannot read does not count
+    os.chmod(p10, 0o000)
+    expected.permissions.add(a10)
+    _write(jira, expected, a11, p11, big)  # a readable copy does
+    small = rng.randbytes(1000)
+    _write(jira, expected, a12, p12, small)  # small files are hashed whole in one read
+    _write(jira, expected, a13, p13, small)
+    _write(jira, expected, a14, p14, rng.randbytes(77_777))  # a size nobody else has: never read
+
+    env = inspector_env(jira, root, workdir)
+    result = run_cli(["run", "--hash"], env)
+    assert result.returncode == 0, result.stderr
+    got = _groups(env)
+    assert got == expected.duplicate_groups
+    assert {a1, a2, a3, a11} in got and {a12, a13} in got
+    assert not any(g & {a4, a5, a6, a7, a8, a9, a10, a14} for g in got)
+
+    rel = {aid: os.path.relpath(path, root) for aid, path in files}
+    hashes = _hashes(workdir / "state.sqlite")
+    assert rel[a14] not in hashes and rel[a8] not in hashes  # unique size, empty: never read
+    assert rel[a10] not in hashes  # flagged permissions: not a candidate
+    assert hashes[rel[a4]] == (1, 0) and hashes[rel[a5]] == (1, 0)  # told apart by head/tail
+    assert hashes[rel[a6]] == (1, 1) and hashes[rel[a7]] == (1, 1)  # only the full read tells
+
+    summary = orjson.loads((workdir / "report/summary.json").read_bytes())
+    wasted = sum((len(g) - 1) * expected.content[min(g)][0] for g in expected.duplicate_groups)
+    assert summary["duplicate_bytes"] == wasted and summary["duplicate_groups"] == len(expected.duplicate_groups)
+    lines = read_list(workdir / "report/duplicates.txt")
+    assert len(lines) == sum(len(g) - 1 for g in expected.duplicate_groups)
+    copies = {int(f[0].split("/secure/attachment/")[1].split("/")[0]): f for f in lines}
+    assert a1 not in copies and {a2, a3, a11} <= set(copies)  # the oldest upload is the original
+    assert f"/secure/attachment/{a1}/" in copies[a2][1]
+    assert "in duplicate copies" in (workdir / "report/summary.txt").read_text()
+
+    # A second pass over unchanged files reads nothing; a changed file alone is read again.
+    assert run_cli(["run", "--hash"], env).returncode == 0
+    again = orjson.loads((workdir / "report/summary.json").read_bytes())
+    assert again["pass_id"] == 2 and again["hash_bytes_read"] == 0 and _groups(env) == got
+    _write(jira, expected, a3, p3, big[:-1] + bytes([big[-1] ^ 1]))  # same size, last byte differs
+    os.utime(p3, (1, 1))
+    assert run_cli(["run", "--hash"], env).returncode == 0
+    third = orjson.loads((workdir / "report/summary.json").read_bytes())
+    assert third["hash_bytes_read"] == 2 * EDGE  # only a3's head and tail: it no longer matches
+    assert {a1, a2, a11} in _groups(env) and not any(a3 in g for g in _groups(env))
+
+
+def test_hashing_is_opt_in(jira, workdir):
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=100, seed=32))
+    env = inspector_env(jira, root, workdir)
+    assert run_cli([], env).returncode == 0
+    summary = orjson.loads((workdir / "report/summary.json").read_bytes())
+    assert summary["hashed_files"] == 0 and summary["hash_bytes_read"] == 0 and summary["duplicate_groups"] == 0
+    assert "duplicates not searched: run with --hash" in (workdir / "report/summary.txt").read_text()
+
+
+@pytest.mark.parametrize("level", ["hash-head-tail", "hash-full"])
+def test_unreadable_or_changed_files_record_why(tmp_path, level):
+    from inspector.hasher import hash_items
+    from inspector.storage_fs import FileSystemStorage
+    from inspector.throttle import Pacer
+
+    (tmp_path / "a").write_bytes(b"x" * 300_000)
+    st = os.stat(tmp_path / "a")
+    rows, read = hash_items(FileSystemStorage(tmp_path), [("a", 300_000, int(st.st_mtime)), ("a", 5, int(st.st_mtime)),
+                                                          ("gone", 10, 0)], level, Pacer(0))  # fmt: skip
+    assert rows[0]["error"] is None and (rows[0]["head_tail"] if level == "hash-head-tail" else rows[0]["full_hash"])
+    assert rows[1]["error"] == "changed since the scan" and rows[1]["head_tail"] is None
+    assert rows[2]["error"] == "ENOENT (No such file or directory)"
+    assert read == (2 * EDGE if level == "hash-head-tail" else 300_000)
