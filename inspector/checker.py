@@ -189,11 +189,11 @@ class BatchChecker:
 
 
 @stage("checker")
-def run(config: Config, pass_id: int, work_q, result_q, index: int) -> None:
+def run(config: Config, pass_id: int, work_q, result_q, index: int, hash_clock=None) -> None:
     checker = BatchChecker(config, pass_id)
     debug = log.isEnabledFor(logging.DEBUG)
-    # The cap is for all checkers together: each takes its share.
-    pacer = Pacer(config.hash_max_mbps * 1e6 / max(1, config.checkers), burst=0.1)
+    # One bandwidth cap for all checkers together (``hash_clock`` is shared between them).
+    pacer = Pacer(config.hash_max_mbps * 1e6, burst=0.1, shared=hash_clock)
     try:
         while (item := work_q.get()) is not None:
             seq, part, rows = item

@@ -32,7 +32,9 @@ log = logging.getLogger("inspector.hasher")
 EDGE = 64 * 1024
 CHUNK = 1024 * 1024
 HEAD_TAIL, FULL = "hash-head-tail", "hash-full"
+# A batch ends at this many files or bytes to read, so a few big files spread over the checkers.
 BATCH = 64
+BATCH_BYTES = 16 * 1024 * 1024
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
 _FLAGS = os.O_RDONLY | os.O_CLOEXEC
@@ -100,13 +102,24 @@ def hash_items(storage: FileSystemStorage, items: list[tuple], level: str, pacer
     return out, total
 
 
+def cost(size: int, level: str) -> int:
+    """Bytes a hash at ``level`` reads from a file of ``size`` bytes."""
+    return size if size <= 2 * EDGE or level == FULL else 2 * EDGE
+
+
 def candidates(state_db: Path, pass_id: int, level: str):
     """Batches of (relpath, size, mtime) to hash at ``level``, from a read-only connection."""
     name = "state/hash_candidates_head_tail" if level == HEAD_TAIL else "state/hash_candidates_full"
     conn = sqlite3.connect(f"file:{Path(state_db).resolve()}?mode=ro", uri=True, timeout=30)
     try:
-        cur = conn.execute(sqlfiles.load(name), {"pass_id": pass_id})
-        while batch := cur.fetchmany(BATCH):
+        batch, weight = [], 0
+        for item in conn.execute(sqlfiles.load(name), {"pass_id": pass_id}):
+            batch.append(item)
+            weight += cost(item[1], level)
+            if len(batch) >= BATCH or weight >= BATCH_BYTES:
+                yield batch
+                batch, weight = [], 0
+        if batch:
             yield batch
     finally:
         conn.close()

@@ -158,7 +158,7 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
     n = config.checkers
     reading, walking = not current.reader_done, not current.walk_done
 
-    def scan(ctx, work_q, result_q, progress):
+    def scan(work_q, result_q, progress, _clock):
         procs = {"writer": (writer.run, (config, pass_id, result_q, n, reading, walking, progress))}
         if reading:
             procs["reader"] = (reader.run, (config, current, work_q, result_q, n))
@@ -196,13 +196,13 @@ def _hashing(config: Config, pass_id: int, level: str):
     """The stages of one hashing round: the feeder, the checkers reading content, the writer."""
     n = config.checkers
 
-    def stages(ctx, work_q, result_q, progress):
+    def stages(work_q, result_q, progress, clock):
         procs = {
             "writer": (writer.run, (config, pass_id, result_q, n, True, False, progress, True)),
             "hasher": (hasher.run, (config, pass_id, level, work_q, result_q, n)),
         }
         for i in range(n):
-            procs[f"checker-{i}"] = (checker.run, (config, pass_id, work_q, result_q, i))
+            procs[f"checker-{i}"] = (checker.run, (config, pass_id, work_q, result_q, i, clock))
         return procs
 
     return stages
@@ -217,11 +217,15 @@ def _run_stages(config: Config, make, should_stop, shown: _Progress | None = Non
     result_q = ctx.Queue(maxsize=2 * n + 4)
     control_q, log_q = ctx.Queue(), ctx.Queue()
     progress = ctx.Value("q", 0)
+    # The bandwidth cap's state, shared by the checkers. Held here for the whole run, like the
+    # queues: Process.start() drops its args, and a Value nobody holds is unlinked before the
+    # children have opened it.
+    clock = ctx.Value("d", 0.0)
     listener = logging.handlers.QueueListener(log_q, *logging.getLogger().handlers, respect_handler_level=True)
     common = {"control_q": control_q, "log_q": log_q, "log_level": config.log_level}
     procs = {
         name: ctx.Process(target=target, args=args, kwargs=common, name=f"inspector-{name}")
-        for name, (target, args) in make(ctx, work_q, result_q, progress).items()
+        for name, (target, args) in make(work_q, result_q, progress, clock).items()
     }
     listener.start()
     ok = False

@@ -133,6 +133,11 @@ def test_hashing_is_opt_in(jira, workdir):
     summary = orjson.loads((workdir / "report/summary.json").read_bytes())
     assert summary["hashed_files"] == 0 and summary["hash_bytes_read"] == 0 and summary["duplicate_groups"] == 0
     assert "duplicates not searched: run with --hash" in (workdir / "report/summary.txt").read_text()
+    # times reach Python as plain UTC timestamps (a TIMESTAMPTZ would need pytz, which we do not ship)
+    out = run_cli(["report", "--sql", "SELECT created, mtime FROM attachments WHERE mtime IS NOT NULL LIMIT 1",
+                   "--format", "json"], env)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert orjson.loads(out.stdout)[0]["created"].startswith("20")
 
 
 @pytest.mark.parametrize("level", ["hash-head-tail", "hash-full"])

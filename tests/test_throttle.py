@@ -40,3 +40,22 @@ def test_zero_means_unlimited():
     clock = Clock()
     pacer = Pacer(0, clock=clock, sleep=clock.sleep)
     assert all(pacer.take(10**6) == 0 for _ in range(10)) and clock.now == 100.0
+
+
+def test_pacers_sharing_a_value_hold_one_rate_together():
+    import multiprocessing
+
+    clock = Clock()
+    shared = multiprocessing.get_context("spawn").Value("d", 0.0)
+    a = Pacer(100, burst=0, shared=shared, clock=clock, sleep=clock.sleep)
+    b = Pacer(100, burst=0, shared=shared, clock=clock, sleep=clock.sleep)
+    for _ in range(50):
+        a.take(10)
+        b.take(10)
+    assert clock.now - 100 == pytest.approx(10.0)  # 1000 units at 100/s between them
+    alone = Pacer(100, burst=0, shared=multiprocessing.get_context("spawn").Value("d", 0.0), clock=clock,
+                  sleep=clock.sleep)  # fmt: skip
+    started = clock.now
+    for _ in range(100):
+        alone.take(10)
+    assert clock.now - started == pytest.approx(10.0)  # one process alone gets the whole rate
