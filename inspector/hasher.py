@@ -32,9 +32,10 @@ log = logging.getLogger("inspector.hasher")
 EDGE = 64 * 1024
 CHUNK = 1024 * 1024
 HEAD_TAIL, FULL = "hash-head-tail", "hash-full"
-# A batch ends at this many files or bytes to read, so a few big files spread over the checkers.
+# A batch ends at this many files or bytes to read, so a few big files spread over the checkers
+# and progress is stored (and survives a kill or a closing window) every few MB.
 BATCH = 64
-BATCH_BYTES = 16 * 1024 * 1024
+BATCH_BYTES = 4 * 1024 * 1024
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
 _FLAGS = os.O_RDONLY | os.O_CLOEXEC

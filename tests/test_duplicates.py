@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
+import time
 from contextlib import closing
 
 import orjson
@@ -154,3 +155,60 @@ def test_unreadable_or_changed_files_record_why(tmp_path, level):
     assert rows[1]["error"] == "changed since the scan" and rows[1]["head_tail"] is None
     assert rows[2]["error"] == "ENOENT (No such file or directory)"
     assert read == (2 * EDGE if level == "hash-head-tail" else 300_000)
+
+
+def _hash_bytes(state) -> int:
+    try:
+        with closing(sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=1)) as c:
+            row = c.execute("SELECT hash_bytes FROM passes ORDER BY pass_id DESC LIMIT 1").fetchone()
+            return row[0] if row else 0
+    except sqlite3.Error:
+        return 0
+
+
+def test_hashing_reads_only_inside_the_maintenance_windows(jira, workdir, monkeypatch):
+    import threading
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from inspector import config
+    from inspector.service import serve
+    from inspector.status import scan_running
+
+    root = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=200, seed=33, duplicate_rate=0))
+    rng = random.Random(2)
+    files = _healthy(root, expected, 6)
+    for i in range(3):  # three pairs of 2 MiB copies: 12 MiB to read at 2 MB/s
+        data = rng.randbytes(2 * 1024 * KIB)
+        for aid, path in files[2 * i : 2 * i + 2]:
+            _write(jira, expected, aid, path, data)
+    for key, value in inspector_env(jira, root, workdir, INSPECTOR_HASH="1", INSPECTOR_HASH_MAX_MBPS="2").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("INSPECTOR_WINDOWS", "22:00-06:00")
+    monkeypatch.setenv("INSPECTOR_TZ", "Europe/Berlin")
+    cfg = config.from_env()
+    berlin = ZoneInfo("Europe/Berlin")
+    clock = {"now": datetime(2026, 11, 24, 23, 0, tzinfo=berlin)}
+    seen = {}
+    state = workdir / "state.sqlite"
+
+    def drive():
+        deadline = time.monotonic() + 60
+        while _hash_bytes(state) < 2 * 1024 * KIB and time.monotonic() < deadline:
+            time.sleep(0.01)
+        clock["now"] = datetime(2026, 11, 25, 7, 0, tzinfo=berlin)  # the window closes mid-hashing
+        while scan_running(state) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen["at_pause"] = _hash_bytes(state)
+        time.sleep(1.5)
+        seen["after_wait"] = _hash_bytes(state)
+        clock["now"] = datetime(2026, 11, 25, 22, 30, tzinfo=berlin)  # the next window opens
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    outcome = serve(cfg, now=lambda: clock["now"], tick=0.2)
+    driver.join()
+    assert 0 < seen["at_pause"] == seen["after_wait"]  # nothing read while the window was closed
+    assert outcome.resumed and outcome.summary["duplicate_groups"] == len(expected.duplicate_groups) >= 3
+    assert {files[0][0], files[1][0]} in expected.duplicate_groups
