@@ -74,3 +74,27 @@ def read_list(path: Path) -> list[list[str]]:
 def ids_in(path: Path) -> set[int]:
     """Attachment ids from the links that start every line of a report list."""
     return {int(fields[0].split("/secure/attachment/")[1].split("/")[0]) for fields in read_list(path)}
+
+
+def healthy_files(root: Path, expected) -> dict[int, str]:
+    """Attachment id -> path of every plain file of the world that no fault touched."""
+    flagged = expected.missing | expected.permissions | expected.corrupted | expected.errors
+    found = {}
+    for folder, _dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(folder, name)
+            aid = int(name) if name.isdigit() else None
+            if aid in expected.issue_of and aid not in flagged and not os.path.islink(path):
+                found[aid] = path
+    return found
+
+
+def reference_report(jira: JiraDB, root: Path, workdir: Path, **extra: str) -> dict:
+    """The report files of an undisturbed run (in workdir/clean), to compare a disturbed one with."""
+    from .test_resume import report_files
+
+    clean = workdir / "clean"
+    clean.mkdir()
+    result = run_cli([], inspector_env(jira, root, clean, **extra))
+    assert result.returncode == 0, result.stderr
+    return report_files(clean / "report")

@@ -15,24 +15,13 @@ import pytest
 from inspector import world
 from inspector.hasher import EDGE
 
-from .helpers import inspector_env, read_list, run_cli
+from .helpers import healthy_files, inspector_env, read_list, run_cli
 
 KIB = 1024
 
 
 def _healthy(root, expected, n):
-    flagged = expected.missing | expected.permissions | expected.corrupted | expected.errors
-    found = {}
-    for folder, _dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(folder, name)
-            if (
-                name.isdigit()
-                and int(name) in expected.issue_of
-                and int(name) not in flagged
-                and not os.path.islink(path)
-            ):
-                found[int(name)] = path
+    found = healthy_files(root, expected)
     ids = sorted(found)[10 : 10 + n]
     assert len(ids) == n
     return [(aid, found[aid]) for aid in ids]

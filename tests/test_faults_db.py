@@ -18,7 +18,7 @@ from inspector import world
 from inspector.errors import DatabaseError
 from inspector.retry import MAX_DELAY, Retry, backoff, is_transient
 
-from .helpers import inspector_env, make_config, run_cli
+from .helpers import inspector_env, make_config, reference_report, run_cli
 from .test_resume import report_files
 
 pytestmark = pytest.mark.faults
@@ -119,13 +119,6 @@ def test_segments_without_retry_raise(jira, workdir):
         pool.close()
 
 
-def _reference(jira, root, workdir):
-    clean = workdir / "clean"
-    clean.mkdir()
-    assert run_cli([], inspector_env(jira, root, clean, INSPECTOR_BATCH_SIZE="100")).returncode == 0
-    return report_files(clean / "report")
-
-
 def _start(env):
     return subprocess.Popen([sys.executable, "-m", "inspector"], env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)  # fmt: skip
@@ -134,7 +127,7 @@ def _start(env):
 def test_pipeline_survives_terminated_reader_sessions(jira, workdir):
     root = workdir / "attachments"
     expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=3000, seed=3))
-    reference = _reference(jira, root, workdir)
+    reference = reference_report(jira, root, workdir, INSPECTOR_BATCH_SIZE="100")
     # Paced (and small segments) so the pass is still reading when its sessions are killed.
     env = inspector_env(jira, root, workdir, INSPECTOR_BATCH_SIZE="100", INSPECTOR_DB_SEGMENT_ROWS="500",
                         INSPECTOR_MAX_ROWS_PER_SECOND="1500", INSPECTOR_DB_CONNECT_TIMEOUT="30")  # fmt: skip
@@ -155,7 +148,7 @@ def test_pipeline_survives_terminated_reader_sessions(jira, workdir):
 def test_pipeline_waits_for_a_restarted_server(jira, workdir):
     root = workdir / "attachments"
     world.build(jira.admin_dsn, root, world.WorldSpec(attachments=3000, seed=4))
-    reference = _reference(jira, root, workdir)
+    reference = reference_report(jira, root, workdir, INSPECTOR_BATCH_SIZE="100")
     env = inspector_env(jira, root, workdir, INSPECTOR_BATCH_SIZE="100", INSPECTOR_DB_SEGMENT_ROWS="500",
                         INSPECTOR_MAX_ROWS_PER_SECOND="1500", INSPECTOR_DB_CONNECT_TIMEOUT="60")  # fmt: skip
     proc = _start(env)

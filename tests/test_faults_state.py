@@ -11,7 +11,7 @@ import pytest
 
 from inspector import world
 
-from .helpers import inspector_env, run_cli
+from .helpers import inspector_env, reference_report, run_cli
 from .test_resume import report_files
 
 pytestmark = pytest.mark.faults
@@ -34,10 +34,7 @@ def _remount(mount, options: str) -> None:
 def test_full_then_read_only_state_disk_then_resume(jira, workdir, small_disk):
     root = workdir / "attachments"
     expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=6000, seed=8))
-    clean = workdir / "clean"
-    clean.mkdir()
-    assert run_cli([], inspector_env(jira, root, clean, INSPECTOR_BATCH_SIZE="200")).returncode == 0
-    reference = report_files(clean / "report")
+    reference = reference_report(jira, root, workdir, INSPECTOR_BATCH_SIZE="200")
 
     state = small_disk / "state.sqlite"
     env = inspector_env(jira, root, workdir, INSPECTOR_STATE_DB=str(state), INSPECTOR_BATCH_SIZE="200")

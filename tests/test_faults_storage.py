@@ -19,24 +19,13 @@ import pytest
 from benchmarks.common import latency_mount
 from inspector import world
 
-from .helpers import inspector_env, read_list
+from .helpers import healthy_files, inspector_env, read_list
 
 pytestmark = pytest.mark.faults
 
 
 def _healthy_files(root, expected, n):
-    flagged = expected.missing | expected.permissions | expected.corrupted | expected.errors
-    found = []
-    for folder, _dirs, files in sorted(os.walk(root)):
-        for name in sorted(files):
-            path = os.path.join(folder, name)
-            if (
-                name.isdigit()
-                and int(name) in expected.issue_of
-                and int(name) not in flagged
-                and not os.path.islink(path)
-            ):
-                found.append(path)
+    found = [path for _aid, path in sorted(healthy_files(root, expected).items())]
     # spread over the id range, one per issue folder
     picked, folders = [], set()
     for path in found[:: max(1, len(found) // (4 * n))]:

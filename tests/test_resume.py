@@ -18,7 +18,7 @@ import pytest
 
 from inspector import world
 
-from .helpers import inspector_env, run_cli
+from .helpers import inspector_env, reference_report, run_cli
 
 VOLATILE = {"started_at", "finished_at", "pass_id"}
 
@@ -205,10 +205,7 @@ def _stage_pids(parent: int, comm: str) -> list[int]:
 def test_a_killed_stage_stops_the_pass_with_a_clear_error_then_resume_equals_uninterrupted(jira, workdir, victim):
     root = workdir / "attachments"
     expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=4000, seed=12))
-    clean = workdir / "clean"
-    clean.mkdir()
-    assert run_cli([], inspector_env(jira, root, clean, INSPECTOR_BATCH_SIZE="100")).returncode == 0
-    reference = report_files(clean / "report")
+    reference = reference_report(jira, root, workdir, INSPECTOR_BATCH_SIZE="100")
 
     env = inspector_env(jira, root, workdir, INSPECTOR_BATCH_SIZE="100", INSPECTOR_MAX_ROWS_PER_SECOND="2000")
     proc = subprocess.Popen([sys.executable, "-m", "inspector"], env=env, stdout=subprocess.PIPE,
