@@ -161,7 +161,6 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     """Read what a report needs from the state once (flagged rows and orphans are few)."""
     for statement in sqlfiles.statements("report/materialize"):
         conn.execute(statement)
-    analytics.materialize(conn)
     partition = sqlfiles.load("report/orphans_partition")
     conn.execute(partition, [None, None])
     low, high, count = conn.execute(sqlfiles.load("report/id_range")).fetchone()
@@ -170,6 +169,10 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     edges = [-(2**63), *inner, 2**63 - 1]
     for i, (start, end) in enumerate(itertools.pairwise(edges)):
         conn.execute(partition, [start if i == 0 else start + 1, end])
+    for statement in sqlfiles.statements("report/orphans_collect"):
+        conn.execute(statement)
+    conn.execute(sqlfiles.load("report/flagged"))
+    analytics.materialize(conn)
 
 
 def orphans_without_size(conn: duckdb.DuckDBPyConnection) -> list[str]:

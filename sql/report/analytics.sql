@@ -78,19 +78,31 @@ SELECT author, attachments, bytes FROM storage_facts WHERE dimension = 'author';
 CREATE OR REPLACE VIEW storage_by_year AS
 SELECT year, attachments, bytes FROM storage_facts WHERE dimension = 'year';
 
+-- Narrow first here too: the top hundred ids by size, then their links and names.
 CREATE OR REPLACE VIEW largest_attachments AS
-SELECT id, link, issue_key, issue_link, project_key, filename, author, created, actual_size AS size
-FROM attachments
-WHERE actual_size IS NOT NULL
-ORDER BY actual_size DESC, id
-LIMIT 100;
+WITH top AS (
+    SELECT id, actual_size FROM attachments WHERE actual_size IS NOT NULL ORDER BY actual_size DESC, id LIMIT 100
+)
+SELECT a.id, a.link, a.issue_key, a.issue_link, a.project_key, a.filename, a.author, a.created, t.actual_size AS size
+FROM top t
+JOIN attachments a ON a.id = t.id
+ORDER BY t.actual_size DESC, t.id;
 
+-- Narrow first (issue id and bytes only: half a million issues must not hold their keys,
+-- links and summaries in one hash table), then the hundred largest are looked up again.
 CREATE OR REPLACE VIEW largest_issues AS
-SELECT issue_id, any_value(issue_key) AS issue_key, any_value(issue_link) AS issue_link,
-       any_value(project_key) AS project_key, any_value(issue_summary) AS issue_summary,
-       count(*) AS attachments, coalesce(sum(actual_size), 0) AS bytes
-FROM attachments
-WHERE issue_id IS NOT NULL
-GROUP BY issue_id
-ORDER BY bytes DESC, issue_id
-LIMIT 100;
+WITH top AS (
+    SELECT issue_id, count(*) AS attachments, coalesce(sum(actual_size), 0) AS bytes
+    FROM attachments
+    WHERE issue_id IS NOT NULL
+    GROUP BY issue_id
+    ORDER BY bytes DESC, issue_id
+    LIMIT 100
+)
+SELECT t.issue_id, any_value(a.issue_key) AS issue_key, any_value(a.issue_link) AS issue_link,
+       any_value(a.project_key) AS project_key, any_value(a.issue_summary) AS issue_summary,
+       t.attachments, t.bytes
+FROM top t
+JOIN attachments a ON a.issue_id = t.issue_id
+GROUP BY t.issue_id, t.attachments, t.bytes
+ORDER BY t.bytes DESC, t.issue_id;

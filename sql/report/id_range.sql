@@ -1,1 +1,1 @@
-SELECT min(id), max(id), count(*) FROM state.results WHERE pass_id = getvariable('pass_id')
+SELECT min(id), max(id), count(*) FROM owned
