@@ -164,9 +164,13 @@ def test_tree_is_unchanged_by_a_scan(jira, workdir):
         return out
 
     before = snapshot()
-    assert run_cli([], env).returncode == 0
+    # --hash reads file content too: read-only, and without moving atime (O_NOATIME as root)
+    result = run_cli(["run", "--hash"], env)
+    assert result.returncode == 0, result.stderr
     assert snapshot() == before
     assert sum(len(d) + len(f) for _, d, f in os.walk(root)) == len(paths) - 1
+    summary = orjson.loads((workdir / "report/summary.json").read_bytes())
+    assert summary["hash_bytes_read"] > 0  # content was really read
 
 
 def test_packaged_schema_is_the_real_jira_dump():
