@@ -23,7 +23,7 @@ from .parallel import blocked_clock
 from .stages import stage
 from .storage_fs import FileSystemStorage, probe_of, text_path
 from .throttle import Pacer
-from .watchdog import Watchdog
+from .watchdog import MAX_HUNG, Watchdog
 
 log = logging.getLogger("inspector.checker")
 FLAGS, RELPATH, DETAIL = (RESULT_COLUMNS.index(c) for c in ("flags", "relpath", "detail"))
@@ -34,8 +34,6 @@ PROBE_ROWS = 16
 # Attachments of one issue are usually uploaded together (near ids); a small cache suffices
 # and keeps the checker's memory flat however many issues there are.
 _VERDICT_CACHE_LIMIT = 8192
-# Stuck threads a checker abandons before it declares the storage gone (exit 7).
-MAX_HUNG = 16
 
 
 class RowChecker:
@@ -198,8 +196,9 @@ def run(config: Config, pass_id: int, work_q, result_q, index: int, hash_clock=N
         while (item := work_q.get()) is not None:
             seq, part, rows = item
             if part in (hasher.HEAD_TAIL, hasher.FULL):
-                hashes, bytes_read = hasher.hash_items(checker.rows.storage, rows, part, pacer)
-                result_q.put(("hashes", seq, hashes, bytes_read))
+                read = hasher.work(checker.rows.storage, part, pacer)
+                [done] = checker.watchdog.run([rows], read, hasher.hung)
+                result_q.put(("hashes", seq, [row for row, _ in done], sum(n for _, n in done)))
                 continue
             results = checker.check(rows)
             if debug:

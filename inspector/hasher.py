@@ -52,7 +52,7 @@ def _open(path: str) -> int:
     return os.open(path, _FLAGS)
 
 
-def digest(fd: int, size: int, level: str, pacer: Pacer) -> tuple[bytes | None, bytes | None, int]:
+def digest(fd: int, size: int, level: str, pacer: Pacer, job=None) -> tuple[bytes | None, bytes | None, int]:
     """(head_tail, full, bytes read) for an open file of ``size`` bytes. A file of at most two
     edges is read once and both hashes are the same; otherwise ``level`` says which to take."""
     if size <= 2 * EDGE:
@@ -76,31 +76,48 @@ def digest(fd: int, size: int, level: str, pacer: Pacer) -> tuple[bytes | None, 
         pacer.take(len(chunk))
         h.update(chunk)
         done += len(chunk)
+        if job is not None:
+            if job.cancelled:
+                raise OSError(errnos.ETIMEDOUT, "abandoned")
+            job.ticks += 1  # a big file read slowly is progress, not a hang
     if done != size:
         raise OSError(errnos.ESTALE, "size changed while reading")
     return None, h.digest(), done
 
 
-def hash_items(storage: FileSystemStorage, items: list[tuple], level: str, pacer: Pacer) -> tuple[list[dict], int]:
-    """Hash rows for the file_hashes table (sql/state/upsert_hash.sql) and the bytes read.
-    A file that cannot be read, or changed since the scan, records why instead."""
-    out, total = [], 0
+def hash_items(storage: FileSystemStorage, items: list[tuple], level: str, pacer: Pacer, out: list, job=None) -> None:
+    """Append (row for the file_hashes table, bytes read) per item (sql/state/upsert_hash.sql).
+    A file that cannot be read, or changed since the scan, records why instead. Runs under the
+    checker's watchdog (``job``): a read that hangs on dead storage is given up on."""
     for relpath, size, mtime in items:
+        if job is not None and job.cancelled:
+            break
         row = {"relpath": relpath, "size": size, "mtime": mtime, "head_tail": None, "full_hash": None, "error": None}
+        read = 0
         try:
             fd = _open(f"{storage.root}/{relpath}")
             try:
                 st = os.fstat(fd)
                 if st.st_size != size or int(st.st_mtime) != mtime:
                     raise OSError(errnos.ESTALE, "changed since the scan")
-                row["head_tail"], row["full_hash"], read = digest(fd, size, level, pacer)
-                total += read
+                row["head_tail"], row["full_hash"], read = digest(fd, size, level, pacer, job)
             finally:
                 os.close(fd)
         except OSError as exc:
             row["error"] = exc.strerror if exc.errno == errnos.ESTALE else errno_text(exc.errno or 0)
-        out.append(row)
-    return out, total
+        out.append((row, read))
+
+
+def work(storage: FileSystemStorage, level: str, pacer: Pacer):
+    """hash_items as a watchdog work function (items, out, job)."""
+    return lambda items, out, job: hash_items(storage, items, level, pacer, out, job)
+
+
+def hung(item: tuple, seconds: float) -> tuple[dict, int]:
+    """The row of a file whose read did not answer within ``seconds``."""
+    relpath, size, mtime = item
+    error = f"did not answer within {seconds:g} s (ETIMEDOUT)"
+    return {"relpath": relpath, "size": size, "mtime": mtime, "head_tail": None, "full_hash": None, "error": error}, 0
 
 
 def cost(size: int, level: str) -> int:

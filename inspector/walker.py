@@ -5,19 +5,26 @@ orphans get their size afterwards. On slow storage the issue folders of a bucket
 by many threads at once. Units of work are the ``<KEY>/<bucket>`` folders in sorted
 order, and the last finished unit is checkpointed with the entries, so a resumed walk skips
 what it already stored. Thumbnails (``<issue folder>/thumbs/``) are not attachments.
+
+Issue folders are listed under the same watchdog as the checks: a listing that hangs (a dead
+NFS server) records that folder as unlistable after INSPECTOR_STAT_TIMEOUT and the walk goes on.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 from . import rules
 from .config import Config
-from .parallel import ordered_map, probe_slow
+from .parallel import blocked_clock
 from .stages import stage
 from .storage_fs import Listed, scan_dir, text_path
+from .watchdog import MAX_HUNG, Watchdog
+
+log = logging.getLogger("inspector.walker")
 
 Entry = tuple[str, int | None, int | None, str]  # relpath, claimed id, size, kind
 # A local listing takes tens of microseconds; an NFS one a few round trips of a millisecond.
@@ -33,23 +40,56 @@ def _scan(path: str) -> list[Listed] | int:
 
 
 class Walk:
-    def __init__(self, root: str, threads: int = 1):
+    def __init__(self, root: str, threads: int = 1, timeout: float = 30.0, max_hung: int = MAX_HUNG):
         self.root = os.fspath(root)
         self._seen_links: set[tuple[int, int]] = set()
         self._threads = threads
-        self._pool = ThreadPoolExecutor(threads) if threads > 1 else None
+        self.watchdog = Watchdog(self._list, self._hung, timeout, max_hung)
+        self._blocked = 0.0
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown()
+        pass
 
     def _issue_folder(self, rel: str) -> list[Entry]:
         return list(self.tree(rel, 3))
 
+    def _list(self, folders: list[str], out: list, job) -> None:
+        for rel in folders:
+            if job.cancelled:
+                break
+            out.append(self._issue_folder(rel))
+
+    def _probe(self, folders: list[str], out: list, job) -> None:
+        started = blocked_clock()
+        try:
+            self._list(folders, out, job)
+        finally:
+            self._blocked += blocked_clock() - started
+
+    @staticmethod
+    def _hung(rel: str, seconds: float) -> list[Entry]:
+        log.warning("listing %s did not answer within %g s: recorded as unlistable", rel, seconds)
+        return [(text_path(rel), None, None, "unlistable")]
+
+    def _listing(self, rel: str) -> list[Listed] | int:
+        """The root, a project or a bucket folder, listed under the watchdog like the issue
+        folders (their own sub-folders are listed inside the issue folder's guarded call)."""
+        [[listed]] = self.watchdog.run([[rel]], self._list_top, self._top_hung)
+        return listed
+
+    def _list_top(self, rels: list[str], out: list, job) -> None:
+        for rel in rels:
+            out.append(_scan(f"{self.root}/{rel}" if rel else self.root))
+
+    @staticmethod
+    def _top_hung(rel: str, seconds: float) -> int:
+        log.warning("listing %s did not answer within %g s: recorded as unlistable", rel or "/", seconds)
+        return errno.ETIMEDOUT
+
     def bucket(self, rel: str) -> Iterator[Entry]:
         """A ``<KEY>/<bucket>`` folder. Its issue folders are listed in this thread while
         listings are fast, and many at a time once they turn out slow (NFS round trips)."""
-        listed = _scan(f"{self.root}/{rel}")
+        listed = self._listing(rel)
         if isinstance(listed, int):
             yield text_path(rel), None, None, "unlistable"
             return
@@ -60,15 +100,16 @@ class Walk:
             else:
                 yield text_path(f"{rel}/{entry.name}"), None, None, self._kind(entry)
         head, rest = folders[:PROBE_FOLDERS], folders[PROBE_FOLDERS:]
-        listed_head, slow = probe_slow(self._issue_folder, head, SLOW_FOLDER_SECONDS)
+        self._blocked, hung = 0.0, self.watchdog.hung
+        [listed_head] = self.watchdog.run([head], self._probe)
         for entries in listed_head:
             yield from entries
-        if slow and self._pool is not None:
-            listings = ordered_map(self._pool, self._issue_folder, rest, 2 * self._threads)
-        else:
-            listings = map(self._issue_folder, rest)
-        for entries in listings:
-            yield from entries
+        slow = self.watchdog.hung > hung or (head and self._blocked / len(head) > SLOW_FOLDER_SECONDS)
+        size = max(1, -(-len(rest) // self._threads)) if slow and self._threads > 1 else len(rest) or 1
+        # One bucket holds at most 10,000 issue folders: their entries fit in memory at once.
+        for part in self.watchdog.run([rest[i : i + size] for i in range(0, len(rest), size)]):
+            for entries in part:
+                yield from entries
 
     def _enter(self, entry: Listed) -> bool:
         """Folders are followed, symlinked ones once only (Jira follows them; loops must not)."""
@@ -102,7 +143,7 @@ class Walk:
 
     def units(self, after: tuple[str, str] | None) -> Iterator[tuple[tuple[str, str] | None, Iterator[Entry]]]:
         """(unit, entries) for each project/bucket folder after ``after``; unit None = loose files."""
-        listed = _scan(self.root)
+        listed = self._listing("")
         if isinstance(listed, int):
             yield None, iter([("", None, None, "unlistable")])
             return
@@ -110,7 +151,7 @@ class Walk:
             if not self._enter(top):
                 yield None, iter([(text_path(top.name), None, None, self._kind(top))])
                 continue
-            second = _scan(f"{self.root}/{top.name}")
+            second = self._listing(top.name)
             if isinstance(second, int):
                 yield None, iter([(text_path(top.name), None, None, "unlistable")])
                 continue
@@ -127,7 +168,7 @@ class Walk:
 
 @stage("walker")
 def run(config: Config, pass_id: int, after: tuple[str, str] | None, result_q) -> None:
-    walk = Walk(config.attachments_root, config.checker_threads)
+    walk = Walk(config.attachments_root, config.checker_threads, config.stat_timeout)
     batch: list[Entry] = []
     try:
         for unit, entries in walk.units(after):

@@ -17,14 +17,20 @@ from collections.abc import Callable
 
 from .errors import StorageError
 
+# Stuck threads a process abandons before it declares the storage gone (exit 7).
+MAX_HUNG = 16
+
 
 class Job:
-    """One thread's share of a chunk. ``cancelled`` is read by the worker before every row."""
+    """One thread's share of a chunk. ``cancelled`` is read by the worker before every row;
+    ``ticks`` is progress within a long row (a chunk of a big file read), so a slow but moving
+    row is not taken for a hung one."""
 
-    __slots__ = ("cancelled", "error", "finished", "out", "rows", "seen", "since")
+    __slots__ = ("cancelled", "error", "finished", "out", "rows", "seen", "since", "ticks")
 
     def __init__(self, rows: list, now: float):
         self.rows, self.out = rows, []
+        self.ticks = 0
         self.cancelled = self.finished = False
         self.error: BaseException | None = None
         self.seen, self.since = 0, now
@@ -56,10 +62,11 @@ class Watchdog:
             job.finished = True
             self._wake.set()
 
-    def run(self, chunks: list[list], work: Callable | None = None) -> list[list]:
-        """Results per chunk, in row order, one per row whatever hung. ``work`` replaces the
-        default work function for this call."""
+    def run(self, chunks: list[list], work: Callable | None = None, on_hang: Callable | None = None) -> list[list]:
+        """Results per chunk, in row order, one per row whatever hung. ``work`` and ``on_hang``
+        replace the defaults for this call."""
         work = work or self.work
+        on_hang = on_hang or self.on_hang
         results: list[list] = [[] for _ in chunks]
         jobs = {i: self._start(chunk, work) for i, chunk in enumerate(chunks) if chunk}
         while jobs:
@@ -73,10 +80,10 @@ class Watchdog:
                     del jobs[i]
                     continue
                 seen = len(job.out)
-                if seen != job.seen:
-                    job.seen, job.since = seen, now
+                if seen + job.ticks != job.seen:
+                    job.seen, job.since = seen + job.ticks, now
                 elif now - job.since >= self.timeout:
-                    replacement = self._abandon(job, seen, results[i], work)
+                    replacement = self._abandon(job, seen, results[i], work, on_hang)
                     if replacement is None:
                         del jobs[i]
                     else:
@@ -85,12 +92,12 @@ class Watchdog:
                 self._wake.wait(self.tick)
         return results
 
-    def _abandon(self, job: Job, seen: int, results: list, work: Callable) -> Job | None:
+    def _abandon(self, job: Job, seen: int, results: list, work: Callable, on_hang: Callable) -> Job | None:
         job.cancelled = True
         self.hung += 1
         stuck = job.rows[seen]
         results += job.out[:seen]
-        results.append(self.on_hang(stuck, self.timeout))
+        results.append(on_hang(stuck, self.timeout))
         if self.hung > self.max_hung:
             raise StorageError(
                 f"the attachments storage stopped answering: {self.hung} checks hung for more than "

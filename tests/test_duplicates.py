@@ -138,8 +138,10 @@ def test_unreadable_or_changed_files_record_why(tmp_path, level):
 
     (tmp_path / "a").write_bytes(b"x" * 300_000)
     st = os.stat(tmp_path / "a")
-    rows, read = hash_items(FileSystemStorage(tmp_path), [("a", 300_000, int(st.st_mtime)), ("a", 5, int(st.st_mtime)),
-                                                          ("gone", 10, 0)], level, Pacer(0))  # fmt: skip
+    out = []
+    items = [("a", 300_000, int(st.st_mtime)), ("a", 5, int(st.st_mtime)), ("gone", 10, 0)]
+    hash_items(FileSystemStorage(tmp_path), items, level, Pacer(0), out)
+    rows, read = [row for row, _ in out], sum(n for _, n in out)
     assert rows[0]["error"] is None and (rows[0]["head_tail"] if level == "hash-head-tail" else rows[0]["full_hash"])
     assert rows[1]["error"] == "changed since the scan" and rows[1]["head_tail"] is None
     assert rows[2]["error"] == "ENOENT (No such file or directory)"

@@ -19,7 +19,7 @@ import pytest
 from benchmarks.common import latency_mount
 from inspector import world
 
-from .helpers import healthy_files, inspector_env, read_list
+from .helpers import healthy_files, inspector_env, read_list, run_cli
 
 pytestmark = pytest.mark.faults
 
@@ -84,3 +84,42 @@ def test_failing_and_hanging_storage_is_recorded_per_file(jira, workdir):
     assert "did not answer within 2 s (ETIMEDOUT)" in details[ids["hang"]]
     assert "ENAMETOOLONG" in details[ids["too_long"]]
     assert "ELOOP" in details[ids["loop"]]
+
+
+def test_an_issue_folder_that_hangs_is_bounded_for_checks_and_walk(jira, workdir):
+    source = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, source, world.WorldSpec(attachments=300, seed=22))
+    [victim] = _healthy_files(source, expected, 1)
+    folder = os.path.dirname(victim)
+    inside = {int(n) for n in os.listdir(folder) if n.isdigit() and int(n) in expected.issue_of}
+    mount = workdir / "mnt"
+    log = workdir / "stderr.log"
+    with latency_mount(source, mount, latency_us=0, threads=64, HANG_NAMES=os.path.basename(folder), HANG_S="300"):
+        env = inspector_env(jira, mount, workdir, INSPECTOR_STAT_TIMEOUT="2", INSPECTOR_JIRA_UID="2001",
+                            INSPECTOR_JIRA_GID="2001", INSPECTOR_BATCH_SIZE="50")  # fmt: skip
+        started = time.monotonic()
+        with log.open("w") as err:
+            returncode = subprocess.run([sys.executable, "-m", "inspector"], env=env, stdout=err, stderr=err,
+                                        timeout=120).returncode  # fmt: skip
+        took = time.monotonic() - started
+    stderr = log.read_text()
+    assert returncode == 0, stderr
+    assert took < 30, stderr
+    summary = orjson.loads((workdir / "report/summary.json").read_bytes())
+    assert summary["total_attachments"] == expected.total
+    # The walk recorded the folder it could not list. This FUSE kernel queues every lookup in a
+    # folder behind a pending one, so neighbours in the same bucket folder may hang too (a real
+    # NFS client looks names up in parallel); nothing outside that bucket may suffer.
+    bucket = os.path.relpath(os.path.dirname(folder), source)
+    unlistable = run_cli(["report", "--sql", "SELECT relpath FROM disk_files WHERE kind = 'unlistable'",
+                          "--format", "json"], env)  # fmt: skip
+    paths = [r["relpath"] for r in orjson.loads(unlistable.stdout)]
+    assert os.path.relpath(folder, source) in paths and all(p.startswith(bucket + "/") for p in paths)
+    assert summary["unlistable_folders"] == len(paths)
+    assert "recorded as unlistable" in stderr
+    errors = {int(f[0].split("/secure/attachment/")[1].split("/")[0]): f[-1]
+              for f in read_list(workdir / "report/errors.txt")}  # fmt: skip
+    healthy_inside = inside - expected.missing - expected.permissions - expected.corrupted - expected.errors
+    assert healthy_inside <= set(errors)
+    for attachment in set(errors) - expected.errors:
+        assert "ETIMEDOUT" in errors[attachment] and f"{bucket}/" in errors[attachment]

@@ -105,3 +105,29 @@ def test_slow_listings_go_wide_and_keep_everything_in_order(tmp_path, monkeypatc
         walk.close()
     assert wide == sequential and len(wide) == 59
     assert time.perf_counter() - started < 0.3  # 59 listings of 10 ms one after another take 0.6 s
+
+
+def test_a_listing_that_hangs_is_recorded_as_unlistable_and_the_walk_goes_on(tmp_path):
+    import threading
+    import time
+
+    for i in range(1, 30):
+        put(tmp_path, f"A/10000/A-{i}/{i}")
+    release = threading.Event()
+
+    class HangingWalk(Walk):
+        def _issue_folder(self, rel):
+            if rel.endswith("/A-12"):
+                release.wait(30)  # a listing on an NFS server that went away
+            return super()._issue_folder(rel)
+
+    started = time.monotonic()
+    walk = HangingWalk(tmp_path, threads=1, timeout=0.3)
+    entries = [e for _, it in walk.units(None) for e in it]
+    took = time.monotonic() - started
+    release.set()
+    assert ("A/10000/A-12", None, None, "unlistable") in entries
+    files = {rel for rel, _, _, kind in entries if kind == "file"}
+    assert files == {f"A/10000/A-{i}/{i}" for i in range(1, 30) if i != 12}
+    assert [e[0] for e in entries] == sorted(e[0] for e in entries)  # order kept
+    assert took < 2 and walk.watchdog.hung == 1
