@@ -3,6 +3,7 @@ and the rest of the batch goes on. The real-mount version is in test_faults_stor
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -111,3 +112,24 @@ def test_an_error_in_a_worker_is_raised_in_the_caller():
 
     with pytest.raises(ValueError, match="boom"):
         Watchdog(work, lambda row, s: None, timeout=5, max_hung=1).run([[1, 2]])
+
+
+def test_hash_reads_that_hang_are_given_up_and_slow_ones_are_not(tmp_path):
+    from inspector import hasher
+    from inspector.throttle import Pacer
+
+    os.mkfifo(tmp_path / "stuck")  # opening a FIFO for reading blocks until a writer comes
+    (tmp_path / "big").write_bytes(os.urandom(8 * 1024 * 1024))
+    mtime = int(os.stat(tmp_path / "big").st_mtime)
+    items = [("stuck", 300_000, 0), ("big", 8 * 1024 * 1024, mtime)]
+    dog = Watchdog(None, hasher.hung, timeout=1.0, max_hung=4)
+    pacer = Pacer(4e6, burst=0)  # 8 MiB at 4 MB/s: two seconds, twice the timeout, but moving
+    started = time.monotonic()
+    [done] = dog.run([items], hasher.work(FileSystemStorage(tmp_path), hasher.FULL, pacer), hasher.hung)
+    took = time.monotonic() - started
+    (stuck, _), (big, read) = done
+    assert stuck["error"] == "did not answer within 1 s (ETIMEDOUT)" and stuck["full_hash"] is None
+    assert big["error"] is None and big["full_hash"] is not None and read == 8 * 1024 * 1024
+    assert dog.hung == 1 and 2.5 < took < 6
+    fd = os.open(tmp_path / "stuck", os.O_WRONLY | os.O_NONBLOCK)  # release the abandoned open
+    os.close(fd)
