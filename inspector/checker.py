@@ -19,7 +19,6 @@ from stat import S_ISDIR
 from . import hasher, rules
 from .config import Config, Identity
 from .model import FILENAME, ID, ISSUE_EXISTS, ISSUE_NUM, ORIGINAL_KEY, PROJECT_ID, RESULT_COLUMNS, Probe
-from .parallel import blocked_clock
 from .stages import stage
 from .storage_fs import FileSystemStorage, probe_of, text_path
 from .throttle import Pacer
@@ -159,31 +158,9 @@ class BatchChecker:
         self.rows = RowChecker(storage or FileSystemStorage(config.attachments_root), config.identity, pass_id)
         self.threads = config.checker_threads
         self.watchdog = Watchdog(self.rows.check, self.rows.timed_out, config.stat_timeout, MAX_HUNG)
-        self._blocked = 0.0
-
-    def _probe_rows(self, rows: list[tuple], out: list, job) -> None:
-        """Check rows and add up the time this thread spent blocked on storage."""
-        started = blocked_clock()
-        try:
-            self.rows.check(rows, out, job)
-        finally:
-            self._blocked += blocked_clock() - started
 
     def check(self, rows: list[tuple]) -> list[tuple]:
-        if self.threads <= 1 or len(rows) <= PROBE_ROWS:
-            return self.watchdog.run([rows])[0]
-        self._blocked, hung = 0.0, self.watchdog.hung
-        head = self.watchdog.run([rows[:PROBE_ROWS]], self._probe_rows)[0]
-        slow = self.watchdog.hung > hung or self._blocked / PROBE_ROWS > SLOW_ROW_SECONDS
-        rest = rows[PROBE_ROWS:]
-        if not slow:
-            return head + self.watchdog.run([rest])[0]
-        size = max(1, -(-len(rest) // self.threads))
-        parts = self.watchdog.run([rest[i : i + size] for i in range(0, len(rest), size)])
-        return head + [result for part in parts for result in part]
-
-    def close(self) -> None:
-        pass
+        return self.watchdog.run_adaptive(rows, self.threads, PROBE_ROWS, SLOW_ROW_SECONDS)
 
 
 @stage("checker")
@@ -192,18 +169,15 @@ def run(config: Config, pass_id: int, work_q, result_q, index: int, hash_clock=N
     debug = log.isEnabledFor(logging.DEBUG)
     # One bandwidth cap for all checkers together (``hash_clock`` is shared between them).
     pacer = Pacer(config.hash_max_mbps * 1e6, burst=0.1, shared=hash_clock)
-    try:
-        while (item := work_q.get()) is not None:
-            seq, part, rows = item
-            if part in (hasher.HEAD_TAIL, hasher.FULL):
-                read = hasher.work(checker.rows.storage, part, pacer)
-                [done] = checker.watchdog.run([rows], read, hasher.hung)
-                result_q.put(("hashes", seq, [row for row, _ in done], sum(n for _, n in done)))
-                continue
-            results = checker.check(rows)
-            if debug:
-                _log_flagged(results)
-            result_q.put(("rows", seq, (part, rows[-1][ID]), results))
-    finally:
-        checker.close()
+    while (item := work_q.get()) is not None:
+        seq, part, rows = item
+        if part in (hasher.HEAD_TAIL, hasher.FULL):
+            read = hasher.work(checker.rows.storage, part, pacer)
+            [done] = checker.watchdog.run([rows], read, hasher.hung)
+            result_q.put(("hashes", seq, [row for row, _ in done], sum(n for _, n in done)))
+            continue
+        results = checker.check(rows)
+        if debug:
+            _log_flagged(results)
+        result_q.put(("rows", seq, (part, rows[-1][ID]), results))
     result_q.put(("checker_done", index))

@@ -2,7 +2,7 @@
 
 A stat or a folder listing on local disk takes microseconds and threads would only add
 overhead; on NFS each is a network round trip that releases the GIL, and many in flight hide
-the latency. The checker and the walker decide from the mean time a few probe calls spent
+the latency. ``Watchdog.run_adaptive`` decides from the mean time a few probe calls spent
 blocked: a batch mixing a fast disk and a slow one must go wide (the slow quarter dominates
 its time), and time spent waiting for a CPU is told apart from time spent waiting for storage.
 """

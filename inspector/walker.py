@@ -19,7 +19,6 @@ from collections.abc import Iterator
 
 from . import rules
 from .config import Config
-from .parallel import blocked_clock
 from .stages import stage
 from .storage_fs import Listed, scan_dir, text_path
 from .watchdog import MAX_HUNG, Watchdog
@@ -45,10 +44,6 @@ class Walk:
         self._seen_links: set[tuple[int, int]] = set()
         self._threads = threads
         self.watchdog = Watchdog(self._list, self._hung, timeout, max_hung)
-        self._blocked = 0.0
-
-    def close(self) -> None:
-        pass
 
     def _issue_folder(self, rel: str) -> list[Entry]:
         return list(self.tree(rel, 3))
@@ -58,13 +53,6 @@ class Walk:
             if job.cancelled:
                 break
             out.append(self._issue_folder(rel))
-
-    def _probe(self, folders: list[str], out: list, job) -> None:
-        started = blocked_clock()
-        try:
-            self._list(folders, out, job)
-        finally:
-            self._blocked += blocked_clock() - started
 
     @staticmethod
     def _hung(rel: str, seconds: float) -> list[Entry]:
@@ -99,17 +87,9 @@ class Walk:
                 folders.append(f"{rel}/{entry.name}")
             else:
                 yield text_path(f"{rel}/{entry.name}"), None, None, self._kind(entry)
-        head, rest = folders[:PROBE_FOLDERS], folders[PROBE_FOLDERS:]
-        self._blocked, hung = 0.0, self.watchdog.hung
-        [listed_head] = self.watchdog.run([head], self._probe)
-        for entries in listed_head:
-            yield from entries
-        slow = self.watchdog.hung > hung or (head and self._blocked / len(head) > SLOW_FOLDER_SECONDS)
-        size = max(1, -(-len(rest) // self._threads)) if slow and self._threads > 1 else len(rest) or 1
         # One bucket holds at most 10,000 issue folders: their entries fit in memory at once.
-        for part in self.watchdog.run([rest[i : i + size] for i in range(0, len(rest), size)]):
-            for entries in part:
-                yield from entries
+        for entries in self.watchdog.run_adaptive(folders, self._threads, PROBE_FOLDERS, SLOW_FOLDER_SECONDS):
+            yield from entries
 
     def _enter(self, entry: Listed) -> bool:
         """Folders are followed, symlinked ones once only (Jira follows them; loops must not)."""
@@ -170,17 +150,14 @@ class Walk:
 def run(config: Config, pass_id: int, after: tuple[str, str] | None, result_q) -> None:
     walk = Walk(config.attachments_root, config.checker_threads, config.stat_timeout)
     batch: list[Entry] = []
-    try:
-        for unit, entries in walk.units(after):
-            for entry in entries:
-                batch.append(entry)
-                if len(batch) >= config.batch_size:
-                    result_q.put(("disk", batch, None))
-                    batch = []
-            if unit is not None:
-                result_q.put(("disk", batch, unit))
+    for unit, entries in walk.units(after):
+        for entry in entries:
+            batch.append(entry)
+            if len(batch) >= config.batch_size:
+                result_q.put(("disk", batch, None))
                 batch = []
-    finally:
-        walk.close()
+        if unit is not None:
+            result_q.put(("disk", batch, unit))
+            batch = []
     result_q.put(("disk", batch, None))
     result_q.put(("walk_done",))

@@ -199,10 +199,7 @@ def test_batches_keep_row_order_and_go_wide_only_on_slow_storage(root, tmp_path,
     storage = LatencyStorage(root) if slow else FileSystemStorage(root)
     checker = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), pass_id=1, storage=storage)
     started = time.perf_counter()
-    try:
-        out = checker.check(rows)
-    finally:
-        checker.close()
+    out = checker.check(rows)
     elapsed = time.perf_counter() - started
     assert [r[1] for r in out] == list(range(200))
     assert {r[1] for r in out if r[RESULT_COLUMNS.index("flags")] & FLAG_BITS["corrupted"]} == set(range(0, 200, 10))
