@@ -37,20 +37,6 @@ HEAD_TAIL, FULL = "hash-head-tail", "hash-full"
 BATCH = 64
 BATCH_BYTES = 4 * 1024 * 1024
 
-_NOATIME = getattr(os, "O_NOATIME", 0)
-_FLAGS = os.O_RDONLY | os.O_CLOEXEC
-
-
-def _open(path: str) -> int:
-    """Read-only, and without touching the file's atime where the kernel allows."""
-    if _NOATIME:
-        try:
-            return os.open(path, _FLAGS | _NOATIME)
-        except PermissionError as exc:
-            if exc.errno != errnos.EPERM:  # EPERM: not ours to open with O_NOATIME
-                raise
-    return os.open(path, _FLAGS)
-
 
 def digest(fd: int, size: int, level: str, pacer: Pacer, job=None) -> tuple[bytes | None, bytes | None, int]:
     """(head_tail, full, bytes read) for an open file of ``size`` bytes. A file of at most two
@@ -95,7 +81,7 @@ def hash_items(storage: FileSystemStorage, items: list[tuple], level: str, pacer
         row = {"relpath": relpath, "size": size, "mtime": mtime, "head_tail": None, "full_hash": None, "error": None}
         read = 0
         try:
-            fd = _open(f"{storage.root}/{relpath}")
+            fd = storage.open(relpath)
             try:
                 st = os.fstat(fd)
                 if st.st_size != size or int(st.st_mtime) != mtime:

@@ -1,8 +1,8 @@
 """File-system storage: how a checker looks at Jira's attachments folder on local disk or NFS.
 
 A storage object answers questions about paths relative to the attachments root; a future
-object-store backend answers the same questions with HEAD/LIST requests. It only stats and
-lists: nothing under the root is ever opened for writing, created or touched.
+object-store backend answers the same questions with HEAD/LIST/GET requests. It stats, lists
+and (for --hash) reads: nothing under the root is ever opened for writing, created or touched.
 """
 
 from __future__ import annotations
@@ -23,18 +23,24 @@ def text_path(rel: str) -> str:
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 
 
-def open_dir(path: str) -> int:
-    """A folder fd for listing without updating its atime where the kernel allows (we own it,
-    or we are root); elsewhere a plain open. Raises OSError like os.scandir would."""
+def open_noatime(path: str, flags: int) -> int:
+    """A read-only fd that does not update the atime where the kernel allows (we own the
+    file, or we are root); elsewhere a plain open. Raises OSError like open() would."""
     if _NOATIME:
         try:
-            return os.open(path, _DIR_FLAGS | _NOATIME)
+            return os.open(path, flags | _NOATIME)
         except PermissionError as exc:
             if exc.errno != 1:  # EPERM means "not yours for O_NOATIME"; EACCES is a real denial
                 raise
-    return os.open(path, _DIR_FLAGS)
+    return os.open(path, flags)
+
+
+def open_dir(path: str) -> int:
+    """A folder fd for listing, without touching its atime."""
+    return open_noatime(path, _DIR_FLAGS)
 
 
 class Listed(NamedTuple):
@@ -118,6 +124,10 @@ class FileSystemStorage:
             except OSError:
                 pass
         return probe
+
+    def open(self, rel: str) -> int:
+        """A read-only fd on a file under the root (for hashing its content), atime untouched."""
+        return open_noatime(self._path(rel), _FILE_FLAGS)
 
     def listing(self, rel: str) -> set[str] | int:
         """Names in a folder, or the errno that prevented listing it."""
