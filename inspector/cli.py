@@ -12,7 +12,6 @@ import csv
 import dataclasses
 import logging
 import logging.handlers
-import signal
 import sys
 import time
 
@@ -156,8 +155,8 @@ def _wait(seconds: float) -> None:
 
 
 def _cmd_run(args) -> int:
-    from .errors import Interrupted
     from .notify import Notifier
+    from .pipeline import stop_signals
 
     cfg = config.from_env()
     if args.hash:
@@ -167,19 +166,14 @@ def _cmd_run(args) -> int:
     notifier = Notifier.from_config(cfg)
     repeat = cfg.repeat or (24 * 3600 if args.loop else None)
 
-    def interrupted(signum, _frame):
-        raise Interrupted(signum)
-
-    previous = {sig: signal.signal(sig, interrupted) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        _one_pass(cfg, args.fresh, notifier)
-        while repeat is not None:
-            log.info("next pass in %s s", f"{repeat:.0f}")
-            _wait(repeat)
-            _one_pass(cfg, False, notifier)
+        with stop_signals():  # also between passes, where no pass holds them
+            _one_pass(cfg, args.fresh, notifier)
+            while repeat is not None:
+                log.info("next pass in %s s", f"{repeat:.0f}")
+                _wait(repeat)
+                _one_pass(cfg, False, notifier)
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
         notifier.close()
     return 0
 

@@ -129,16 +129,27 @@ def _finish(config: Config, pass_id: int) -> dict:
         conn.close()
 
 
+def _raise_interrupted(signum, _frame):
+    raise Interrupted(signum)
+
+
+@contextlib.contextmanager
+def stop_signals(handler=_raise_interrupted):
+    """Inside the block SIGTERM and SIGINT go to ``handler`` (by default: raise Interrupted,
+    exit 128+signal); the previous handlers are back after it."""
+    previous = {sig: signal.signal(sig, handler) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def run_pass(config: Config, *, fresh: bool = False, should_stop=None) -> Outcome:
     """One pass under the state's lock, stopping cleanly on SIGTERM/SIGINT (exit 128+signal)."""
-
-    def interrupted(signum, _frame):
-        raise Interrupted(signum)
-
-    previous = {sig: signal.signal(sig, interrupted) for sig in _STOP_SIGNALS}
     metrics = Metrics(config.metrics_file)
     try:
-        with exclusive(config.state_db):
+        with stop_signals(), exclusive(config.state_db):
             return _run_pass(config, fresh, metrics, should_stop)
     except Paused:
         metrics.update(running=0)
@@ -146,9 +157,6 @@ def run_pass(config: Config, *, fresh: bool = False, should_stop=None) -> Outcom
     except InspectorError:
         metrics.update(running=0, last_failure_timestamp_seconds=int(time.time()))
         raise
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Outcome:
@@ -244,12 +252,8 @@ def _run_stages(config: Config, make, should_stop, shown: _Progress | None = Non
 @contextlib.contextmanager
 def _signals_deferred():
     pending: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, _f: pending.append(signum)) for sig in _STOP_SIGNALS}
-    try:
+    with stop_signals(lambda signum, _frame: pending.append(signum)):
         yield pending
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def _watch(procs: dict, control_q, progress, bar: _Progress, should_stop=None) -> None:
@@ -312,4 +316,4 @@ def _leave_behind(proc) -> None:
     multiprocessing.process._children.discard(proc)
 
 
-__all__ = ["InspectorError", "Outcome", "run_pass"]
+__all__ = ["InspectorError", "Outcome", "run_pass", "stop_signals"]
