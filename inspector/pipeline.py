@@ -177,14 +177,12 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
         return procs
 
     _run_stages(config, scan, should_stop, _Progress(estimate, current.rows_done, config.progress_interval, metrics))
+    hashing = None
     if config.hash:
         started = time.monotonic()
         for level in (hasher.HEAD_TAIL, hasher.FULL):
             _run_stages(config, _hashing(config, pass_id, level), should_stop)
-        took = time.monotonic() - started
-        with State(config.state_db) as state:
-            read = state.hash_bytes(pass_id)
-        log.info("hashing: %d bytes read in %.2f s (%.1f MB/s)", read, took, read / took / 1e6 if took else 0.0)
+        hashing = time.monotonic() - started
 
     stored = time.monotonic()
     # A few seconds of DuckDB: a stop request now waits for the report instead of breaking it
@@ -192,6 +190,9 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
     with _signals_deferred() as pending:
         summary = _finish(config, pass_id)
     metrics.finished(summary)
+    if hashing is not None:
+        read = summary["hash_bytes_read"]
+        log.info("hashing: %d bytes read in %.2f s (%.1f MB/s)", read, hashing, read / hashing / 1e6 if hashing else 0)
     if pending:
         raise Interrupted(pending[0])
     log.debug(

@@ -194,10 +194,6 @@ class State:
             self.conn.executemany(_q("upsert_hash"), [{**row, "hashed_at": now} for row in rows])
             self.conn.execute(_q("add_hash_bytes"), (bytes_read, pass_id))
 
-    def hash_bytes(self, pass_id: int) -> int:
-        (n,) = self.conn.execute(_q("pass_hash_bytes"), (pass_id,)).fetchone()
-        return n
-
     def set_sizes(self, pass_id: int, sizes: list[tuple[str, int]]) -> None:
         with self.transaction():
             self.conn.executemany(_q("set_disk_size"), [(size, pass_id, rel) for rel, size in sizes])

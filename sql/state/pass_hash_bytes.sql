@@ -1,1 +1,0 @@
-SELECT hash_bytes FROM passes WHERE pass_id = ?
