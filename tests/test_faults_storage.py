@@ -36,6 +36,23 @@ def _healthy_files(root, expected, n):
     return picked[:n]
 
 
+def _scan_through_faults(jira, source, workdir, **faults: str) -> tuple[int, float, str]:
+    """One run over ``source`` served through latencyfs with ``faults``: (exit code, seconds,
+    everything it logged). Output goes to a file, not a pipe: a checker with a thread stuck in
+    the kernel keeps its copy of the pipe open until the storage answers, and only the parent
+    is awaited here."""
+    log = workdir / "stderr.log"
+    with latency_mount(source, workdir / "mnt", latency_us=0, threads=64, HANG_S="300", **faults):
+        env = inspector_env(jira, workdir / "mnt", workdir, INSPECTOR_STAT_TIMEOUT="2", INSPECTOR_JIRA_UID="2001",
+                            INSPECTOR_JIRA_GID="2001", INSPECTOR_BATCH_SIZE="50")  # fmt: skip
+        started = time.monotonic()
+        with log.open("w") as err:
+            returncode = subprocess.run([sys.executable, "-m", "inspector"], env=env, stdout=err, stderr=err,
+                                        timeout=120).returncode  # fmt: skip
+        took = time.monotonic() - started
+    return returncode, took, log.read_text()
+
+
 def test_failing_and_hanging_storage_is_recorded_per_file(jira, workdir):
     source = workdir / "attachments"
     expected = world.build(jira.admin_dsn, source, world.WorldSpec(attachments=600, seed=21))
@@ -47,20 +64,9 @@ def test_failing_and_hanging_storage_is_recorded_per_file(jira, workdir):
     ids = {name: int(os.path.basename(path)) for name, path in
            (("eio", eio), ("hang", hang), ("too_long", too_long), ("loop", loop))}  # fmt: skip
 
-    mount = workdir / "mnt"
-    faults = {"EIO_NAMES": str(ids["eio"]), "HANG_NAMES": str(ids["hang"]), "HANG_S": "300"}
-    log = workdir / "stderr.log"
-    with latency_mount(source, mount, latency_us=0, threads=64, **faults):
-        env = inspector_env(jira, mount, workdir, INSPECTOR_STAT_TIMEOUT="2", INSPECTOR_JIRA_UID="2001",
-                            INSPECTOR_JIRA_GID="2001", INSPECTOR_BATCH_SIZE="50")  # fmt: skip
-        started = time.monotonic()
-        # Output to a file, not a pipe: a checker with a thread stuck in the kernel keeps its
-        # copy of the pipe open until the storage answers, and only the parent is awaited here.
-        with log.open("w") as err:
-            returncode = subprocess.run([sys.executable, "-m", "inspector"], env=env, stdout=err, stderr=err,
-                                        timeout=120).returncode  # fmt: skip
-        took = time.monotonic() - started
-    stderr = log.read_text()
+    returncode, took, stderr = _scan_through_faults(
+        jira, source, workdir, EIO_NAMES=str(ids["eio"]), HANG_NAMES=str(ids["hang"])
+    )
     assert returncode == 0, stderr
     assert took < 20, stderr  # one timeout of 2 s and a short wait for the stuck checker, not a hang
 
@@ -92,17 +98,7 @@ def test_an_issue_folder_that_hangs_is_bounded_for_checks_and_walk(jira, workdir
     [victim] = _healthy_files(source, expected, 1)
     folder = os.path.dirname(victim)
     inside = {int(n) for n in os.listdir(folder) if n.isdigit() and int(n) in expected.issue_of}
-    mount = workdir / "mnt"
-    log = workdir / "stderr.log"
-    with latency_mount(source, mount, latency_us=0, threads=64, HANG_NAMES=os.path.basename(folder), HANG_S="300"):
-        env = inspector_env(jira, mount, workdir, INSPECTOR_STAT_TIMEOUT="2", INSPECTOR_JIRA_UID="2001",
-                            INSPECTOR_JIRA_GID="2001", INSPECTOR_BATCH_SIZE="50")  # fmt: skip
-        started = time.monotonic()
-        with log.open("w") as err:
-            returncode = subprocess.run([sys.executable, "-m", "inspector"], env=env, stdout=err, stderr=err,
-                                        timeout=120).returncode  # fmt: skip
-        took = time.monotonic() - started
-    stderr = log.read_text()
+    returncode, took, stderr = _scan_through_faults(jira, source, workdir, HANG_NAMES=os.path.basename(folder))
     assert returncode == 0, stderr
     assert took < 30, stderr
     summary = orjson.loads((workdir / "report/summary.json").read_bytes())
@@ -113,7 +109,7 @@ def test_an_issue_folder_that_hangs_is_bounded_for_checks_and_walk(jira, workdir
     # outside that bucket may suffer.
     bucket = os.path.relpath(os.path.dirname(folder), source)
     unlistable = run_cli(["report", "--sql", "SELECT relpath FROM disk_files WHERE kind = 'unlistable'",
-                          "--format", "json"], env)  # fmt: skip
+                          "--format", "json"], inspector_env(jira, source, workdir))  # fmt: skip
     paths = [r["relpath"] for r in orjson.loads(unlistable.stdout)]
     assert paths and all(p == bucket or p.startswith(bucket + "/") for p in paths), paths
     assert summary["unlistable_folders"] == len(paths)
