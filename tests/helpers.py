@@ -98,3 +98,49 @@ def reference_report(jira: JiraDB, root: Path, workdir: Path, **extra: str) -> d
     result = run_cli([], inspector_env(jira, root, clean, **extra))
     assert result.returncode == 0, result.stderr
     return report_files(clean / "report")
+
+
+def serve_through_a_closed_window(monkeypatch, env: dict[str, str], state: Path, measure, threshold: int):
+    """Run the windowed service (22:00-06:00 Berlin) on a driven clock: the window is open,
+    closes once ``measure(state)`` reaches ``threshold``, stays closed 1.5 s after the scan
+    stopped, then the next one opens. Returns (outcome, seen): ``measure`` when the pause began
+    and 1.5 s later, and the child processes alive during the pause."""
+    import multiprocessing
+    import threading
+    import time
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from inspector import config
+    from inspector.service import serve
+    from inspector.status import scan_running
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("INSPECTOR_WINDOWS", "22:00-06:00")
+    monkeypatch.setenv("INSPECTOR_TZ", "Europe/Berlin")
+    cfg = config.from_env()
+    berlin = ZoneInfo("Europe/Berlin")
+    clock = {"now": datetime(2026, 11, 24, 23, 0, tzinfo=berlin)}
+    seen = {}
+
+    def drive():
+        deadline = time.monotonic() + 60
+        while measure(state) < threshold and time.monotonic() < deadline:
+            time.sleep(0.005)
+        clock["now"] = datetime(2026, 11, 25, 7, 0, tzinfo=berlin)  # the window has closed
+        while scan_running(state) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        seen["at_pause"] = measure(state)
+        seen["children"] = len(multiprocessing.active_children())
+        time.sleep(1.5)
+        seen["after_wait"] = measure(state)
+        clock["now"] = datetime(2026, 11, 25, 22, 30, tzinfo=berlin)  # the next window opens
+
+    driver = threading.Thread(target=drive)
+    driver.start()
+    try:
+        outcome = serve(cfg, now=lambda: clock["now"], tick=0.2)
+    finally:
+        driver.join()
+    return outcome, seen

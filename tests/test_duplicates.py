@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import random
 import sqlite3
-import time
 from contextlib import closing
 
 import orjson
@@ -15,7 +14,7 @@ import pytest
 from inspector import world
 from inspector.hasher import EDGE
 
-from .helpers import healthy_files, inspector_env, read_list, run_cli
+from .helpers import healthy_files, inspector_env, read_list, run_cli, serve_through_a_closed_window
 
 KIB = 1024
 
@@ -158,14 +157,6 @@ def _hash_bytes(state) -> int:
 
 
 def test_hashing_reads_only_inside_the_maintenance_windows(jira, workdir, monkeypatch):
-    import threading
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from inspector import config
-    from inspector.service import serve
-    from inspector.status import scan_running
-
     root = workdir / "attachments"
     expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=200, seed=33, duplicate_rate=0))
     rng = random.Random(2)
@@ -174,32 +165,11 @@ def test_hashing_reads_only_inside_the_maintenance_windows(jira, workdir, monkey
         data = rng.randbytes(2 * 1024 * KIB)
         for aid, path in files[2 * i : 2 * i + 2]:
             _write(jira, expected, aid, path, data)
-    for key, value in inspector_env(jira, root, workdir, INSPECTOR_HASH="1", INSPECTOR_HASH_MAX_MBPS="2").items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("INSPECTOR_WINDOWS", "22:00-06:00")
-    monkeypatch.setenv("INSPECTOR_TZ", "Europe/Berlin")
-    cfg = config.from_env()
-    berlin = ZoneInfo("Europe/Berlin")
-    clock = {"now": datetime(2026, 11, 24, 23, 0, tzinfo=berlin)}
-    seen = {}
-    state = workdir / "state.sqlite"
-
-    def drive():
-        deadline = time.monotonic() + 60
-        while _hash_bytes(state) < 2 * 1024 * KIB and time.monotonic() < deadline:
-            time.sleep(0.01)
-        clock["now"] = datetime(2026, 11, 25, 7, 0, tzinfo=berlin)  # the window closes mid-hashing
-        while scan_running(state) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        seen["at_pause"] = _hash_bytes(state)
-        time.sleep(1.5)
-        seen["after_wait"] = _hash_bytes(state)
-        clock["now"] = datetime(2026, 11, 25, 22, 30, tzinfo=berlin)  # the next window opens
-
-    driver = threading.Thread(target=drive)
-    driver.start()
-    outcome = serve(cfg, now=lambda: clock["now"], tick=0.2)
-    driver.join()
+    env = inspector_env(jira, root, workdir, INSPECTOR_HASH="1", INSPECTOR_HASH_MAX_MBPS="2")
+    # the window closes once hashing has read 2 MiB
+    outcome, seen = serve_through_a_closed_window(
+        monkeypatch, env, workdir / "state.sqlite", _hash_bytes, 2 * 1024 * KIB
+    )
     assert 0 < seen["at_pause"] == seen["after_wait"]  # nothing read while the window was closed
     assert outcome.resumed and outcome.summary["duplicate_groups"] == len(expected.duplicate_groups) >= 3
     assert {files[0][0], files[1][0]} in expected.duplicate_groups

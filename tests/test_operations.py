@@ -16,7 +16,7 @@ import pytest
 
 from inspector import world
 
-from .helpers import inspector_env, run_cli
+from .helpers import inspector_env, run_cli, serve_through_a_closed_window
 from .test_resume import progress
 
 
@@ -170,44 +170,11 @@ def test_metrics_file_and_rotated_log_file(jira, workdir):
 def test_window_closing_mid_scan_pauses_at_a_checkpoint_and_the_next_window_finishes(
     big_world, workdir, monkeypatch, caplog
 ):
-    import multiprocessing
-    import threading
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    from inspector import config
-    from inspector.service import serve
-    from inspector.status import scan_running
-
     expected, env = big_world
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.setenv("INSPECTOR_WINDOWS", "22:00-06:00")
-    monkeypatch.setenv("INSPECTOR_TZ", "Europe/Berlin")
-    cfg = config.from_env()
-    berlin = ZoneInfo("Europe/Berlin")
-    clock = {"now": datetime(2026, 11, 24, 23, 0, tzinfo=berlin)}
-    seen = {}
-
-    def drive():
-        state = workdir / "state.sqlite"
-        deadline = time.monotonic() + 60
-        while progress(state)[0] < 300 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        clock["now"] = datetime(2026, 11, 25, 7, 0, tzinfo=berlin)  # the window has closed
-        while scan_running(state) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        seen["at_pause"] = progress(state)[0]
-        seen["children"] = len(multiprocessing.active_children())
-        time.sleep(1.5)
-        seen["after_wait"] = progress(state)[0]
-        clock["now"] = datetime(2026, 11, 25, 22, 30, tzinfo=berlin)  # the next window opens
-
-    driver = threading.Thread(target=drive)
-    driver.start()
     with caplog.at_level("INFO"):
-        outcome = serve(cfg, now=lambda: clock["now"], tick=0.2)
-    driver.join()
+        outcome, seen = serve_through_a_closed_window(
+            monkeypatch, env, workdir / "state.sqlite", lambda state: progress(state)[0], 300
+        )
     assert seen["children"] == 0  # every stage stopped while the window was closed
     assert 0 < seen["at_pause"] == seen["after_wait"] < expected.total  # nothing read or written meanwhile
     assert "paused at a checkpoint; next window opens 2026-11-25T22:00+01:00" in caplog.text
