@@ -50,8 +50,14 @@ class Expected:
     errors: set[int] = field(default_factory=set)
     orphans: set[str] = field(default_factory=set)
     issue_of: dict[int, int] = field(default_factory=dict)
-    # attachment id -> (size on disk, content key) of every file that exists and is readable
+    # attachment id -> (size on disk, content key) of every file that exists and is readable;
+    # the key is the content without its trailing zero bytes: with the size it names the
+    # content exactly, and for a world file it is just the short stamp (not kilobytes each)
     content: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+
+    def record(self, aid: int, data: bytes, size: int) -> None:
+        """Attachment ``aid`` holds ``data`` followed by zeros up to ``size`` bytes."""
+        self.content[aid] = (size, data[:size].rstrip(b"\0"))
 
     @property
     def duplicate_groups(self) -> list[set[int]]:
@@ -181,12 +187,12 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
             exp.permissions.add(aid)
         if fault == "legacy" and "/" not in name:
             tree.file(folder, f"{aid}_{name}", size, stamp=stamp)
-            exp.content[aid] = (size, (stamp + bytes(size))[:size])
+            exp.record(aid, stamp, size)
         elif fault == "size":
             actual = size + 1 + rng.randrange(10)
             tree.file(folder, str(aid), actual, stamp=stamp)
             exp.corrupted.add(aid)
-            exp.content[aid] = (actual, (stamp + bytes(actual))[:actual])
+            exp.record(aid, stamp, actual)
         elif fault == "unreadable":
             if rng.random() < 0.5:
                 tree.file(folder, str(aid), size, mode=0o600, owner=0)
@@ -204,7 +210,7 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
             exp.errors.add(aid)
         else:
             tree.file(folder, str(aid), size, stamp=stamp)
-            exp.content[aid] = (size, (stamp + bytes(size))[:size])
+            exp.record(aid, stamp, size)
             if issue_id not in locked and size > 0:
                 uploads.append((size, stamp))
             if rng.random() < 0.05:  # Jira's thumbnails sit beside attachments and are not orphans

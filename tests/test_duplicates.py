@@ -33,7 +33,7 @@ def _write(jira, expected, aid, path, data: bytes):
         f.write(data)
     os.chown(path, st.st_uid, st.st_gid)
     jira.execute("UPDATE fileattachment SET filesize = %s WHERE id = %s", (len(data), aid))
-    expected.content[aid] = (len(data), data)
+    expected.record(aid, data, len(data))
 
 
 def _groups(env) -> list[set[int]]:
