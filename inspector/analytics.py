@@ -28,7 +28,7 @@ def _one(conn: duckdb.DuckDBPyConnection, name: str, params: list | None = None)
 
 def define(conn: duckdb.DuckDBPyConnection) -> None:
     """The analytics views; the hash table of an older state file is replaced by an empty one."""
-    (has_hashes,) = _one(conn, "has_hash_table")
+    (has_hashes,) = _one(conn, "has_table", ["file_hashes"])
     conn.execute(sqlfiles.load("report/hash_source" if has_hashes else "report/hash_source_empty"))
     for statement in sqlfiles.statements("report/analytics"):
         conn.execute(statement)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import logging
-from stat import S_ISDIR
 
 from . import hasher, rules
 from .config import Config, Identity
@@ -30,8 +29,8 @@ FLAGS, RELPATH, DETAIL = (RESULT_COLUMNS.index(c) for c in ("flags", "relpath", 
 # Below this many seconds per row the storage is local and threads would only add overhead.
 SLOW_ROW_SECONDS = 100e-6
 PROBE_ROWS = 16
-# Attachments of one issue are usually uploaded together (near ids); a small cache suffices
-# and keeps the checker's memory flat however many issues there are.
+# Verdicts on bucket folders and above: a few per project, bounded all the same so the
+# checker's memory stays flat whatever the tree holds.
 _VERDICT_CACHE_LIMIT = 8192
 
 
@@ -40,36 +39,19 @@ class RowChecker:
 
     def __init__(self, storage: FileSystemStorage, identity: Identity, pass_id: int):
         self.storage, self.identity, self.pass_id = storage, identity, pass_id
-        self._folders: dict[str, tuple[rules.Verdict | None, bool]] = {}
         self._parents: dict[str, tuple[rules.Verdict | None, bool]] = {}
         self._keys: dict[str | None, bool] = {}
         self.hung_folders: set[str] = set()
 
-    def _folder(self, parent: str, folder: str) -> tuple[rules.Verdict | None, bool]:
-        """Verdict on every folder down to ``folder``: the root, project and bucket folders are
-        judged once per checker, each issue folder once per cache lifetime (one stat)."""
-        verdict = self._folders.get(folder)
+    def _above(self, parent: str) -> tuple[rules.Verdict | None, bool]:
+        """Verdict on the root, project and bucket folders above an issue folder, stat'ed once
+        per checker. Issue folders are not stat'ed per row: the walk judges each one from the
+        fd it lists it with (walker.py), and a missing one shows when its file does not stat."""
+        verdict = self._parents.get(parent)
         if verdict is None:
-            above = self._parents.get(parent)
-            if above is None:
-                above = self._parents[parent] = rules.folder_verdict(self.storage.folder_probes(parent), self.identity)
-            if above[1]:
-                verdict = above
-            else:
-                try:
-                    st = self.storage.stat(folder)
-                except OSError as exc:
-                    probe = Probe(exc.errno or 0)
-                else:
-                    if S_ISDIR(st.st_mode) and rules.can_enter(st.st_mode, st.st_uid, st.st_gid, self.identity):
-                        probe = None  # the common case: nothing new to say about this folder
-                    else:
-                        probe = probe_of(st)
-                verdict = above if probe is None else rules.folder_verdict([(folder, probe)], self.identity, above[0])
-            if len(self._folders) >= _VERDICT_CACHE_LIMIT:
-                self._folders.clear()
+            if len(self._parents) >= _VERDICT_CACHE_LIMIT:
                 self._parents.clear()
-            self._folders[folder] = verdict
+            verdict = self._parents[parent] = rules.folder_verdict(self.storage.folder_probes(parent), self.identity)
         return verdict
 
     def check(self, rows: list[tuple], out: list | None = None, job=None) -> list[tuple]:
@@ -94,7 +76,7 @@ class RowChecker:
             if hung and folder in hung:
                 append(self.timed_out(row, None))
                 continue
-            blocked, final = self._folder(parent, folder)
+            blocked, final = self._above(parent)
             rel = f"{folder}/{row[ID]}"
             if final:
                 append(rules.result(pass_id, row, rel, None, [blocked]))
@@ -129,6 +111,11 @@ class RowChecker:
 
     def _absent(self, row: tuple, folder: str, rel: str, failed: Probe, blocked: rules.Verdict | None) -> tuple:
         """The file did not stat: a dangling link, a legacy ``<id>_<name>`` file, or a fault."""
+        if failed.errno in (errno.ENOENT, errno.ENOTDIR):
+            # Say so when the issue folder itself is what is missing (one stat, on this rare path).
+            gone, final = rules.folder_verdict([(folder, self.storage.probe(folder))], self.identity, blocked)
+            if final:
+                return rules.result(self.pass_id, row, rel, None, [gone])
         probe = self.storage.file(rel, failed)
         if probe.errno == errno.ENOENT and not probe.dangling_symlink:
             legacy = rules.legacy_name(row[ID], row[FILENAME])

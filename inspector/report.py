@@ -64,6 +64,8 @@ def connect(state_db: Path, pass_id: int | None = None) -> tuple[duckdb.DuckDBPy
         if pass_id is None:
             raise StateError(f"{state_db} holds no pass yet: run a scan first")
         conn.execute(f"SET VARIABLE pass_id = {int(pass_id)}")
+        (has_blocked,) = conn.execute(sqlfiles.load("report/has_table"), ["blocked_folders"]).fetchone()
+        conn.execute(sqlfiles.load("report/blocked_source" if has_blocked else "report/blocked_source_empty"))
         for statement in sqlfiles.statements("report/views"):
             conn.execute(statement)
         analytics.define(conn)

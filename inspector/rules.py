@@ -61,6 +61,20 @@ def issue_folder(row: tuple) -> str | Verdict:
     return f"{key}/{bucket(num)}/{key}-{num}"
 
 
+def folder_issue(rel: str) -> tuple[str, int] | None:
+    """(project key, issue number) of ``KEY/<bucket>/KEY-<num>``, the only folder shape
+    ``issue_folder`` produces; None for anything else (no row can resolve there)."""
+    parts = rel.split("/")
+    if len(parts) != 3:
+        return None
+    key, bucket_name, name = parts
+    digits = name[len(key) + 1 :]
+    if not (is_plain_key(key) and name.startswith(f"{key}-") and digits.isascii() and digits.isdigit()):
+        return None
+    num = int(digits)
+    return (key, num) if digits[0] != "0" and bucket_name == str(bucket(num)) else None
+
+
 def legacy_name(attachment_id: int, filename: str | None) -> str | None:
     """Pre-Jira-6 file name, matched against folder listings only (never joined into a path)."""
     if not filename or "/" in filename or "\0" in filename:

@@ -22,9 +22,9 @@ from . import sqlfiles
 from .config import Config
 from .errors import StateError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 # version -> the sql/state file that brings the previous version to it
-MIGRATIONS = {1: "state/schema_v1", 2: "state/schema_v2", 3: "state/schema_v3"}
+MIGRATIONS = {1: "state/schema_v1", 2: "state/schema_v2", 3: "state/schema_v3", 4: "state/schema_v4"}
 # Reading order of a pass: attachments added since the last finished pass, then the rest.
 NEW, OLD = "new", "old"
 
@@ -178,9 +178,15 @@ class State:
                 name = "advance_cursor" if part == NEW else "advance_cursor_old"
                 self.conn.execute(_q(name), (last_id, len(results), pass_id))
 
-    def write_disk(self, pass_id: int, entries: list[tuple], unit: tuple[str, str] | None) -> None:
+    def write_disk(
+        self, pass_id: int, entries: list[tuple], unit: tuple[str, str] | None, blocked: list[tuple] = ()
+    ) -> None:
+        """Walked entries, issue folders Jira cannot enter (project, issue_num, relpath, detail)
+        and, when given, the last walk unit now fully stored."""
         with self.transaction():
             self.conn.executemany(_q("insert_disk_file"), [(pass_id, *e) for e in entries])
+            if blocked:
+                self.conn.executemany(_q("insert_blocked_folder"), [(pass_id, *b) for b in blocked])
             if unit is not None:
                 self.conn.execute(_q("walk_cursor"), (orjson.dumps(list(unit)).decode(), pass_id))
 

@@ -38,11 +38,13 @@ def read(state_db: Path) -> dict:
             cur = conn.execute(sqlfiles.load("state/status"))
             row = cur.fetchone()
             names = [d[0] for d in cur.description]
+            blocked = _blocked_rows(conn, row[0]) if row else 0
     except sqlite3.Error as exc:
         raise StateError(f"cannot read state file {state_db}: {exc}") from None
     if row is None:
         raise StateError(f"{state_db} holds no pass yet")
     status = dict(zip(names, row, strict=True))
+    status["permissions"] += blocked
     status["reader_done"], status["walk_done"] = bool(status["reader_done"]), bool(status["walk_done"])
     status["scan_running"] = scan_running(state_db)
     started = datetime.fromisoformat(status["started_at"])
@@ -52,6 +54,13 @@ def read(state_db: Path) -> dict:
     status["rows_per_second"] = round(status["rows_done"] / elapsed, 1)
     status["windows"] = window_state()
     return status
+
+
+def _blocked_rows(conn: sqlite3.Connection, pass_id: int) -> int:
+    try:
+        return conn.execute(sqlfiles.load("state/status_blocked"), (pass_id,)).fetchone()[0]
+    except sqlite3.OperationalError:  # a state file from before schema 4 (status never migrates)
+        return 0
 
 
 def window_state(environ=None) -> str:

@@ -76,10 +76,17 @@ def _listed(entry: os.DirEntry) -> Listed:
 def scan_dir(path: str) -> list[Listed]:
     """A folder's entries without touching its atime. Everything an entry needs is read while
     the folder's fd is open (entries of an fd-based scandir resolve against that fd)."""
+    return scan_dir_stat(path)[0]
+
+
+def scan_dir_stat(path: str) -> tuple[list[Listed], os.stat_result]:
+    """``scan_dir`` and the folder's own stat (following symlinks), taken from the open fd:
+    no second path lookup, which on NFS would be another round trip."""
     fd = open_dir(path)
     try:
+        st = os.fstat(fd)
         with os.scandir(fd) as it:
-            return [_listed(entry) for entry in it]
+            return [_listed(entry) for entry in it], st
     finally:
         os.close(fd)
 
@@ -99,7 +106,7 @@ class FileSystemStorage:
         """os.stat of a path under the root, following symlinks; raises OSError."""
         return os.stat(f"{self.root}/{rel}")
 
-    def _stat(self, rel: str) -> Probe:
+    def probe(self, rel: str) -> Probe:
         try:
             return probe_of(os.stat(self._path(rel)))
         except OSError as exc:
@@ -107,16 +114,16 @@ class FileSystemStorage:
 
     def folder_probes(self, folder: str) -> Iterator[tuple[str, Probe]]:
         """The root and each folder down to ``folder``, lazily, so nothing below a gap is stat'ed."""
-        yield "", self._stat("")
+        yield "", self.probe("")
         parts = folder.split("/")
         for i in range(1, len(parts) + 1):
             rel = "/".join(parts[:i])
-            yield rel, self._stat(rel)
+            yield rel, self.probe(rel)
 
     def file(self, rel: str, probe: Probe | None = None) -> Probe:
         """Stat following symlinks (Jira follows them); a dangling link is reported as such.
         ``probe`` is a failed stat the caller already made, to avoid repeating it."""
-        probe = probe or self._stat(rel)
+        probe = probe or self.probe(rel)
         if probe.errno == 2:  # ENOENT: tell a dangling symlink from nothing at all
             try:
                 if stat.S_ISLNK(os.lstat(self._path(rel)).st_mode):

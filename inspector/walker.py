@@ -12,15 +12,17 @@ NFS server) records that folder as unlistable after INSPECTOR_STAT_TIMEOUT and t
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import os
+import threading
 from collections.abc import Iterator
 
 from . import rules
-from .config import Config
+from .config import Config, Identity
 from .stages import stage
-from .storage_fs import Listed, scan_dir, text_path
+from .storage_fs import Listed, probe_of, scan_dir, scan_dir_stat, text_path
 from .watchdog import MAX_HUNG, Watchdog
 
 log = logging.getLogger("inspector.walker")
@@ -39,11 +41,49 @@ def _scan(path: str) -> list[Listed] | int:
 
 
 class Walk:
-    def __init__(self, root: str, threads: int = 1, timeout: float = 30.0, max_hung: int = MAX_HUNG):
+    def __init__(
+        self, root: str, threads: int = 1, timeout: float = 30.0, max_hung: int = MAX_HUNG,
+        identity: Identity | None = None,
+    ):  # fmt: skip
         self.root = os.fspath(root)
         self._seen_links: set[tuple[int, int]] = set()
         self._threads = threads
         self.watchdog = Watchdog(self._list, self._hung, timeout, max_hung)
+        self.identity = identity
+        self._blocked: list[tuple[str, int, str, str]] = []
+        self._blocked_lock = threading.Lock()  # listing threads add, the stage's loop takes
+
+    def take_blocked(self) -> list[tuple[str, int, str, str]]:
+        """Issue folders found so far that the Jira account cannot enter:
+        (project key, issue number, relpath, detail), each handed out once."""
+        with self._blocked_lock:
+            taken, self._blocked = self._blocked, []
+        return taken
+
+    def _judge(self, rel: str, st: os.stat_result) -> None:
+        """Note an issue folder Jira cannot enter; rows resolving there get this verdict in the
+        report (the checkers do not stat issue folders: one fstat here replaces one stat per row)."""
+        if self.identity is None or rules.can_enter(st.st_mode, st.st_uid, st.st_gid, self.identity):
+            return
+        issue = rules.folder_issue(rel)
+        if issue is None:
+            return
+        verdict, _ = rules.folder_verdict([(rel, probe_of(st))], self.identity)
+        if verdict is not None:
+            with self._blocked_lock:
+                self._blocked.append((*issue, text_path(rel), verdict.detail))
+
+    def _scan_issue(self, rel: str) -> list[Listed] | int:
+        path = f"{self.root}/{rel}"
+        try:
+            listed, st = scan_dir_stat(path)
+        except OSError as exc:
+            if exc.errno == errno.EACCES:  # we may not list it; its mode still says why Jira cannot
+                with contextlib.suppress(OSError):
+                    self._judge(rel, os.stat(path))
+            return exc.errno or 0
+        self._judge(rel, st)
+        return sorted(listed, key=lambda e: e.name)
 
     def _issue_folder(self, rel: str) -> list[Entry]:
         return list(self.tree(rel, 3))
@@ -107,7 +147,7 @@ class Walk:
 
     def tree(self, rel: str, depth: int) -> Iterator[Entry]:
         """Everything below ``rel`` (depth = number of parts in rel)."""
-        listed = _scan(f"{self.root}/{rel}" if rel else self.root)
+        listed = self._scan_issue(rel) if depth == 3 else _scan(f"{self.root}/{rel}" if rel else self.root)
         if isinstance(listed, int):
             yield text_path(rel), None, None, "unlistable"
             return
@@ -148,16 +188,16 @@ class Walk:
 
 @stage("walker")
 def run(config: Config, pass_id: int, after: tuple[str, str] | None, result_q) -> None:
-    walk = Walk(config.attachments_root, config.checker_threads, config.stat_timeout)
+    walk = Walk(config.attachments_root, config.checker_threads, config.stat_timeout, identity=config.identity)
     batch: list[Entry] = []
     for unit, entries in walk.units(after):
         for entry in entries:
             batch.append(entry)
             if len(batch) >= config.batch_size:
-                result_q.put(("disk", batch, None))
+                result_q.put(("disk", batch, None, walk.take_blocked()))
                 batch = []
         if unit is not None:
-            result_q.put(("disk", batch, unit))
+            result_q.put(("disk", batch, unit, walk.take_blocked()))
             batch = []
-    result_q.put(("disk", batch, None))
+    result_q.put(("disk", batch, None, walk.take_blocked()))
     result_q.put(("walk_done",))

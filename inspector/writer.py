@@ -60,8 +60,8 @@ def run(
                 state.write_hashes(pass_id, rows, bytes_read)
                 tracker.complete(seq, None)
             elif kind == "disk":
-                _, entries, unit = message
-                state.write_disk(pass_id, entries, unit)
+                _, entries, unit, blocked = message
+                state.write_disk(pass_id, entries, unit, blocked)
             elif kind == "reader_done":
                 reader_batches = message[1]
             elif kind == "checker_done":

@@ -180,7 +180,10 @@ def test_running_as_the_jira_account_eacces_is_a_permissions_flag(workdir):
     os.chmod(root / "OLD/10000", 0o700)
     res = _as_jira_account(lambda: check(root, row()))
     assert res["permissions"] == 1 and res["missing"] == 0 and res["error"] == 0
-    assert "cannot reach OLD/10000/OLD-7: permission denied" in res["detail"]
+    # The kernel refuses the file's stat; the bucket's mode says why.
+    assert res["detail"] == (
+        "Jira cannot enter OLD/10000/ (mode 0700 owner 0:0); cannot stat OLD/10000/OLD-7/10100: permission denied"
+    )
 
 
 class LatencyStorage(FileSystemStorage):

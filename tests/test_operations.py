@@ -129,6 +129,8 @@ def test_status_while_running_and_after(big_world, workdir):
     assert after.returncode == 0
     assert "pass 1: finished\n" in after.stdout
     assert f"{len(expected.missing)} missing" in after.stdout
+    # rows in issue folders the walk found closed to Jira count too, as in the report
+    assert f"{len(expected.permissions)} permissions" in after.stdout
     done = orjson.loads(run_cli(["status", "--json"], env).stdout)
     assert done["scan_running"] is False and done["rows_done"] == expected.total
 

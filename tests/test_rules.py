@@ -63,6 +63,21 @@ def test_plain_keys(key):
     assert rules.is_plain_key(key)
 
 
+@pytest.mark.parametrize("num", [1, 7, 10000, 10001, 123456])
+def test_folder_issue_inverts_issue_folder(num):
+    r = row(issue_num=num)
+    assert rules.folder_issue(rules.issue_folder(r)) == (r.original_key, num)
+
+
+@pytest.mark.parametrize(
+    "rel",
+    ["OLD/10000", "OLD/10000/OLD-7/x", "OLD/20000/OLD-7", "OLD/10000/OLD-07", "OLD/10000/NEW-7", "OLD/10000/OLD-",
+     "OLD/10000/OLD-٣", "o.d/10000/o.d-7", "OLD/10000/OLD-7x"],
+)  # fmt: skip
+def test_folder_issue_refuses_what_no_row_resolves_to(rel):
+    assert rules.folder_issue(rel) is None
+
+
 @pytest.mark.parametrize(
     ("name", "claimed"),
     [("10100", 10100), ("10100_report.pdf", 10100), ("_x", None), ("abc", None), ("٣٣", None), ("9" * 25, None)],

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from inspector.config import Identity
 from inspector.walker import Walk
 
 from .test_checker import _as_jira_account, put
@@ -131,3 +132,41 @@ def test_a_listing_that_hangs_is_recorded_as_unlistable_and_the_walk_goes_on(tmp
     assert files == {f"A/10000/A-{i}/{i}" for i in range(1, 30) if i != 12}
     assert [e[0] for e in entries] == sorted(e[0] for e in entries)  # order kept
     assert took < 2 and walk.watchdog.hung == 1
+
+
+JIRA = Identity(uid=2001, gids=frozenset({2001}))
+
+
+def blocked(root: Path, identity: Identity | None = JIRA) -> list[tuple]:
+    walk = Walk(root, identity=identity)
+    for _, it in walk.units(None):
+        list(it)
+    return sorted(walk.take_blocked())
+
+
+def test_issue_folders_jira_cannot_enter_are_judged_from_the_listing(tmp_path):
+    for rel in ("A/10000/A-1/1", "A/10000/A-2/2", "A/20000/A-3/3", "A/10000/A-04/4", "A/10000/notes/5"):
+        put(tmp_path, rel)
+    for rel in ("A/10000/A-2", "A/20000/A-3", "A/10000/A-04", "A/10000/notes"):
+        os.chown(tmp_path / rel, 0, 0)
+        os.chmod(tmp_path / rel, 0o700)
+    # A-3 sits in the wrong bucket and A-04 / notes are not names Jira gives: no row resolves there.
+    assert blocked(tmp_path) == [("A", 2, "A/10000/A-2", "Jira cannot enter A/10000/A-2/ (mode 0700 owner 0:0)")]
+    assert blocked(tmp_path, Identity(0, frozenset({0}))) == []
+    assert blocked(tmp_path, None) == []  # no identity given: nothing judged
+    walk = Walk(tmp_path, identity=JIRA)
+    for _, it in walk.units(None):
+        list(it)
+    assert len(walk.take_blocked()) == 1 and walk.take_blocked() == []  # handed out once
+
+
+def test_an_issue_folder_we_cannot_list_is_still_judged(workdir):
+    root = workdir / "attachments"
+    for rel in ("A/10000/A-1/1", "A/10000/A-2/2"):
+        put(root, rel)
+    for dirpath, _, _ in os.walk(root):
+        os.chown(dirpath, 2001, 2001)
+    os.chown(root / "A/10000/A-2", 0, 0)
+    os.chmod(root / "A/10000/A-2", 0o700)
+    found = _as_jira_account(lambda: blocked(root))
+    assert found == [("A", 2, "A/10000/A-2", "Jira cannot enter A/10000/A-2/ (mode 0700 owner 0:0)")]
