@@ -3,8 +3,9 @@
 What a competent admin would write in an afternoon, and correct: one server-side cursor, one
 stat per row (following symlinks, with the legacy-name and dangling-link rules), permission
 evaluation per row from stat data (the file, and execute permission on every folder from the
-root down, stat'ed for that row), results inserted into SQLite in batched transactions, then
-an ``os.scandir`` walk for orphans and the same lists written from SQLite queries.
+root down; each folder stat'ed once and its verdict kept in a dict), results inserted into
+SQLite in batched transactions, then an ``os.scandir`` walk for orphans and the same lists
+written from SQLite queries.
 
 It uses the same SQL for reading Jira and the same state schema as the inspector, but none of
 the inspector's pipeline or caches. Configured by the same INSPECTOR_* variables.
@@ -40,7 +41,19 @@ def allowed(st, uid, gids, owner, group, other):
     return bool(st.st_mode & other)
 
 
-def check(row, root, uid, gids):
+def judge_folder(root, rel, uid, gids):
+    """(Jira may enter it, (flag, detail) if the folder is not there), from one stat."""
+    try:
+        st = os.stat(f"{root}/{rel}" if rel else root)
+    except OSError as exc:
+        kind = PERMS if exc.errno == errno.EACCES else MISSING if exc.errno == errno.ENOENT else ERROR
+        return False, (kind, f"folder {rel}: {exc.strerror}")
+    if not stat.S_ISDIR(st.st_mode):
+        return False, (MISSING, f"{rel} is not a folder")
+    return allowed(st, uid, gids, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH), None
+
+
+def check(row, root, uid, gids, folders):
     (aid, _issue_id, issue_exists, num, project_id, _pkey, okey, *_rest) = row
     filesize = row[10]
     if not issue_exists or project_id is None or num is None or num < 1:
@@ -52,14 +65,13 @@ def check(row, root, uid, gids):
     rel = ""
     for part in ["", *folder.split("/")]:
         rel = f"{rel}/{part}" if rel else part
-        try:
-            st = os.stat(f"{root}/{rel}" if rel else root)
-        except OSError as exc:
-            kind = PERMS if exc.errno == errno.EACCES else MISSING if exc.errno == errno.ENOENT else ERROR
-            return f"{folder}/{aid}", None, kind, f"folder {rel}: {exc.strerror}"
-        if not stat.S_ISDIR(st.st_mode):
-            return f"{folder}/{aid}", None, MISSING, f"{rel} is not a folder"
-        if not allowed(st, uid, gids, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH) and not flags:
+        known = folders.get(rel)
+        if known is None:
+            known = folders[rel] = judge_folder(root, rel, uid, gids)
+        enterable, failure = known
+        if failure is not None:
+            return (f"{folder}/{aid}", None, *failure)
+        if not enterable and not flags:
             flags |= PERMS
             detail.append(f"Jira cannot enter {rel}")
     path = f"{folder}/{aid}"
@@ -142,14 +154,17 @@ def main() -> int:
     for statement in sqlfiles.statements("state/schema_v1"):
         db.execute(statement)
     insert = sqlfiles.load("state/insert_result")
+    # The schema-1 table, without the ownership flag the inspector's writer keeps up to date.
+    insert_disk = "INSERT OR IGNORE INTO disk_files (pass_id, relpath, att_id, size, kind) VALUES (?, ?, ?, ?, ?)"
 
+    folders = {}  # every folder's verdict, from one stat each: a careful script does not repeat them
     with psycopg.connect(dsn) as conn, conn.cursor(name="baseline") as cur:
         cur.itersize = 1000
         cur.execute(sqlfiles.load("postgres/attachments_segment"), {"after": 0, "until": 10**18 - 1, "limit": 10**12})
         while rows := cur.fetchmany(1000):
             batch = []
             for row in rows:
-                path, st, flags, detail = check(row, root, uid, gids)
+                path, st, flags, detail = check(row, root, uid, gids, folders)
                 if st is None:
                     batch.append((1, *row, path, None, None, None, None, None, flags, detail))
                 else:
@@ -166,11 +181,11 @@ def main() -> int:
         disk.append((1, rel, int(head) if head.isdigit() and rel.count("/") == 3 else None, None, "file"))
         if len(disk) >= 1000:
             db.execute("BEGIN")
-            db.executemany(sqlfiles.load("state/insert_disk_file"), disk)
+            db.executemany(insert_disk, disk)
             db.execute("COMMIT")
             disk = []
     db.execute("BEGIN")
-    db.executemany(sqlfiles.load("state/insert_disk_file"), disk)
+    db.executemany(insert_disk, disk)
     db.execute("COMMIT")
 
     report.mkdir(parents=True, exist_ok=True)
