@@ -1,16 +1,24 @@
-"""Slow network storage: every metadata request costs a fixed latency (latencyfs, FUSE).
+"""Slow network storage: every metadata call costs a fixed latency, as on NFS.
 
     python benchmarks/bench_slow.py --attachments 20000 --latency-us 1000
 
-Runs the baseline and the inspector on the same world served through latencyfs (remounted
-before each run, so each starts with cold kernel caches), then on a mixed tree where one
-project lives on the slow mount and the others on local disk. Prints times and ratios.
-Needs root, /dev/fuse, gcc, fuse3 and libfuse3-dev.
+Runs the baseline and the inspector on the same world with every stat, open and listing
+under the attachments root costing one round trip, then on a mixed tree where one project is
+slow and the others are local disk. Prints times and ratios; both must report the same counts.
+
+Two emulators (``--emulator``):
+- ``shim`` (default): benchmarks/latencyshim.c, an LD_PRELOAD library that sleeps in the
+  calling thread, so calls in flight overlap the way RPCs do on a real NFS client.
+- ``fuse``: benchmarks/latencyfs.c, a FUSE pass-through that sleeps in each request (remounted
+  before each run, so each starts cold). This kernel's FUSE answers lookups in one folder one
+  at a time and serves a few thousand requests a second in all, so it measures FUSE, not us.
+  Needs root, /dev/fuse, fuse3 and libfuse3-dev.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 
@@ -24,6 +32,7 @@ from common import (
     inspector_cmd,
     latency_mount,
     machine,
+    shim_env,
     timed,
 )  # fmt: skip
 
@@ -40,13 +49,14 @@ def mixed_root(world_root, mount, slow_project: str):
     return root
 
 
-def run_pair(w, root, mount_source, mountpoint, latency_us, label, extra):
+def run_pair(w, root, slow, label, extra):
+    """``slow()`` is a context giving the extra environment of one run on slow storage."""
     runs = OUT / "runs-slow"
     clean(runs)
-    with latency_mount(mount_source, mountpoint, latency_us):
-        t_base, b = timed(baseline_cmd(), w.env(runs / "baseline", root=root))
-    with latency_mount(mount_source, mountpoint, latency_us):
-        t_ours, _ = timed(inspector_cmd(), w.env(runs / "inspector", root=root, **extra))
+    with slow() as env:
+        t_base, b = timed(baseline_cmd(), w.env(runs / "baseline", root=root, **env))
+    with slow() as env:
+        t_ours, _ = timed(inspector_cmd(), w.env(runs / "inspector", root=root, **extra, **env))
     got_b, got_o = counts_of_baseline(b.stdout), counts_of_inspector(runs / "inspector/report")
     if got_b != got_o:
         raise SystemExit(f"the two disagree on {label}: baseline {got_b}, inspector {got_o}")
@@ -58,20 +68,35 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--attachments", type=int, default=20_000)
     parser.add_argument("--latency-us", type=int, default=1000)
+    parser.add_argument("--emulator", choices=("shim", "fuse"), default="shim")
     parser.add_argument("--checkers", default="2")
-    parser.add_argument("--threads", default="64")
+    parser.add_argument("--threads", default="128")
     parser.add_argument("--skip-mixed", action="store_true")
     args = parser.parse_args()
     extra = {"INSPECTOR_CHECKERS": args.checkers, "INSPECTOR_CHECKER_THREADS": args.threads}
     with cached_world(args.attachments) as w:
-        mountpoint = OUT / "slow-mount"
-        print(f"{args.attachments} attachments, {args.latency_us} µs per request, {machine()}, "
-              f"inspector with {args.checkers} checkers x {args.threads} threads")  # fmt: skip
+        print(f"{args.attachments} attachments, {args.latency_us} µs per metadata call ({args.emulator}), "
+              f"{machine()}, inspector with {args.checkers} checkers x {args.threads} threads")  # fmt: skip
         print("| tree | baseline | inspector | ratio |\n|---|---|---|---|")
-        counts = run_pair(w, mountpoint, w.root, mountpoint, args.latency_us, "all on slow storage", extra)
-        if not args.skip_mixed:
-            root = mixed_root(w.root, mountpoint, "ALPHA")
-            run_pair(w, root, w.root, mountpoint, args.latency_us, "ALPHA slow, the rest local", extra)
+        if args.emulator == "shim":
+
+            def slow(*prefixes):
+                return lambda: contextlib.nullcontext(shim_env(args.latency_us, *prefixes))
+
+            counts = run_pair(w, w.root, slow(w.root), "all on slow storage", extra)
+            if not args.skip_mixed:
+                run_pair(w, w.root, slow(w.root / "ALPHA"), "ALPHA slow, the rest local", extra)
+        else:
+            mountpoint = OUT / "slow-mount"
+
+            @contextlib.contextmanager
+            def mounted():
+                with latency_mount(w.root, mountpoint, args.latency_us):
+                    yield {}
+
+            counts = run_pair(w, mountpoint, mounted, "all on slow storage", extra)
+            if not args.skip_mixed:
+                run_pair(w, mixed_root(w.root, mountpoint, "ALPHA"), mounted, "ALPHA slow, the rest local", extra)
         print(f"counts (identical in both): {counts}")
 
 

@@ -123,6 +123,24 @@ def machine() -> str:
     return f"{os.cpu_count()} cores, {disk[0]} ({disk[1]}), Python {sys.version.split()[0]}"
 
 
+def latency_shim() -> Path:
+    """benchmarks/latencyshim.c built into an LD_PRELOAD library (once, or when changed)."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    lib, src = OUT / "latencyshim.so", HERE / "latencyshim.c"
+    if not lib.exists() or lib.stat().st_mtime < src.stat().st_mtime:
+        subprocess.run(["gcc", "-O2", "-Wall", "-shared", "-fPIC", "-o", str(lib), str(src), "-ldl"], check=True)
+    return lib
+
+
+def shim_env(latency_us: int, *slow: Path) -> dict[str, str]:
+    """Environment that makes every metadata call under the ``slow`` folders cost latency_us."""
+    return {
+        "LD_PRELOAD": str(latency_shim()),
+        "LATENCY_US": str(latency_us),
+        "LATENCY_PREFIXES": ":".join(str(p) for p in slow),
+    }
+
+
 @contextlib.contextmanager
 def latency_mount(source: Path, mountpoint: Path, latency_us: int, threads: int = 512, **faults: str):
     """``source`` served through latencyfs at ``mountpoint``: every request sleeps latency_us.
