@@ -8,6 +8,7 @@ nor a user's ``--sql`` query can change it.
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -24,6 +25,11 @@ LISTS = {  # file -> flag column of the attachments view
     "corrupted.txt": "corrupted",
     "errors.txt": "error",
 }
+
+
+# Rows per anti-join partition when collecting orphans: bounds the report's memory (a DuckDB
+# hash table over a million rows costs well over 100 MB).
+ORPHAN_PARTITION_ROWS = 100_000
 
 
 def extension_path() -> Path:
@@ -58,11 +64,8 @@ def connect(state_db: Path, pass_id: int | None = None) -> tuple[duckdb.DuckDBPy
         if pass_id is None:
             raise StateError(f"{state_db} holds no pass yet: run a scan first")
         conn.execute(f"SET VARIABLE pass_id = {int(pass_id)}")
-        # A state file an older inspector wrote is read as it is (reports never migrate).
         (has_blocked,) = conn.execute(sqlfiles.load("report/has_table"), ["blocked_folders"]).fetchone()
         conn.execute(sqlfiles.load("report/blocked_source" if has_blocked else "report/blocked_source_empty"))
-        (settled,) = conn.execute(sqlfiles.load("report/has_column"), ["disk_files", "owned"]).fetchone()
-        conn.execute(sqlfiles.load("report/disk_source" if settled else "report/disk_source_unsettled"))
         for statement in sqlfiles.statements("report/views"):
             conn.execute(statement)
         analytics.define(conn)
@@ -159,6 +162,16 @@ def _write_atomic(target: Path, data: bytes) -> None:
 def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     """Read what a report needs from the state once (flagged rows and orphans are few)."""
     for statement in sqlfiles.statements("report/materialize"):
+        conn.execute(statement)
+    partition = sqlfiles.load("report/orphans_partition")
+    conn.execute(partition, [None, None])
+    low, high, count = conn.execute(sqlfiles.load("report/id_range")).fetchone()
+    parts = max(1, count // ORPHAN_PARTITION_ROWS)
+    inner = [low + (high - low) * i // parts for i in range(1, parts)] if count else []
+    edges = [-(2**63), *inner, 2**63 - 1]
+    for i, (start, end) in enumerate(itertools.pairwise(edges)):
+        conn.execute(partition, [start if i == 0 else start + 1, end])
+    for statement in sqlfiles.statements("report/orphans_collect"):
         conn.execute(statement)
     conn.execute(sqlfiles.load("report/flagged"))
     analytics.materialize(conn)

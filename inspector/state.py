@@ -21,9 +21,6 @@ import orjson
 from . import sqlfiles
 from .config import Config
 from .errors import StateError
-from .model import RESULT_COLUMNS
-
-_ID, _RELPATH = RESULT_COLUMNS.index("id"), RESULT_COLUMNS.index("relpath")
 
 SCHEMA_VERSION = 4
 # version -> the sql/state file that brings the previous version to it
@@ -174,11 +171,6 @@ class State:
         """Store a batch and, when given, the (part, id) every row up to which is now stored."""
         with self.transaction():
             self.conn.executemany(_q("insert_result"), results)
-            # A row re-checked on resume leaves the mark it made before: a file at the row's
-            # old path (possible only if the tree changed between the two runs) stays owned.
-            self.conn.executemany(
-                _q("own_disk_files"), [(pass_id, r[_RELPATH], r[_ID]) for r in results if r[_RELPATH] is not None]
-            )
             if cursor is None:
                 self.conn.execute(_q("count_only"), (len(results), pass_id))
             else:

@@ -192,19 +192,13 @@ def test_state_counts_each_row_once(jira, workdir):
     assert n == distinct == expected.total
 
 
-def test_orphans_of_a_state_without_settled_ownership_are_the_same(jira, workdir):
-    """A state written before schema 4 has no owned flags: the report joins files and rows."""
-    import shutil
-
+def test_orphans_are_the_same_when_collected_in_many_id_partitions(jira, workdir, monkeypatch):
     from inspector import report
 
     expected, env = scan_world(jira, workdir)
     assert run_cli([], env).returncode == 0
-    old = workdir / "old.sqlite"
-    shutil.copy(workdir / "state.sqlite", old)
-    with sqlite3.connect(old) as c:
-        c.execute("ALTER TABLE disk_files DROP COLUMN owned")
-    report.build(old, workdir / "again")
+    monkeypatch.setattr(report, "ORPHAN_PARTITION_ROWS", 37)
+    report.build(workdir / "state.sqlite", workdir / "again")
     assert (workdir / "again/orphans.txt").read_text().splitlines() == sorted(expected.orphans)
     assert (workdir / "again/orphans.txt").read_bytes() == (workdir / "report/orphans.txt").read_bytes()
 

@@ -75,42 +75,6 @@ def test_finished_passes_are_pruned_to_keep(tmp_path):
     assert kept == ids[-2:] and disk == set(ids[-2:])
 
 
-def _result(pass_id: int, att_id: int, relpath: str | None) -> tuple:
-    row = (att_id, 1, True, 1, 1, "A", "A", "P", "s", "f", 1, "text/plain", "u", 0)
-    return (pass_id, *row, relpath, 1, 0o100644, 1, 1, 0, 0, None)
-
-
-@pytest.mark.parametrize("rows_first", [True, False])
-def test_ownership_is_settled_whichever_side_is_stored_first(tmp_path, rows_first):
-    cfg = make_config(tmp_path, identity=JIRA)
-    with State(cfg.state_db) as st:
-        p = st.start_pass(cfg, 10)
-        results = [
-            _result(p.pass_id, 1, "A/10000/A-1/1"),
-            _result(p.pass_id, 2, "A/10000/A-1/2_old.txt"),  # a legacy name owns its file
-            _result(p.pass_id, 3, "A/10000/A-2/3"),  # its row points elsewhere than the file below
-            _result(p.pass_id, 4, None),  # no folder: owns nothing
-        ]
-        entries = [
-            ("A/10000/A-1/1", 1, None, "file"),
-            ("A/10000/A-1/2_old.txt", 2, None, "file"),
-            ("A/10000/A-1/3", 3, None, "file"),
-            ("A/10000/A-1/999", 999, None, "file"),
-            ("A/10000/A-1/notes.txt", None, None, "file"),
-        ]
-        if rows_first:
-            st.write_results(p.pass_id, results, ("new", 4))
-            st.write_disk(p.pass_id, entries, None)
-        else:
-            st.write_disk(p.pass_id, entries, None)
-            st.write_results(p.pass_id, results, ("new", 4))
-        owned = dict(st.conn.execute("SELECT relpath, owned FROM disk_files"))
-    assert owned == {
-        "A/10000/A-1/1": 1, "A/10000/A-1/2_old.txt": 1, "A/10000/A-1/3": 0, "A/10000/A-1/999": 0,
-        "A/10000/A-1/notes.txt": 0,
-    }  # fmt: skip
-
-
 def test_running_pass_round_trip(tmp_path):
     cfg = make_config(tmp_path, identity=JIRA)
     with State(cfg.state_db) as st:

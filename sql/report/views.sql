@@ -47,12 +47,16 @@ FROM checked r
 JOIN state.passes p ON p.pass_id = r.pass_id;
 
 CREATE OR REPLACE VIEW disk_files AS
-SELECT relpath, att_id, size, kind, owned FROM disk_source;
+SELECT relpath, att_id, size, kind FROM state.disk_files WHERE pass_id = getvariable('pass_id');
 
 -- A file is owned when a row resolved to exactly its path, even a broken one: a dangling
 -- symlink is reported once, as missing, not again as an orphan.
 CREATE OR REPLACE VIEW orphans AS
-SELECT relpath, size, kind, att_id FROM disk_files WHERE kind <> 'unlistable' AND NOT owned;
+SELECT d.relpath, d.size, d.kind, d.att_id
+FROM disk_files d
+WHERE d.kind <> 'unlistable'
+  AND NOT EXISTS (
+      SELECT 1 FROM attachments a WHERE a.id = d.att_id AND a.relpath = d.relpath);
 
 CREATE OR REPLACE VIEW missing AS SELECT * FROM attachments WHERE missing;
 CREATE OR REPLACE VIEW permissions AS SELECT * FROM attachments WHERE permissions;
