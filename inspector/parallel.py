@@ -9,7 +9,10 @@ its time), and time spent waiting for a CPU is told apart from time spent waitin
 
 from __future__ import annotations
 
+import resource
 import time
+
+_RUSAGE_THREAD = getattr(resource, "RUSAGE_THREAD", None)
 
 
 def blocked_clock() -> float:
@@ -26,3 +29,16 @@ def blocked_clock() -> float:
         return time.perf_counter() - (int(on_cpu) + int(waiting)) / 1e9
     except (OSError, ValueError):
         return time.perf_counter() - time.thread_time()
+
+
+def sleeps() -> int | None:
+    """How many times this thread has gone to sleep (voluntary context switches), or None
+    where the system cannot tell.
+
+    A call to network storage sleeps until the answer comes; a stat or listing served from a
+    local disk's cache never does. Where the kernel keeps no schedstats, ``blocked_clock``
+    cannot tell waiting for storage from waiting for a busy CPU (the pipeline's own processes
+    share two cores); a thread preempted for a CPU is not asleep, so this tells them apart."""
+    if _RUSAGE_THREAD is None:
+        return None
+    return resource.getrusage(_RUSAGE_THREAD).ru_nvcsw

@@ -111,7 +111,7 @@ def _finish(config: Config, pass_id: int) -> dict:
     Orphans are found by DuckDB's anti-join over the state; only those few are lstat'ed.
     """
     root = os.fspath(config.attachments_root)
-    conn, _ = report.connect(config.state_db, pass_id)
+    conn, _ = report.connect(config.state_db, pass_id, report.spill_dir(config.report_dir))
     try:
         report.materialize(conn)
         sizes = []

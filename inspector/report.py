@@ -30,6 +30,9 @@ LISTS = {  # file -> flag column of the attachments view
 # Rows per anti-join partition when collecting orphans: bounds the report's memory (a DuckDB
 # hash table over a million rows costs well over 100 MB).
 ORPHAN_PARTITION_ROWS = 100_000
+# DuckDB's own memory while building the report files (what it holds beyond this spills to
+# disk): with it the report's process stays under 150 MB at a million attachments.
+BUILD_MEMORY_LIMIT = "48MB"
 
 
 def extension_path() -> Path:
@@ -49,14 +52,21 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def connect(state_db: Path, pass_id: int | None = None) -> tuple[duckdb.DuckDBPyConnection, int]:
-    """A DuckDB connection with the state attached read-only and the report views defined."""
+def connect(
+    state_db: Path, pass_id: int | None = None, spill_dir: Path | None = None
+) -> tuple[duckdb.DuckDBPyConnection, int]:
+    """A DuckDB connection with the state attached read-only and the report views defined.
+    ``spill_dir``: building the report files, hold DuckDB to BUILD_MEMORY_LIMIT and let the
+    big aggregates (half a million issues at 1M attachments) spill there."""
     if not Path(state_db).is_file():
         raise StateError(f"no state file at {state_db}: run a scan first (python -m inspector)")
     conn = duckdb.connect(
         ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
     try:
+        if spill_dir is not None:
+            conn.execute(f"SET temp_directory = {_literal(str(spill_dir))}")
+            conn.execute(f"SET memory_limit = {_literal(BUILD_MEMORY_LIMIT)}")
         conn.execute(f"LOAD {_literal(str(extension_path()))}")
         conn.execute(f"ATTACH {_literal(str(Path(state_db).resolve()))} AS state (TYPE sqlite, READ_ONLY)")
         if pass_id is None:
@@ -73,6 +83,11 @@ def connect(state_db: Path, pass_id: int | None = None) -> tuple[duckdb.DuckDBPy
         conn.close()
         raise StateError(f"cannot read state file {state_db}: {exc}") from None
     return conn, int(pass_id)
+
+
+def spill_dir(report_dir: Path) -> Path:
+    """Where a report build lets DuckDB spill (DuckDB removes its files when it closes)."""
+    return Path(report_dir) / ".duckdb-spill"
 
 
 def lock_down(conn: duckdb.DuckDBPyConnection) -> None:
@@ -164,11 +179,9 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     for statement in sqlfiles.statements("report/materialize"):
         conn.execute(statement)
     partition = sqlfiles.load("report/orphans_partition")
-    conn.execute(partition, [None, None])
-    low, high, count = conn.execute(sqlfiles.load("report/id_range")).fetchone()
+    (count,) = conn.execute(sqlfiles.load("report/key_count")).fetchone()
     parts = max(1, count // ORPHAN_PARTITION_ROWS)
-    inner = [low + (high - low) * i // parts for i in range(1, parts)] if count else []
-    edges = [-(2**63), *inner, 2**63 - 1]
+    edges = [(2**64 - 1) * i // parts for i in range(parts + 1)]  # keys are uniform 64-bit hashes
     for i, (start, end) in enumerate(itertools.pairwise(edges)):
         conn.execute(partition, [start if i == 0 else start + 1, end])
     for statement in sqlfiles.statements("report/orphans_collect"):
@@ -211,7 +224,7 @@ def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
 
 def build(state_db: Path, report_dir: Path, pass_id: int | None = None) -> dict:
     """Write every report file for a pass (default: the newest) and return the summary."""
-    conn, pass_id = connect(state_db, pass_id)
+    conn, pass_id = connect(state_db, pass_id, spill_dir(report_dir))
     try:
         materialize(conn)
         return write(conn, report_dir)

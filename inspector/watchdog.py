@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 
 from .errors import StorageError
-from .parallel import blocked_clock
+from .parallel import blocked_clock, sleeps
 
 # Stuck threads a process abandons before it declares the storage gone (exit 7).
 MAX_HUNG = 16
@@ -100,18 +100,23 @@ class Watchdog:
         hung), in which case they are spread over ``threads`` (NFS: many round trips in flight)."""
         if threads <= 1 or len(items) <= probe:
             return self.run([items])[0]
-        blocked, hung = [0.0], self.hung
+        blocked, slept, hung = [0.0], [None], self.hung
 
         def timed(chunk: list, out: list, job: Job) -> None:
-            started = blocked_clock()
+            started, asleep = blocked_clock(), sleeps()
             try:
                 self.work(chunk, out, job)
             finally:
                 blocked[0] += blocked_clock() - started
+                if asleep is not None:
+                    slept[0] = sleeps() - asleep
 
         head = self.run([items[:probe]], timed)[0]
         rest = items[probe:]
-        slow = self.hung > hung or blocked[0] / probe > slow_seconds
+        # Slow storage makes the calls both take long and sleep (at least one in two does): a
+        # busy CPU makes them take long only, and more threads would only make that worse.
+        waited = slept[0] is None or slept[0] * 2 >= probe
+        slow = self.hung > hung or (blocked[0] / probe > slow_seconds and waited)
         size = -(-len(rest) // threads) if slow else len(rest)
         parts = self.run([rest[i : i + size] for i in range(0, len(rest), size)])
         return head + [result for part in parts for result in part]

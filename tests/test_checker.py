@@ -220,3 +220,30 @@ def test_storage_never_modifies_the_tree(root):
     assert (after.st_atime, after.st_mtime, stat.S_IMODE(after.st_mode)) == (
         before.st_atime, before.st_mtime, stat.S_IMODE(before.st_mode),
     )  # fmt: skip
+
+
+def test_calls_that_take_long_without_sleeping_do_not_go_wide(root, monkeypatch):
+    """A busy CPU (the pipeline's processes share the cores) makes local stats look slow where
+    the kernel keeps no schedstats; they never sleep, so the batch stays in one thread."""
+    from inspector import watchdog
+
+    for i in range(200):
+        put(root, f"OLD/10000/OLD-1/{i}")
+    rows = [row(id=i, issue_num=1) for i in range(200)]
+    clock = iter(range(10**9))
+    monkeypatch.setattr(watchdog, "blocked_clock", lambda: next(clock))  # a second "blocked" per call
+    chunks = []  # one per thread the batch ran in
+    real = RowChecker.check
+
+    def spy(self, chunk, out=None, job=None):
+        chunks.append(len(chunk))
+        return real(self, chunk, out, job)
+
+    monkeypatch.setattr(RowChecker, "check", spy)
+    checker = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), pass_id=1)
+    assert len(checker.check(rows)) == 200
+    assert chunks == [16, 184]  # the probe, then the rest in one thread: not spread over 20
+    chunks.clear()
+    sleepy = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), 1, LatencyStorage(root))
+    assert len(sleepy.check(rows)) == 200  # now the calls sleep too
+    assert chunks[0] == 16 and len(chunks) > 10  # spread over the threads

@@ -1,1 +1,0 @@
-SELECT min(id), max(id), count(*) FROM owned
