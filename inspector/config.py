@@ -33,6 +33,7 @@ VARIABLES: tuple[tuple[str, str, str], ...] = (
     ("DB_CONNECT_TIMEOUT", "30", "seconds to keep retrying the database (at start, or after a lost connection)"),
     ("CHECKERS", "CPU count", "checker processes"),
     ("CHECKER_THREADS", "64", "threads per checker (and for the walk), used once storage turns out slow (NFS)"),
+    ("WALKERS", "2", "processes listing the tree for orphans, each a share of the project/bucket folders"),
     ("MAX_ROWS_PER_SECOND", "0 (no limit)", "cap on attachments checked per second, to spare a busy shared disk"),
     ("STAT_TIMEOUT", "30", "seconds a single stat may hang (dead NFS server) before it is recorded as an error"),
     ("HASH", "0", "1: find duplicate attachments by content (reads files that share a size; also --hash)"),
@@ -88,6 +89,7 @@ class Config:
     max_rows_per_second: float = 0.0
     hash: bool = False
     hash_max_mbps: float = 0.0
+    walkers: int = 2
     stat_timeout: float = 30.0
     log_file: Path | None = None
     log_max_bytes: int = 10 * 1024 * 1024
@@ -291,6 +293,7 @@ def from_env() -> Config:
         db_connect_timeout=integer("DB_CONNECT_TIMEOUT", 30),
         checkers=integer("CHECKERS", os.cpu_count() or 1),
         checker_threads=integer("CHECKER_THREADS", 64),
+        walkers=integer("WALKERS", 2),
         identity=Identity(uid=uid, gids=frozenset({gid, *extra})),
         keep_passes=integer("KEEP_PASSES", 2),
         log_level=level,

@@ -164,16 +164,19 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
     metrics.update(running=1, rows_checked=current.rows_done, rows_estimate=estimate)
     pass_id = current.pass_id
     n = config.checkers
-    reading, walking = not current.reader_done, not current.walk_done
+    reading, walkers = not current.reader_done, 0 if current.walk_done else config.walkers
+
+    # Held for the whole run (a shared object nobody holds is gone before the children open it).
+    claims = walker.Claims.shared(multiprocessing.get_context("spawn"), current.walk_cursor)
 
     def scan(work_q, result_q, progress, _clock):
-        procs = {"writer": (writer.run, (config, pass_id, result_q, n, reading, walking, progress))}
+        procs = {"writer": (writer.run, (config, pass_id, result_q, n, reading, walkers, progress))}
         if reading:
             procs["reader"] = (reader.run, (config, current, work_q, result_q, n))
             for i in range(n):
                 procs[f"checker-{i}"] = (checker.run, (config, pass_id, work_q, result_q, i))
-        if walking:
-            procs["walker"] = (walker.run, (config, pass_id, current.walk_cursor, result_q))
+        for i in range(walkers):
+            procs[f"walker-{i}"] = (walker.run, (config, pass_id, current.walk_cursor, result_q, claims, i))
         return procs
 
     _run_stages(config, scan, should_stop, _Progress(estimate, current.rows_done, config.progress_interval, metrics))
@@ -207,7 +210,7 @@ def _hashing(config: Config, pass_id: int, level: str):
 
     def stages(work_q, result_q, progress, clock):
         procs = {
-            "writer": (writer.run, (config, pass_id, result_q, n, True, False, progress, True)),
+            "writer": (writer.run, (config, pass_id, result_q, n, True, 0, progress, True)),
             "hasher": (hasher.run, (config, pass_id, level, work_q, result_q, n)),
         }
         for i in range(n):

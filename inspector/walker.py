@@ -2,9 +2,11 @@
 
 It reads names and entry types only (one ``scandir`` per folder, no stat per file); the few
 orphans get their size afterwards. On slow storage the issue folders of a bucket are listed
-by many threads at once. Units of work are the ``<KEY>/<bucket>`` folders in sorted
-order, and the last finished unit is checkpointed with the entries, so a resumed walk skips
-what it already stored. Thumbnails (``<issue folder>/thumbs/``) are not attachments.
+by many threads at once. Units of work are the ``<KEY>/<bucket>`` folders, handed out in
+sorted order to INSPECTOR_WALKERS processes (``Claims``); the walk is checkpointed at the
+last unit before which every unit is stored, so a resumed walk skips what it already stored.
+Thumbnails (``<issue folder>/thumbs/``) are not attachments. The walkers also judge every
+issue folder for the Jira account (see ``Walk._judge``).
 
 Issue folders are listed under the same watchdog as the checks: a listing that hangs (a dead
 NFS server) records that folder as unlistable after INSPECTOR_STAT_TIMEOUT and the walk goes on.
@@ -52,6 +54,7 @@ class Walk:
         self.identity = identity
         self._blocked: list[tuple[str, int, str, str]] = []
         self._blocked_lock = threading.Lock()  # listing threads add, the stage's loop takes
+        self._subs: dict[tuple[str, str], Listed] = {}
 
     def take_blocked(self) -> list[tuple[str, int, str, str]]:
         """Issue folders found so far that the Jira account cannot enter:
@@ -161,43 +164,102 @@ class Walk:
                 claimed = rules.claimed_id(entry.name) if depth == 3 else None
                 yield text_path(child), claimed, None, self._kind(entry)
 
-    def units(self, after: tuple[str, str] | None) -> Iterator[tuple[tuple[str, str] | None, Iterator[Entry]]]:
-        """(unit, entries) for each project/bucket folder after ``after``; unit None = loose files."""
+    def units(
+        self, after: tuple[str, str] | None, claims: Claims | None = None, index: int = 0
+    ) -> Iterator[tuple[tuple[int, tuple[str, str]] | None, Iterator[Entry]]]:
+        """((seq, unit), entries) for each project/bucket folder after ``after``, in order;
+        None = loose files. With ``claims``, several walkers share the folders: each walks the
+        next one nobody has claimed yet, and only walker ``index`` 0 reports loose files."""
         listed = self._listing("")
         if isinstance(listed, int):
-            yield None, iter([("", None, None, "unlistable")])
+            if index == 0:
+                yield None, iter([("", None, None, "unlistable")])
             return
+        units: list[tuple[str, str]] = []
         for top in listed:
             if not self._enter(top):
-                yield None, iter([(text_path(top.name), None, None, self._kind(top))])
+                if index == 0:
+                    yield None, iter([(text_path(top.name), None, None, self._kind(top))])
                 continue
             second = self._listing(top.name)
             if isinstance(second, int):
-                yield None, iter([(text_path(top.name), None, None, "unlistable")])
+                if index == 0:
+                    yield None, iter([(text_path(top.name), None, None, "unlistable")])
                 continue
-            for sub in second:
-                unit = (top.name, sub.name)
-                if after is not None and unit <= after:
-                    continue
-                rel = f"{top.name}/{sub.name}"
-                if self._enter(sub):
-                    yield unit, self.bucket(rel)
-                else:
-                    yield unit, iter([(text_path(rel), None, None, self._kind(sub))])
+            units += [(top.name, sub.name) for sub in second if after is None or (top.name, sub.name) > after]
+            # Entering each unit's folder is decided when it is walked (symlinks seen once).
+            self._subs.update({(top.name, sub.name): sub for sub in second})
+        claims = claims or Claims.local(after)
+        while (claimed := claims.next(units)) is not None:
+            _, unit = claimed
+            rel = "/".join(unit)
+            sub = self._subs.pop(unit)
+            if self._enter(sub):
+                yield claimed, self.bucket(rel)
+            else:
+                yield claimed, iter([(text_path(rel), None, None, self._kind(sub))])
+
+
+class Claims:
+    """Project/bucket folders handed out one at a time, in sorted order, to walkers in several
+    processes: each takes the first folder of its own listing after the last one claimed, and
+    claims are numbered, so the writer can checkpoint the walk at the last folder before which
+    every claimed one is stored (``writer.CursorTracker``). Picklable for ``spawn``."""
+
+    def __init__(self, lock, seq, last):
+        self._lock, self._seq, self._last = lock, seq, last
+
+    @classmethod
+    def shared(cls, ctx, after: tuple[str, str] | None) -> Claims:
+        claims = cls(ctx.Lock(), ctx.Value("q", 0, lock=False), ctx.Array("c", _MAX_UNIT, lock=False))
+        claims._store(after)
+        return claims
+
+    @classmethod
+    def local(cls, after: tuple[str, str] | None) -> Claims:
+        claims = cls(threading.Lock(), _Box(0), _Box(b""))
+        claims._store(after)
+        return claims
+
+    def _store(self, unit: tuple[str, str] | None) -> None:
+        # "/" cannot occur in a folder name; surrogates keep undecodable bytes round-tripping.
+        self._last.value = "/".join(unit).encode("utf-8", "surrogateescape") if unit else b""
+
+    def next(self, units: list[tuple[str, str]]) -> tuple[int, tuple[str, str]] | None:
+        with self._lock:
+            raw = self._last.value
+            last = tuple(raw.decode("utf-8", "surrogateescape").split("/", 1)) if raw else None
+            unit = next((u for u in units if last is None or u > last), None)
+            if unit is None:
+                return None
+            self._store(unit)
+            seq = self._seq.value
+            self._seq.value = seq + 1
+        return seq, unit
+
+
+class _Box:
+    def __init__(self, value):
+        self.value = value
+
+
+_MAX_UNIT = 4096  # bytes of one "<project>/<bucket>" name (a file name is at most 255)
 
 
 @stage("walker")
-def run(config: Config, pass_id: int, after: tuple[str, str] | None, result_q) -> None:
+def run(config: Config, pass_id: int, after: tuple[str, str] | None, result_q, claims: Claims, index: int) -> None:
+    """One of INSPECTOR_WALKERS walkers: claims project/bucket folders until none is left.
+    A unit's last message carries (claim number, unit) for the writer's walk checkpoint."""
     walk = Walk(config.attachments_root, config.checker_threads, config.stat_timeout, identity=config.identity)
     batch: list[Entry] = []
-    for unit, entries in walk.units(after):
+    for claimed, entries in walk.units(after, claims, index):
         for entry in entries:
             batch.append(entry)
             if len(batch) >= config.batch_size:
                 result_q.put(("disk", batch, None, walk.take_blocked()))
                 batch = []
-        if unit is not None:
-            result_q.put(("disk", batch, unit, walk.take_blocked()))
+        if claimed is not None:
+            result_q.put(("disk", batch, claimed, walk.take_blocked()))
             batch = []
     result_q.put(("disk", batch, None, walk.take_blocked()))
     result_q.put(("walk_done",))

@@ -18,8 +18,8 @@ log = logging.getLogger("inspector.writer")
 
 
 class CursorTracker:
-    """Turns out-of-order batch completions into the position (the last batch's (part, id))
-    up to which every batch is stored."""
+    """Turns out-of-order batch completions into the position (the last batch's (part, id),
+    or the walk unit) up to which every batch is stored."""
 
     def __init__(self) -> None:
         self.next_seq = 0
@@ -36,11 +36,12 @@ class CursorTracker:
 
 @stage("writer")
 def run(
-    config: Config, pass_id: int, result_q, n_checkers: int, reading: bool, walking: bool, progress, hashing=False
+    config: Config, pass_id: int, result_q, n_checkers: int, reading: bool, walking: int, progress, hashing=False
 ) -> None:
-    """Store until every producer is done. ``hashing``: the producers are the hash feeder and
-    the checkers reading content; nothing is counted as a checked row or advances the cursor."""
-    tracker = CursorTracker()
+    """Store until every producer is done (``walking``: how many walkers). ``hashing``: the
+    producers are the hash feeder and the checkers reading content; nothing is counted as a
+    checked row or advances the cursor."""
+    tracker, walk_tracker = CursorTracker(), CursorTracker()
     checkers_left = n_checkers if reading else 0
     reader_batches: int | None = None if reading else 0
     with State(config.state_db) as state:
@@ -60,15 +61,19 @@ def run(
                 state.write_hashes(pass_id, rows, bytes_read)
                 tracker.complete(seq, None)
             elif kind == "disk":
-                _, entries, unit, blocked = message
+                _, entries, claimed, blocked = message
+                # Walkers finish units out of order: checkpoint the walk only up to the last unit
+                # before which every claimed one is stored.
+                unit = walk_tracker.complete(*claimed) if claimed else None
                 state.write_disk(pass_id, entries, unit, blocked)
             elif kind == "reader_done":
                 reader_batches = message[1]
             elif kind == "checker_done":
                 checkers_left -= 1
             elif kind == "walk_done":
-                state.mark("walk_done", pass_id)
-                walking = False
+                walking -= 1
+                if not walking:
+                    state.mark("walk_done", pass_id)
         if reading:
             if tracker.next_seq != reader_batches:
                 raise RuntimeError(f"stored {tracker.next_seq} of {reader_batches} batches")

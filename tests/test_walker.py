@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from inspector.config import Identity
-from inspector.walker import Walk
+from inspector.walker import Claims, Walk
 
 from .test_checker import _as_jira_account, put
 
@@ -67,7 +67,7 @@ def test_resume_skips_finished_units_in_sorted_order(tmp_path):
         put(tmp_path, rel)
     assert sorted(entries(tmp_path, after=("A", "20000"))) == ["B/10000/B-1/3", "C/10000/C-1/4"]
     units = [u for u, it in Walk(tmp_path).units(None) if list(it) is not None]
-    assert units == [("A", "10000"), ("A", "20000"), ("B", "10000"), ("C", "10000")]
+    assert units == list(enumerate([("A", "10000"), ("A", "20000"), ("B", "10000"), ("C", "10000")]))
 
 
 def test_undecodable_names_are_stored_visibly(tmp_path):
@@ -170,3 +170,34 @@ def test_an_issue_folder_we_cannot_list_is_still_judged(workdir):
     os.chmod(root / "A/10000/A-2", 0o700)
     found = _as_jira_account(lambda: blocked(root))
     assert found == [("A", 2, "A/10000/A-2", "Jira cannot enter A/10000/A-2/ (mode 0700 owner 0:0)")]
+
+
+def test_walkers_claim_units_one_at_a_time_and_together_see_everything(tmp_path):
+    for p in ("A", "B", "C"):
+        for b in (10000, 20000, 30000):
+            put(tmp_path, f"{p}/{b}/{p}-{b - 1}/1")
+    put(tmp_path, "loose.bin")
+    whole = entries(tmp_path)
+    claims = Claims.local(None)
+    walkers = [Walk(tmp_path).units(None, claims, i) for i in range(3)]
+    seen, claimed = {}, []
+    for turn in range(40):  # the three take turns, as processes would interleave
+        got = next(walkers[turn % 3], None)
+        if got is None:
+            continue
+        unit, it = got
+        claimed += [unit] if unit else []
+        for rel, claimed_id, _, kind in it:
+            assert rel not in seen  # nothing twice
+            seen[rel] = (claimed_id, kind)
+    assert seen == whole  # nothing lost
+    assert [seq for seq, _ in claimed] == list(range(9))  # numbered in claim order
+    assert [u for _, u in claimed] == sorted(u for _, u in claimed)  # handed out in sorted order
+    assert sum(1 for rel in seen if rel == "loose.bin") == 1
+
+
+def test_claims_resume_after_the_checkpoint(tmp_path):
+    for p in ("A", "B"):
+        put(tmp_path, f"{p}/10000/{p}-1/1")
+    units = [u for u, _ in Walk(tmp_path).units(("A", "10000"), Claims.local(("A", "10000")))]
+    assert units == [(0, ("B", "10000"))]
