@@ -188,6 +188,7 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
         hashing = time.monotonic() - started
 
     stored = time.monotonic()
+    log.debug("pass stored; parent peak rss so far %.1f MB", peak_rss_mb())
     # A few seconds of DuckDB: a stop request now waits for the report instead of breaking it
     # (DuckDB turns the signal's exception into its own "Query interrupted").
     with _signals_deferred() as pending:

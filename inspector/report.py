@@ -60,6 +60,13 @@ def connect(
     big aggregates (half a million issues at 1M attachments) spill there."""
     if not Path(state_db).is_file():
         raise StateError(f"no state file at {state_db}: run a scan first (python -m inspector)")
+    if spill_dir is not None:
+        # DuckDB creates the spill folder only when it first spills (at scale, mid-report), and
+        # not its parents: the report folder must exist before that.
+        try:
+            Path(spill_dir).parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ReportError(f"cannot write report files in {Path(spill_dir).parent}: {exc.strerror}") from None
     conn = duckdb.connect(
         ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )

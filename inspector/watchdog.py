@@ -18,6 +18,10 @@ from collections.abc import Callable
 from .errors import StorageError
 from .parallel import blocked_clock, sleeps
 
+# Voluntary context switches in a probe that mark it as waiting on storage (a thread that
+# waits for the GIL once in a probe is not slow storage).
+MIN_SLEEPS = 2
+
 # Stuck threads a process abandons before it declares the storage gone (exit 7).
 MAX_HUNG = 16
 
@@ -113,9 +117,10 @@ class Watchdog:
 
         head = self.run([items[:probe]], timed)[0]
         rest = items[probe:]
-        # Slow storage makes the calls both take long and sleep (at least one in two does): a
-        # busy CPU makes them take long only, and more threads would only make that worse.
-        waited = slept[0] is None or slept[0] * 2 >= probe
+        # Slow storage makes calls both take long and sleep; a busy CPU makes them take long
+        # only, and more threads would only make that worse. Two sleeps, not one per call: in a
+        # batch mixing a slow disk and a fast one, a few slow calls dominate the time.
+        waited = slept[0] is None or slept[0] >= MIN_SLEEPS
         slow = self.hung > hung or (blocked[0] / probe > slow_seconds and waited)
         size = -(-len(rest) // threads) if slow else len(rest)
         parts = self.run([rest[i : i + size] for i in range(0, len(rest), size)])

@@ -247,3 +247,14 @@ def test_calls_that_take_long_without_sleeping_do_not_go_wide(root, monkeypatch)
     sleepy = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), 1, LatencyStorage(root))
     assert len(sleepy.check(rows)) == 200  # now the calls sleep too
     assert chunks[0] == 16 and len(chunks) > 10  # spread over the threads
+    chunks.clear()
+
+    class OneInFiveSlow(FileSystemStorage):  # one slow project among fast ones
+        def stat(self, rel):
+            if rel.endswith("0") or rel.endswith("5"):
+                time.sleep(0.002)
+            return super().stat(rel)
+
+    mixed = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), 1, OneInFiveSlow(root))
+    assert len(mixed.check(rows)) == 200
+    assert chunks[0] == 16 and len(chunks) > 10  # spread over the threads
