@@ -21,6 +21,9 @@ from .parallel import blocked_clock, sleeps
 # Voluntary context switches in a probe that mark it as waiting on storage (a thread that
 # waits for the GIL once in a probe is not slow storage).
 MIN_SLEEPS = 2
+# Once a probe found the storage slow, later batches go wide at once for this long (a probe
+# costs a round trip per item, in series), then the storage is probed again.
+STAY_WIDE_SECONDS = 5.0
 
 # Stuck threads a process abandons before it declares the storage gone (exit 7).
 MAX_HUNG = 16
@@ -51,6 +54,7 @@ class Watchdog:
         self.tick = min(1.0, timeout / 4)
         self.hung = 0
         self._wake = threading.Event()
+        self._wide_until = float("-inf")
 
     def _start(self, rows: list, work: Callable) -> Job:
         job = Job(rows, self._clock())
@@ -101,9 +105,14 @@ class Watchdog:
         """Results for ``items`` in order. On local disk a call costs microseconds and threads
         only add overhead, so the first ``probe`` items run in one thread, timed; the rest stay
         in one thread unless those spent more than ``slow_seconds`` each blocked on I/O (or one
-        hung), in which case they are spread over ``threads`` (NFS: many round trips in flight)."""
+        hung), in which case they are spread over ``threads`` (NFS: many round trips in flight),
+        and so are whole batches for the next STAY_WIDE_SECONDS."""
         if threads <= 1 or len(items) <= probe:
             return self.run([items])[0]
+        if time.monotonic() < self._wide_until:  # slow a moment ago: no serial probe each batch
+            size = -(-len(items) // threads)
+            parts = self.run([items[i : i + size] for i in range(0, len(items), size)])
+            return [result for part in parts for result in part]
         blocked, slept, hung = [0.0], [None], self.hung
 
         def timed(chunk: list, out: list, job: Job) -> None:
@@ -122,6 +131,8 @@ class Watchdog:
         # batch mixing a slow disk and a fast one, a few slow calls dominate the time.
         waited = slept[0] is None or slept[0] >= MIN_SLEEPS
         slow = self.hung > hung or (blocked[0] / probe > slow_seconds and waited)
+        if slow:
+            self._wide_until = time.monotonic() + STAY_WIDE_SECONDS
         size = -(-len(rest) // threads) if slow else len(rest)
         parts = self.run([rest[i : i + size] for i in range(0, len(rest), size)])
         return head + [result for part in parts for result in part]

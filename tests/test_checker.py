@@ -248,6 +248,9 @@ def test_calls_that_take_long_without_sleeping_do_not_go_wide(root, monkeypatch)
     assert len(sleepy.check(rows)) == 200  # now the calls sleep too
     assert chunks[0] == 16 and len(chunks) > 10  # spread over the threads
     chunks.clear()
+    assert len(sleepy.check(rows)) == 200
+    assert max(chunks) == 10 and len(chunks) == 20  # found slow a moment ago: no serial probe
+    chunks.clear()
 
     class OneInFiveSlow(FileSystemStorage):  # one slow project among fast ones
         def stat(self, rel):
