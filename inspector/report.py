@@ -193,7 +193,8 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(partition, [start if i == 0 else start + 1, end])
     for statement in sqlfiles.statements("report/orphans_collect"):
         conn.execute(statement)
-    conn.execute(sqlfiles.load("report/flagged"))
+    for statement in sqlfiles.statements("report/flagged"):
+        conn.execute(statement)
     analytics.materialize(conn)
 
 

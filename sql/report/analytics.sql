@@ -78,31 +78,40 @@ SELECT author, attachments, bytes FROM storage_facts WHERE dimension = 'author';
 CREATE OR REPLACE VIEW storage_by_year AS
 SELECT year, attachments, bytes FROM storage_facts WHERE dimension = 'year';
 
--- Narrow first here too: the top hundred ids by size, then their links and names.
-CREATE OR REPLACE VIEW largest_attachments AS
-WITH top AS (
-    SELECT id, actual_size FROM attachments WHERE actual_size IS NOT NULL ORDER BY actual_size DESC, id LIMIT 100
-)
+-- The hundred largest attachments and issues, narrow first: ids and bytes only (half a million
+-- issues must not hold their keys, links and summaries in one hash table), read straight from
+-- the results (the folder verdicts `checked` adds change no size).
+CREATE OR REPLACE VIEW largest_attachment_sizes AS
+SELECT id, actual_size FROM state.results
+WHERE pass_id = getvariable('pass_id') AND actual_size IS NOT NULL
+ORDER BY actual_size DESC, id
+LIMIT 100;
+
+CREATE OR REPLACE VIEW largest_issue_sizes AS
+SELECT issue_id, count(*) AS attachments, coalesce(sum(actual_size), 0) AS bytes
+FROM state.results
+WHERE pass_id = getvariable('pass_id') AND issue_id IS NOT NULL
+GROUP BY issue_id
+ORDER BY bytes DESC, issue_id
+LIMIT 100;
+
+-- Then their links and names, looked up in the attachment rows of table `src`: the views
+-- below look in all of them; a report build looks in the few rows it reads anyway with the
+-- flagged ones (flagged.sql), which saves two full reads of every column of the state.
+CREATE OR REPLACE MACRO largest_attachments_in(src) AS TABLE
 SELECT a.id, a.link, a.issue_key, a.issue_link, a.project_key, a.filename, a.author, a.created, t.actual_size AS size
-FROM top t
-JOIN attachments a ON a.id = t.id
+FROM largest_attachment_sizes t
+JOIN query_table(src) a ON a.id = t.id
 ORDER BY t.actual_size DESC, t.id;
 
--- Narrow first (issue id and bytes only: half a million issues must not hold their keys,
--- links and summaries in one hash table), then the hundred largest are looked up again.
-CREATE OR REPLACE VIEW largest_issues AS
-WITH top AS (
-    SELECT issue_id, count(*) AS attachments, coalesce(sum(actual_size), 0) AS bytes
-    FROM attachments
-    WHERE issue_id IS NOT NULL
-    GROUP BY issue_id
-    ORDER BY bytes DESC, issue_id
-    LIMIT 100
-)
+CREATE OR REPLACE MACRO largest_issues_in(src) AS TABLE
 SELECT t.issue_id, any_value(a.issue_key) AS issue_key, any_value(a.issue_link) AS issue_link,
        any_value(a.project_key) AS project_key, any_value(a.issue_summary) AS issue_summary,
        t.attachments, t.bytes
-FROM top t
-JOIN attachments a ON a.issue_id = t.issue_id
+FROM largest_issue_sizes t
+JOIN query_table(src) a ON a.issue_id = t.issue_id
 GROUP BY t.issue_id, t.attachments, t.bytes
 ORDER BY t.bytes DESC, t.issue_id;
+
+CREATE OR REPLACE VIEW largest_attachments AS FROM largest_attachments_in('attachments');
+CREATE OR REPLACE VIEW largest_issues AS FROM largest_issues_in('attachments');

@@ -1,0 +1,65 @@
+"""storage.json's largest attachments and issues: the report reads the ids narrow first and
+their rows with the flagged ones; the views `report --sql` offers must give the same answer."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections import defaultdict
+
+import orjson
+import psycopg
+
+from inspector import world
+
+from .helpers import healthy_files, inspector_env, run_cli
+
+
+def test_largest_attachments_and_issues_follow_the_recorded_sizes(jira, workdir):
+    root = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=1500, seed=43, fault_rate=0.05))
+    # Five files grown to one size above all others: equal sizes must rank by id.
+    files = healthy_files(root, expected)
+    tied = sorted(files, reverse=True)[:5]
+    size = max(os.path.getsize(path) for path in files.values()) + 1000
+    for aid in tied:
+        os.truncate(files[aid], size)
+    env = inspector_env(jira, root, workdir)
+    result = run_cli([], env)
+    assert result.returncode == 0, result.stderr
+    storage = orjson.loads((workdir / "report/storage.json").read_bytes())
+
+    # The oracle: what the checkers recorded, ordered here in Python, and keys from Jira itself.
+    with sqlite3.connect(workdir / "state.sqlite") as db:
+        rows = db.execute("SELECT id, issue_id, actual_size FROM results").fetchall()
+    with psycopg.connect(jira.admin_dsn) as conn:
+        query = "SELECT ji.id, p.pkey || '-' || ji.issuenum FROM jiraissue ji JOIN project p ON p.id = ji.project"
+        keys = dict(conn.execute(query))
+    largest = sorted((r for r in rows if r[2] is not None), key=lambda r: (-r[2], r[0]))[:100]
+    per_issue: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    for _, issue, size in rows:
+        if issue is not None:
+            per_issue[issue][0] += 1
+            per_issue[issue][1] += size or 0
+    top_issues = sorted(per_issue.items(), key=lambda kv: (-kv[1][1], kv[0]))[:100]
+    assert len(largest) == 100 and len(top_issues) == 100
+    assert [aid for aid, _, _ in largest[:5]] == sorted(tied)
+
+    got = storage["largest_attachments"]
+    assert [(a["id"], a["size"]) for a in got] == [(aid, size) for aid, _, size in largest]
+    assert [a["issue_key"] for a in got] == [keys.get(issue) for _, issue, _ in largest]
+    assert all(a["link"].startswith(f"https://jira.example.com/secure/attachment/{a['id']}/") for a in got)
+    assert [(i["issue_id"], i["attachments"], i["bytes"]) for i in storage["largest_issues"]] == [
+        (issue, n, size) for issue, (n, size) in top_issues
+    ]
+    assert [i["issue_key"] for i in storage["largest_issues"]] == [keys.get(issue) for issue, _ in top_issues]
+
+    # The views users query read every row; the report file must agree with them.
+    for view, columns, key in (
+        ("largest_attachments", "id, size", "largest_attachments"),
+        ("largest_issues", "issue_id, attachments, bytes, issue_key", "largest_issues"),
+    ):
+        out = run_cli(["report", "--sql", f"SELECT {columns} FROM {view}", "--format", "json"], env)
+        assert out.returncode == 0, out.stderr
+        names = [c.strip() for c in columns.split(",")]
+        assert orjson.loads(out.stdout) == [{n: row[n] for n in names} for row in storage[key]]
