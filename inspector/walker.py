@@ -54,7 +54,7 @@ class Walk:
         self.identity = identity
         self._blocked: list[tuple[str, int, str, str]] = []
         self._blocked_lock = threading.Lock()  # listing threads add, the stage's loop takes
-        self._subs: dict[tuple[str, str], Listed] = {}
+        self._subs: dict[tuple[str, str], tuple[Listed, bool]] = {}
 
     def take_blocked(self) -> list[tuple[str, int, str, str]]:
         """Issue folders found so far that the Jira account cannot enter:
@@ -186,15 +186,21 @@ class Walk:
                 if index == 0:
                     yield None, iter([(text_path(top.name), None, None, "unlistable")])
                 continue
-            units += [(top.name, sub.name) for sub in second if after is None or (top.name, sub.name) > after]
-            # Entering each unit's folder is decided when it is walked (symlinks seen once).
-            self._subs.update({(top.name, sub.name): sub for sub in second})
+            for sub in second:
+                # Whether to enter each unit (a symlinked one once only) is decided here, for all
+                # units in order, so that every walker decides alike whoever claims which, and a
+                # resumed walk as the first one did.
+                unit = (top.name, sub.name)
+                entered = self._enter(sub)
+                if after is None or unit > after:
+                    units.append(unit)
+                    self._subs[unit] = (sub, entered)
         claims = claims or Claims.local(after)
         while (claimed := claims.next(units)) is not None:
             _, unit = claimed
             rel = "/".join(unit)
-            sub = self._subs.pop(unit)
-            if self._enter(sub):
+            sub, entered = self._subs.pop(unit)
+            if entered:
                 yield claimed, self.bucket(rel)
             else:
                 yield claimed, iter([(text_path(rel), None, None, self._kind(sub))])

@@ -173,13 +173,20 @@ def test_an_issue_folder_we_cannot_list_is_still_judged(workdir):
 
 
 def test_walkers_claim_units_one_at_a_time_and_together_see_everything(tmp_path):
+    root = tmp_path / "root"
     for p in ("A", "B", "C"):
         for b in (10000, 20000, 30000):
-            put(tmp_path, f"{p}/{b}/{p}-{b - 1}/1")
-    put(tmp_path, "loose.bin")
-    whole = entries(tmp_path)
+            put(root, f"{p}/{b}/{p}-{b - 1}/1")
+    put(root, "loose.bin")
+    # Two bucket folders that are symlinks to one folder: entered once, whoever claims them.
+    put(tmp_path / "disk2", "shared/D-1/2")
+    (root / "D").mkdir()
+    for b in (10000, 20000):
+        os.symlink(tmp_path / "disk2/shared", root / f"D/{b}")
+    whole = entries(root)
+    assert [rel for rel in whole if rel.startswith("D/")] == ["D/10000/D-1/2", "D/20000"]
     claims = Claims.local(None)
-    walkers = [Walk(tmp_path).units(None, claims, i) for i in range(3)]
+    walkers = [Walk(root).units(None, claims, i) for i in range(3)]
     seen, claimed = {}, []
     for turn in range(40):  # the three take turns, as processes would interleave
         got = next(walkers[turn % 3], None)
@@ -191,7 +198,7 @@ def test_walkers_claim_units_one_at_a_time_and_together_see_everything(tmp_path)
             assert rel not in seen  # nothing twice
             seen[rel] = (claimed_id, kind)
     assert seen == whole  # nothing lost
-    assert [seq for seq, _ in claimed] == list(range(9))  # numbered in claim order
+    assert [seq for seq, _ in claimed] == list(range(11))  # numbered in claim order
     assert [u for _, u in claimed] == sorted(u for _, u in claimed)  # handed out in sorted order
     assert sum(1 for rel in seen if rel == "loose.bin") == 1
 
