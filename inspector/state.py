@@ -162,9 +162,12 @@ class State:
     def finish_pass(self, pass_id: int, keep: int) -> None:
         with self.transaction():
             self.conn.execute(_q("finish_pass"), (utcnow(), pass_id))
-            for (old,) in self.conn.execute(_q("old_passes"), (keep,)).fetchall():
+            dropped = self.conn.execute(_q("old_passes"), (keep,)).fetchall()
+            for (old,) in dropped:
                 for statement in sqlfiles.statements("state/delete_pass"):
                     self.conn.execute(statement, (old,))
+            if dropped:  # a state is migrated to the newest schema on open: file_hashes exists
+                self.conn.execute(_q("prune_hashes"))
 
     # writer -----------------------------------------------------------------------------------
     def write_results(self, pass_id: int, results: list[tuple], cursor: tuple[str, int] | None) -> None:

@@ -173,3 +173,25 @@ def test_hashing_reads_only_inside_the_maintenance_windows(jira, workdir, monkey
     assert 0 < seen["at_pause"] == seen["after_wait"]  # nothing read while the window was closed
     assert outcome.resumed and outcome.summary["duplicate_groups"] == len(expected.duplicate_groups) >= 3
     assert {files[0][0], files[1][0]} in expected.duplicate_groups
+
+
+def test_hashes_of_deleted_attachments_leave_with_the_last_pass_that_had_them(jira, workdir):
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=200, seed=34))
+    env = inspector_env(jira, root, workdir)  # two passes kept (the default)
+    state = workdir / "state.sqlite"
+    assert run_cli(["run", "--hash"], env).returncode == 0
+    hashed = _hashes(state)
+    assert len(hashed) > 2
+    gone = sorted(hashed)[0]
+    with closing(sqlite3.connect(state)) as c:
+        (gone_id,) = c.execute("SELECT id FROM results WHERE relpath = ?", (gone,)).fetchone()
+    jira.execute("DELETE FROM fileattachment WHERE id = %s", (gone_id,))
+    os.remove(root / gone)
+
+    assert run_cli(["run", "--hash"], env).returncode == 0
+    assert gone in _hashes(state)  # the first pass, still kept, has its row
+    assert run_cli(["run", "--hash"], env).returncode == 0
+    left = _hashes(state)
+    assert gone not in left  # no kept pass has it any more
+    assert set(hashed) - {gone} <= set(left)  # every hash of a file still there stays
