@@ -80,7 +80,18 @@ def test_folder_issue_refuses_what_no_row_resolves_to(rel):
 
 @pytest.mark.parametrize(
     ("name", "claimed"),
-    [("10100", 10100), ("10100_report.pdf", 10100), ("_x", None), ("abc", None), ("٣٣", None), ("9" * 25, None)],
+    [
+        ("10100", 10100),
+        ("10100_report.pdf", 10100),
+        ("_x", None),
+        ("abc", None),
+        ("٣٣", None),
+        ("9" * 25, None),
+        ("９", None),
+        ("9" * 18, int("9" * 18)),
+        ("9" * 19 + "_x", None),
+        ("12_", 12),
+    ],
 )
 def test_claimed_id(name, claimed):
     assert rules.claimed_id(name) == claimed

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from inspector.config import Identity
+from inspector.storage_fs import text_path
 from inspector.walker import Claims, Walk
 
 from .test_checker import _as_jira_account, put
@@ -208,3 +209,12 @@ def test_claims_resume_after_the_checkpoint(tmp_path):
         put(tmp_path, f"{p}/10000/{p}-1/1")
     units = [u for u, _ in Walk(tmp_path).units(("A", "10000"), Claims.local(("A", "10000")))]
     assert units == [(0, ("B", "10000"))]
+
+
+@pytest.mark.parametrize(
+    ("rel", "text"),
+    [("A/10000/A-1/5", "A/10000/A-1/5"), ("A/10000/A-1/ä 1.txt", "A/10000/A-1/ä 1.txt"),
+     (os.fsdecode(b"A/10000/A-1/x\xff"), "A/10000/A-1/x\\xff")],
+)  # fmt: skip
+def test_paths_are_stored_as_text_with_undecodable_bytes_escaped(rel, text):
+    assert text_path(rel) == text
