@@ -77,14 +77,19 @@ def test_undecodable_names_are_stored_visibly(tmp_path):
     assert "A/10000/A-1/bad\\xffname" in entries(tmp_path)
 
 
-def test_folder_the_account_cannot_list_is_recorded(workdir):
-    root = workdir / "attachments"
+def _tree_with_a_folder_only_root_enters(root: Path) -> Path:
+    """A-1 belongs to the Jira account (uid 2001); A-2 is root's, mode 0700."""
     for rel in ("A/10000/A-1/1", "A/10000/A-2/2"):
         put(root, rel)
     for dirpath, _, _ in os.walk(root):
         os.chown(dirpath, 2001, 2001)
     os.chown(root / "A/10000/A-2", 0, 0)
     os.chmod(root / "A/10000/A-2", 0o700)
+    return root
+
+
+def test_folder_the_account_cannot_list_is_recorded(workdir):
+    root = _tree_with_a_folder_only_root_enters(workdir / "attachments")
     found = _as_jira_account(lambda: entries(root))
     assert found == {"A/10000/A-1/1": (1, "file"), "A/10000/A-2": (None, "unlistable")}
 
@@ -162,13 +167,7 @@ def test_issue_folders_jira_cannot_enter_are_judged_from_the_listing(tmp_path):
 
 
 def test_an_issue_folder_we_cannot_list_is_still_judged(workdir):
-    root = workdir / "attachments"
-    for rel in ("A/10000/A-1/1", "A/10000/A-2/2"):
-        put(root, rel)
-    for dirpath, _, _ in os.walk(root):
-        os.chown(dirpath, 2001, 2001)
-    os.chown(root / "A/10000/A-2", 0, 0)
-    os.chmod(root / "A/10000/A-2", 0o700)
+    root = _tree_with_a_folder_only_root_enters(workdir / "attachments")
     found = _as_jira_account(lambda: blocked(root))
     assert found == [("A", 2, "A/10000/A-2", "Jira cannot enter A/10000/A-2/ (mode 0700 owner 0:0)")]
 
