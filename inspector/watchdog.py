@@ -116,9 +116,12 @@ class Watchdog:
         blocked, slept, hung = [0.0], [None], self.hung
 
         def timed(chunk: list, out: list, job: Job) -> None:
+            # The first item is not measured: a new thread waits once or twice for the GIL while
+            # the starting thread finishes its own steps, sleeps that no storage caused.
+            self.work(chunk[:1], out, job)
             started, asleep = blocked_clock(), sleeps()
             try:
-                self.work(chunk, out, job)
+                self.work(chunk[1:], out, job)
             finally:
                 blocked[0] += blocked_clock() - started
                 if asleep is not None:
@@ -130,7 +133,7 @@ class Watchdog:
         # only, and more threads would only make that worse. Two sleeps, not one per call: in a
         # batch mixing a slow disk and a fast one, a few slow calls dominate the time.
         waited = slept[0] is None or slept[0] >= MIN_SLEEPS
-        slow = self.hung > hung or (blocked[0] / probe > slow_seconds and waited)
+        slow = self.hung > hung or (blocked[0] / max(1, probe - 1) > slow_seconds and waited)
         if slow:
             self._wide_until = time.monotonic() + STAY_WIDE_SECONDS
         size = -(-len(rest) // threads) if slow else len(rest)
