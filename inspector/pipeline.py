@@ -111,22 +111,26 @@ def _finish(config: Config, pass_id: int) -> dict:
     Orphans are found by DuckDB's anti-join over the state; only those few are lstat'ed.
     """
     root = os.fspath(config.attachments_root)
-    conn, _ = report.connect(config.state_db, pass_id, report.spill_dir(config.report_dir))
-    try:
-        report.materialize(conn)
-        sizes = []
-        for rel in report.orphans_without_size(conn):
-            try:
-                sizes.append((rel, os.lstat(f"{root}/{rel}").st_size))
-            except (OSError, ValueError):
-                sizes.append((rel, -1))
-        report.set_orphan_sizes(conn, sizes)
-        with State(config.state_db) as state:
-            state.set_sizes(pass_id, sizes)
-            state.finish_pass(pass_id, config.keep_passes)
-        return report.write(conn, config.report_dir)
-    finally:
-        conn.close()
+
+    def attempt(memory_limit: str) -> dict:  # done again whole if DuckDB runs out: each step repeats
+        conn, _ = report.connect(config.state_db, pass_id, report.spill_dir(config.report_dir), memory_limit)
+        try:
+            report.materialize(conn)
+            sizes = []
+            for rel in report.orphans_without_size(conn):
+                try:
+                    sizes.append((rel, os.lstat(f"{root}/{rel}").st_size))
+                except (OSError, ValueError):
+                    sizes.append((rel, -1))
+            report.set_orphan_sizes(conn, sizes)
+            with State(config.state_db) as state:
+                state.set_sizes(pass_id, sizes)
+                state.finish_pass(pass_id, config.keep_passes)
+            return report.write(conn, config.report_dir)
+        finally:
+            conn.close()
+
+    return report.within_memory(attempt)
 
 
 def _raise_interrupted(signum, _frame):

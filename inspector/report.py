@@ -9,7 +9,9 @@ nor a user's ``--sql`` query can change it.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -18,6 +20,8 @@ import orjson
 from . import analytics, report_html, sqlfiles
 from .errors import ReportError, StateError
 from .report_html import human_bytes
+
+log = logging.getLogger("inspector.report")
 
 LISTS = {  # file -> flag column of the attachments view
     "missing.txt": "missing",
@@ -31,8 +35,10 @@ LISTS = {  # file -> flag column of the attachments view
 # hash table over a million rows costs well over 100 MB).
 ORPHAN_PARTITION_ROWS = 100_000
 # DuckDB's own memory while building the report files (what it holds beyond this spills to
-# disk): with it the report's process stays under 150 MB at a million attachments.
-BUILD_MEMORY_LIMIT = "48MB"
+# disk): with the first the report's process stays near 150 MB at a million attachments. What
+# DuckDB needs varies with how its threads interleave, and 24 MB already runs out there: should
+# the first limit run out, the build is done again once with the second.
+BUILD_MEMORY_LIMITS = ("48MB", "256MB")
 
 
 def extension_path() -> Path:
@@ -53,11 +59,11 @@ def _literal(text: str) -> str:
 
 
 def connect(
-    state_db: Path, pass_id: int | None = None, spill_dir: Path | None = None
+    state_db: Path, pass_id: int | None = None, spill_dir: Path | None = None, memory_limit: str | None = None
 ) -> tuple[duckdb.DuckDBPyConnection, int]:
     """A DuckDB connection with the state attached read-only and the report views defined.
-    ``spill_dir``: building the report files, hold DuckDB to BUILD_MEMORY_LIMIT and let the
-    big aggregates (half a million issues at 1M attachments) spill there."""
+    ``spill_dir``: building the report files, hold DuckDB to ``memory_limit`` (default: the
+    first of BUILD_MEMORY_LIMITS) and let the big aggregates spill there."""
     if not Path(state_db).is_file():
         raise StateError(f"no state file at {state_db}: run a scan first (python -m inspector)")
     if spill_dir is not None:
@@ -73,7 +79,7 @@ def connect(
     try:
         if spill_dir is not None:
             conn.execute(f"SET temp_directory = {_literal(str(spill_dir))}")
-            conn.execute(f"SET memory_limit = {_literal(BUILD_MEMORY_LIMIT)}")
+            conn.execute(f"SET memory_limit = {_literal(memory_limit or BUILD_MEMORY_LIMITS[0])}")
         conn.execute(f"LOAD {_literal(str(extension_path()))}")
         conn.execute(f"ATTACH {_literal(str(Path(state_db).resolve()))} AS state (TYPE sqlite, READ_ONLY)")
         if pass_id is None:
@@ -90,6 +96,17 @@ def connect(
         conn.close()
         raise StateError(f"cannot read state file {state_db}: {exc}") from None
     return conn, int(pass_id)
+
+
+def within_memory(build: Callable[[str], dict]) -> dict:
+    """``build(memory_limit)`` with each of BUILD_MEMORY_LIMITS in turn until DuckDB does not
+    run out of memory (a report that fails costs the user more than a larger peak)."""
+    for limit, larger in itertools.pairwise(BUILD_MEMORY_LIMITS):
+        try:
+            return build(limit)
+        except duckdb.OutOfMemoryException:
+            log.warning("building the report ran out of its %s of memory; building it again with %s", limit, larger)
+    return build(BUILD_MEMORY_LIMITS[-1])
 
 
 def spill_dir(report_dir: Path) -> Path:
@@ -223,6 +240,8 @@ def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
         _write_atomic(report_dir / "summary.json", orjson.dumps(s, option=orjson.OPT_INDENT_2) + b"\n")
         _write_atomic(report_dir / "summary.txt", summary_text(s, report_dir).encode())
         _write_atomic(report_dir / "report.html", report_html.render(conn, s, storage).encode())
+    except duckdb.OutOfMemoryException:
+        raise  # within_memory builds it again with more
     except duckdb.Error as exc:
         raise ReportError(f"building the report failed: {exc}") from None
     except OSError as exc:
@@ -232,12 +251,16 @@ def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
 
 def build(state_db: Path, report_dir: Path, pass_id: int | None = None) -> dict:
     """Write every report file for a pass (default: the newest) and return the summary."""
-    conn, pass_id = connect(state_db, pass_id, spill_dir(report_dir))
-    try:
-        materialize(conn)
-        return write(conn, report_dir)
-    finally:
-        conn.close()
+
+    def attempt(memory_limit: str) -> dict:
+        conn, _ = connect(state_db, pass_id, spill_dir(report_dir), memory_limit)
+        try:
+            materialize(conn)
+            return write(conn, report_dir)
+        finally:
+            conn.close()
+
+    return within_memory(attempt)
 
 
 def query(state_db: Path, sql: str, pass_id: int | None = None) -> tuple[list[str], list[tuple]]:

@@ -1,5 +1,6 @@
 """storage.json's largest attachments and issues: the report reads the ids narrow first and
-their rows with the flagged ones; the views `report --sql` offers must give the same answer."""
+their rows with the flagged ones; the views `report --sql` offers must give the same answer.
+And a report build that runs out of DuckDB's memory is built again with more."""
 
 from __future__ import annotations
 
@@ -7,12 +8,14 @@ import os
 import sqlite3
 from collections import defaultdict
 
+import duckdb
 import orjson
 import psycopg
+import pytest
 
 from inspector import world
 
-from .helpers import healthy_files, inspector_env, run_cli
+from .helpers import healthy_files, inspector_env, reference_report, run_cli
 
 
 def test_largest_attachments_and_issues_follow_the_recorded_sizes(jira, workdir):
@@ -63,3 +66,28 @@ def test_largest_attachments_and_issues_follow_the_recorded_sizes(jira, workdir)
         assert out.returncode == 0, out.stderr
         names = [c.strip() for c in columns.split(",")]
         assert orjson.loads(out.stdout) == [{n: row[n] for n in names} for row in storage[key]]
+
+
+def test_a_report_that_runs_out_of_memory_is_built_again_with_more(jira, workdir, monkeypatch, capsys):
+    from inspector import cli, report
+
+    from .test_resume import report_files
+
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=600, seed=44, fault_rate=0.05))
+    reference = reference_report(jira, root, workdir)
+    for key, value in inspector_env(jira, root, workdir).items():
+        monkeypatch.setenv(key, value)
+    state = workdir / "state.sqlite"
+
+    monkeypatch.setattr(report, "BUILD_MEMORY_LIMITS", ("2MB", "256MB"))
+    assert cli.main([]) == 0  # the whole scan, its report built in this process (logging to stderr)
+    assert report_files(workdir / "report") == reference
+    report.build(state, workdir / "again")  # `inspector report`
+    assert report_files(workdir / "again") == reference
+    assert capsys.readouterr().err.count("ran out of its 2MB of memory; building it again with 256MB") == 2
+
+    # The first limit really runs out: DuckDB cannot even hold the orphan keys in it.
+    monkeypatch.setattr(report, "BUILD_MEMORY_LIMITS", ("2MB",))
+    with pytest.raises(duckdb.OutOfMemoryException):
+        report.build(state, workdir / "small")
