@@ -16,7 +16,7 @@ import threading
 import time
 
 import psycopg
-from common import OUT, cached_world, clean, inspector_cmd, machine
+from common import OUT, cached_world, clean, failure_lines, inspector_cmd, machine
 
 from inspector import sqlfiles
 
@@ -47,7 +47,7 @@ def scan(w, pool_size: str) -> dict:
     stop.set()
     sampler.join()
     if result.returncode != 0:
-        raise SystemExit(result.stderr[-3000:])
+        raise SystemExit(f"the scan failed ({result.returncode}):\n{failure_lines(result.stderr)}")
     peaks: dict[str, float] = {}
     for name, _, mb in PEAK.findall(result.stderr):
         peaks[name] = max(peaks.get(name, 0.0), float(mb))
@@ -57,7 +57,7 @@ def scan(w, pool_size: str) -> dict:
     rebuilt = subprocess.run([*inspector_cmd(), "report"], env=env, capture_output=True, text=True)
     report_rebuild = time.perf_counter() - t0
     if rebuilt.returncode != 0:
-        raise SystemExit(rebuilt.stderr)
+        raise SystemExit(f"inspector report failed ({rebuilt.returncode}):\n{failure_lines(rebuilt.stderr)}")
     return {"seconds": elapsed, "peaks": peaks, "connections": peak_conns[0], "report_rebuild": report_rebuild}
 
 

@@ -84,12 +84,19 @@ def clean(run_dir: Path) -> None:
     run_dir.mkdir(parents=True)
 
 
+def failure_lines(stderr: str) -> str:
+    """The end of a failed run's log without the per-row DEBUG lines, which at scale would
+    push the error itself out of any tail."""
+    kept = [line for line in stderr.splitlines() if " DEBUG attachment " not in line]
+    return "\n".join(kept[-40:])
+
+
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess]:
     started = time.perf_counter()
     result = subprocess.run(cmd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
     if result.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+        raise SystemExit(f"{' '.join(cmd)} failed ({result.returncode}):\n{failure_lines(result.stderr)}")
     return elapsed, result
 
 
