@@ -112,25 +112,19 @@ def _finish(config: Config, pass_id: int) -> dict:
     """
     root = os.fspath(config.attachments_root)
 
-    def attempt(memory_limit: str) -> dict:  # done again whole if DuckDB runs out: each step repeats
-        conn, _ = report.connect(config.state_db, pass_id, report.spill_dir(config.report_dir), memory_limit)
-        try:
-            report.materialize(conn)
-            sizes = []
-            for rel in report.orphans_without_size(conn):
-                try:
-                    sizes.append((rel, os.lstat(f"{root}/{rel}").st_size))
-                except (OSError, ValueError):
-                    sizes.append((rel, -1))
-            report.set_orphan_sizes(conn, sizes)
-            with State(config.state_db) as state:
-                state.set_sizes(pass_id, sizes)
-                state.finish_pass(pass_id, config.keep_passes)
-            return report.write(conn, config.report_dir)
-        finally:
-            conn.close()
+    def settle(conn) -> None:  # each step may repeat: the report may be built a second time
+        sizes = []
+        for rel in report.orphans_without_size(conn):
+            try:
+                sizes.append((rel, os.lstat(f"{root}/{rel}").st_size))
+            except (OSError, ValueError):
+                sizes.append((rel, -1))
+        report.set_orphan_sizes(conn, sizes)
+        with State(config.state_db) as state:
+            state.set_sizes(pass_id, sizes)
+            state.finish_pass(pass_id, config.keep_passes)
 
-    return report.within_memory(attempt)
+    return report.build(config.state_db, config.report_dir, pass_id, settle)
 
 
 def _raise_interrupted(signum, _frame):

@@ -249,13 +249,22 @@ def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
     return s
 
 
-def build(state_db: Path, report_dir: Path, pass_id: int | None = None) -> dict:
-    """Write every report file for a pass (default: the newest) and return the summary."""
+def build(
+    state_db: Path,
+    report_dir: Path,
+    pass_id: int | None = None,
+    settle: Callable[[duckdb.DuckDBPyConnection], None] | None = None,
+) -> dict:
+    """Write every report file for a pass (default: the newest) and return the summary.
+    ``settle(conn)`` runs between reading the state and writing the files (the scan sizes the
+    orphans and closes its pass there); it runs again if the build is done again."""
 
     def attempt(memory_limit: str) -> dict:
         conn, _ = connect(state_db, pass_id, spill_dir(report_dir), memory_limit)
         try:
             materialize(conn)
+            if settle is not None:
+                settle(conn)
             return write(conn, report_dir)
         finally:
             conn.close()

@@ -110,9 +110,7 @@ class Watchdog:
         if threads <= 1 or len(items) <= probe:
             return self.run([items])[0]
         if time.monotonic() < self._wide_until:  # slow a moment ago: no serial probe each batch
-            size = -(-len(items) // threads)
-            parts = self.run([items[i : i + size] for i in range(0, len(items), size)])
-            return [result for part in parts for result in part]
+            return self._spread(items, threads)
         blocked, slept, hung = [0.0], [None], self.hung
 
         def timed(chunk: list, out: list, job: Job) -> None:
@@ -136,9 +134,13 @@ class Watchdog:
         slow = self.hung > hung or (blocked[0] / max(1, probe - 1) > slow_seconds and waited)
         if slow:
             self._wide_until = time.monotonic() + STAY_WIDE_SECONDS
-        size = -(-len(rest) // threads) if slow else len(rest)
-        parts = self.run([rest[i : i + size] for i in range(0, len(rest), size)])
-        return head + [result for part in parts for result in part]
+        return head + self._spread(rest, threads if slow else 1)
+
+    def _spread(self, items: list, threads: int) -> list:
+        """Results for ``items`` in order, from ``threads`` threads taking a slice each."""
+        size = -(-len(items) // threads)
+        parts = self.run([items[i : i + size] for i in range(0, len(items), size)])
+        return [result for part in parts for result in part]
 
     def _abandon(self, job: Job, seen: int, results: list, work: Callable, on_hang: Callable) -> Job | None:
         job.cancelled = True
