@@ -26,9 +26,12 @@ MAX_DELAY = 15.0
 # stream resumes after the last id either way). Class 08 is "connection exception".
 _TRANSIENT = {"57P01", "57P02", "57P03", "57P05", "25P03", "53300", "53400"}
 # libpq gives no SQLSTATE when the server refuses a new connection, only its FATAL message:
-# these refusals pass (the server is starting, stopping or full); any other (wrong password,
-# no such database or role, pg_hba.conf) will not pass by waiting.
-_PASSING_REFUSALS = ("the database system is", "too many clients", "connection slots are reserved")
+# these refusals pass (the server is starting, stopping or full, or shut down or restarted
+# while the session was being set up: the SQLSTATE 57P01/57P02 texts); any other (wrong
+# password, no such database or role, pg_hba.conf) will not pass by waiting.
+_PASSING_REFUSALS = (
+    "the database system is", "too many clients", "connection slots are reserved", "terminating connection",
+)  # fmt: skip
 
 
 def backoff(attempt: int, rng=random.random, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:

@@ -45,6 +45,11 @@ def test_backoff_doubles_with_jitter_and_is_capped():
         (psycopg.OperationalError("connection failed: FATAL:  password authentication failed for user"), False),
         (psycopg.OperationalError("connection failed: FATAL:  the database system is starting up"), True),
         (psycopg.OperationalError("connection failed: FATAL:  sorry, too many clients already"), True),
+        # the server stopped while our session was being set up (seen when a fast shutdown met a reconnect)
+        (
+            psycopg.OperationalError("connection failed: FATAL:  terminating connection due to administrator command"),
+            True,
+        ),
         (psycopg.errors.InvalidCatalogName(), False),  # no such database
         (psycopg.errors.InsufficientPrivilege(), False),
         (ValueError("x"), False),
