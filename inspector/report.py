@@ -39,6 +39,9 @@ ORPHAN_PARTITION_ROWS = 100_000
 # DuckDB needs varies with how its threads interleave, and 24 MB already runs out there: should
 # the first limit run out, the build is done again once with the second.
 BUILD_MEMORY_LIMITS = ("48MB", "256MB")
+# A step whose memory grows with the instance (sql/report/bounded_step.sql) gets this much and
+# one thread while the first limit holds, and spills the rest; on the retry, the larger limit.
+BOUNDED_STEP_MEMORY_LIMIT = "24MB"
 
 
 def extension_path() -> Path:
@@ -79,7 +82,12 @@ def connect(
     try:
         if spill_dir is not None:
             conn.execute(f"SET temp_directory = {_literal(str(spill_dir))}")
-            conn.execute(f"SET memory_limit = {_literal(memory_limit or BUILD_MEMORY_LIMITS[0])}")
+            limit = memory_limit or BUILD_MEMORY_LIMITS[0]
+            step_limit = BOUNDED_STEP_MEMORY_LIMIT if limit == BUILD_MEMORY_LIMITS[0] else limit
+            conn.execute(f"SET memory_limit = {_literal(limit)}")
+            conn.execute(f"SET VARIABLE report_memory_limit = {_literal(limit)}")
+            conn.execute(f"SET VARIABLE step_memory_limit = {_literal(step_limit)}")
+            conn.execute("SET VARIABLE report_threads = current_setting('threads')")
         conn.execute(f"LOAD {_literal(str(extension_path()))}")
         conn.execute(f"ATTACH {_literal(str(Path(state_db).resolve()))} AS state (TYPE sqlite, READ_ONLY)")
         if pass_id is None:
@@ -198,21 +206,36 @@ def _write_atomic(target: Path, data: bytes) -> None:
     os.replace(tmp, target)
 
 
-def materialize(conn: duckdb.DuckDBPyConnection) -> None:
-    """Read what a report needs from the state once (flagged rows and orphans are few)."""
-    for statement in sqlfiles.statements("report/materialize"):
+def _release(conn: duckdb.DuckDBPyConnection) -> None:
+    for statement in sqlfiles.statements("report/release_memory"):
         conn.execute(statement)
+
+
+def _steps(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """The statements of sql/<name>.sql, with what each step held given back before the next."""
+    for statement in sqlfiles.statements(name):
+        conn.execute(statement)
+        _release(conn)
+
+
+def materialize(conn: duckdb.DuckDBPyConnection) -> None:
+    """Read what a report needs from the state once (flagged rows and orphans are few).
+    Only for a connection made to build the report (``connect(..., spill_dir)``)."""
+    _steps(conn, "report/materialize")
     partition = sqlfiles.load("report/orphans_partition")
     (count,) = conn.execute(sqlfiles.load("report/key_count")).fetchone()
     parts = max(1, count // ORPHAN_PARTITION_ROWS)
     edges = [(2**64 - 1) * i // parts for i in range(parts + 1)]  # keys are uniform 64-bit hashes
     for i, (start, end) in enumerate(itertools.pairwise(edges)):
         conn.execute(partition, [start if i == 0 else start + 1, end])
-    for statement in sqlfiles.statements("report/orphans_collect"):
+        _release(conn)
+    _steps(conn, "report/orphans_collect")
+    for statement in sqlfiles.statements("report/bounded_step"):
         conn.execute(statement)
-    for statement in sqlfiles.statements("report/flagged"):
-        conn.execute(statement)
+    _steps(conn, "report/largest_issue_sizes")
+    _steps(conn, "report/flagged")
     analytics.materialize(conn)
+    _release(conn)
 
 
 def orphans_without_size(conn: duckdb.DuckDBPyConnection) -> list[str]:

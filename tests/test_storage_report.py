@@ -91,3 +91,47 @@ def test_a_report_that_runs_out_of_memory_is_built_again_with_more(jira, workdir
     monkeypatch.setattr(report, "BUILD_MEMORY_LIMITS", ("2MB",))
     with pytest.raises(duckdb.OutOfMemoryException):
         report.build(state, workdir / "small")
+
+
+class Watching:
+    """A DuckDB connection (which cannot be patched) that notes the settings in force while the
+    per-issue totals are built."""
+
+    def __init__(self, conn, settings: str):
+        self.conn, self.settings, self.seen = conn, settings, []
+
+    def __getattr__(self, name):
+        return getattr(self.conn, name)
+
+    def execute(self, sql, *args):
+        result = self.conn.execute(sql, *args)
+        if "largest_issue_sizes AS" in sql:
+            self.seen.append(self.conn.execute(self.settings).fetchone())
+        return result
+
+
+def test_a_report_build_gives_back_its_threads_and_memory_limit_after_each_step(jira, workdir):
+    """The build restarts DuckDB's threads between steps (to return what they kept) and runs the
+    per-issue totals on one thread with a small limit: afterwards the build's own settings
+    must be back, or every later step would run on one thread (twice as slow)."""
+    from inspector import report
+
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=300, seed=45, fault_rate=0.05))
+    assert run_cli([], inspector_env(jira, root, workdir)).returncode == 0
+    state = workdir / "state.sqlite"
+    for limit, step_limit in (("48MB", report.BOUNDED_STEP_MEMORY_LIMIT), ("256MB", "256MB")):
+        conn, _ = report.connect(state, None, report.spill_dir(workdir / "r"), limit)
+        try:
+            conn.execute("SET threads = 3")  # not the machine's count: it must come back, not a default
+            conn.execute("SET VARIABLE report_threads = 3")
+            settings = "SELECT current_setting('threads'), current_setting('memory_limit')"
+            before = conn.execute(settings).fetchone()
+            assert conn.execute("SELECT getvariable('step_memory_limit')").fetchone() == (step_limit,)
+            watching = Watching(conn, settings)
+            report.materialize(watching)
+            seen = watching.seen
+            assert conn.execute(settings).fetchone() == before
+            assert len(seen) == 1 and seen[0][0] == 1 and (seen[0][1] != before[1]) == (step_limit != limit)
+        finally:
+            conn.close()

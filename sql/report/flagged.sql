@@ -2,9 +2,8 @@
 -- those of the largest attachments and issues, whose ids a narrow read finds first. Their
 -- ids go in as constant lists (variables): written as IN (subquery), DuckDB joins the whole
 -- table against them and runs out of the report's memory. The temporary tables stand in for
--- the views of the same name.
+-- the views of the same name (largest_issue_sizes is made first, by largest_issue_sizes.sql).
 CREATE OR REPLACE TEMP TABLE largest_attachment_sizes AS FROM main.largest_attachment_sizes;
-CREATE OR REPLACE TEMP TABLE largest_issue_sizes AS FROM main.largest_issue_sizes;
 SET VARIABLE largest_ids = (SELECT coalesce(list(id), []) FROM largest_attachment_sizes);
 SET VARIABLE largest_issue_ids = (SELECT coalesce(list(issue_id), []) FROM largest_issue_sizes);
 CREATE OR REPLACE TEMP TABLE shown_rows AS
