@@ -262,7 +262,10 @@ def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
         _write_atomic(report_dir / "storage.json", orjson.dumps(storage, option=orjson.OPT_INDENT_2) + b"\n")
         _write_atomic(report_dir / "summary.json", orjson.dumps(s, option=orjson.OPT_INDENT_2) + b"\n")
         _write_atomic(report_dir / "summary.txt", summary_text(s, report_dir).encode())
-        _write_atomic(report_dir / "report.html", report_html.render(conn, s, storage).encode())
+        html = report_dir / "report.html"
+        with open(html.with_name(html.name + ".tmp"), "w", encoding="utf-8") as out:
+            report_html.write(conn, s, storage, out)
+        os.replace(out.name, html)
     except duckdb.OutOfMemoryException:
         raise  # within_memory builds it again with more
     except duckdb.Error as exc:

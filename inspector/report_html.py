@@ -10,6 +10,7 @@ without JavaScript.
 from __future__ import annotations
 
 from html import escape
+from typing import TextIO
 
 import duckdb
 import orjson
@@ -17,6 +18,7 @@ import orjson
 from . import sqlfiles
 
 PAGE = 200
+LIST_CHUNK = 5000  # rows fetched and written at a time after a list's first page
 COLORS = {"missing": "#d62728", "permissions": "#ff7f0e", "corrupted": "#9467bd", "errors": "#8c564b"}
 BAR = "#1f77b4"
 
@@ -122,37 +124,56 @@ def _json(rows: list[list]) -> str:
     return orjson.dumps(rows).decode().replace("<", "\\u003c")
 
 
-def _list(key: str, title: str, headers: list[str], rows: list[list]) -> str:
-    first = _table(headers, rows[:PAGE])
+def _list(out: TextIO, cursor, key: str, title: str, headers: list[str], shape, count: int) -> None:
+    """One list, written as it is fetched: its first page as a table, then every row as JSON,
+    a chunk at a time (a disaster can flag every attachment; the page must not be built in
+    memory)."""
+    first = [shape(r) for r in cursor.fetchmany(PAGE)]
     pager = '<div class="pager"><button type="button">&larr; previous</button><button type="button">next &rarr;</button> <span></span></div>'
-    return (
-        f'<details id="{key}" data-list="{key}"{" open" if 0 < len(rows) <= 50 else ""}>'
-        f"<summary>{escape(title)} ({len(rows)})</summary>{pager if len(rows) > PAGE else ''}{first}"
-        f'<script type="application/json" id="data-{key}">{_json(rows)}</script></details>'
+    out.write(
+        f'<details id="{key}" data-list="{key}"{" open" if 0 < count <= 50 else ""}>'
+        f"<summary>{escape(title)} ({count})</summary>{pager if count > PAGE else ''}{_table(headers, first)}"
+        f'<script type="application/json" id="data-{key}">['
     )
+    chunk, separator = first, ""
+    while chunk:
+        out.write(separator + _json(chunk)[1:-1])
+        separator = ","
+        chunk = [shape(r) for r in cursor.fetchmany(LIST_CHUNK)]
+    out.write("]</script></details>")
 
 
-def _lists(conn: duckdb.DuckDBPyConnection) -> str:
-    parts = []
-    headers = ["attachment", "issue", "project", "what is wrong"]
-    template = sqlfiles.load("report/html_flagged")
-    for key, title in _LISTS.items():
-        rows = [[[link, filename or "(no name)"], [issue_link, issue_key or "?"], project or "?", detail]
-                for link, filename, issue_link, issue_key, project, detail
-                in conn.execute(template.format(flag=_FLAG[key])).fetchall()]  # fmt: skip
-        parts.append(_list(key, title, headers, rows))
-    orphans = [[relpath, human_bytes(size) if size is not None and size >= 0 else "?"]
-               for relpath, size in conn.execute(sqlfiles.load("report/html_orphans")).fetchall()]  # fmt: skip
-    parts.append(
-        _list("orphans", "Orphan files (on disk, no attachment row)", ["path under the root", "size"], orphans)
-    )
-    dups = [[[link, filename or "(no name)"], [original_link, "original"], issue_key or "?", project or "?", author, human_bytes(size)]
-            for link, filename, original_link, issue_key, project, author, size
-            in conn.execute(sqlfiles.load("report/html_duplicates")).fetchall()]  # fmt: skip
-    parts.append(
-        _list("duplicates", "Duplicate copies", ["copy", "of", "issue", "project", "uploaded by", "size"], dups)
-    )
-    return "".join(parts)
+def _flagged_row(r: tuple) -> list:
+    link, filename, issue_link, issue_key, project, detail = r
+    return [[link, filename or "(no name)"], [issue_link, issue_key or "?"], project or "?", detail]
+
+
+def _orphan_row(r: tuple) -> list:
+    relpath, size = r
+    return [relpath, human_bytes(size) if size is not None and size >= 0 else "?"]
+
+
+def _copy_row(r: tuple) -> list:
+    link, filename, original_link, issue_key, project, author, size = r
+    return [[link, filename or "(no name)"], [original_link, "original"], issue_key or "?", project or "?", author,
+            human_bytes(size)]  # fmt: skip
+
+
+def _lists(conn: duckdb.DuckDBPyConnection, out: TextIO) -> None:
+    flagged = sqlfiles.load("report/html_flagged")
+    lists = [
+        (key, title, ["attachment", "issue", "project", "what is wrong"], flagged.format(flag=_FLAG[key]), _flagged_row)
+        for key, title in _LISTS.items()
+    ] + [
+        ("orphans", "Orphan files (on disk, no attachment row)", ["path under the root", "size"],
+         sqlfiles.load("report/html_orphans"), _orphan_row),
+        ("duplicates", "Duplicate copies", ["copy", "of", "issue", "project", "uploaded by", "size"],
+         sqlfiles.load("report/html_duplicates"), _copy_row),
+    ]  # fmt: skip
+    count_of = sqlfiles.load("report/html_count")
+    for key, title, headers, query, shape in lists:
+        (count,) = conn.execute(count_of.format(query=query)).fetchone()
+        _list(out, conn.execute(query), key, title, headers, shape, count)
 
 
 def _quick_wins(groups: list[dict], hashed: int) -> str:
@@ -178,7 +199,8 @@ def _quick_wins(groups: list[dict], hashed: int) -> str:
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def render(conn: duckdb.DuckDBPyConnection, s: dict, storage: dict) -> str:
+def write(conn: duckdb.DuckDBPyConnection, s: dict, storage: dict, out: TextIO) -> None:
+    """The page, into ``out``: everything above the lists is small; the lists are streamed."""
     cards = [
         ("attachments", f"{s['total_attachments']:,}", False), ("on disk", human_bytes(s["disk_bytes"]), False),
         ("missing", f"{s['missing']:,}", s["missing"] > 0), ("permissions", f"{s['permissions']:,}", s["permissions"] > 0),
@@ -201,7 +223,7 @@ def render(conn: duckdb.DuckDBPyConnection, s: dict, storage: dict) -> str:
     largest = [[[a["link"], a["filename"] or "?"], [a["issue_link"], a["issue_key"] or "?"], a["author"], human_bytes(a["size"])]
                for a in storage["largest_attachments"][:20]]  # fmt: skip
     state = "finished" if s["status"] == "finished" else f"{s['status']} (partial results)"
-    return f"""<!DOCTYPE html>
+    out.write(f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Jira attachment inspection, pass {s["pass_id"]}</title><style>{_STYLE}</style></head><body>
 <h1>Jira attachment inspection</h1>
@@ -215,7 +237,9 @@ def render(conn: duckdb.DuckDBPyConnection, s: dict, storage: dict) -> str:
 <div><h3>largest attachments</h3>{_table(["attachment", "issue", "uploaded by", "size"], largest, {3})}</div></div>
 <h2>Quick wins: duplicates that free the most space</h2>{_quick_wins(storage["quick_wins"], s["hashed_files"])}
 <h2>Projects</h2>{_table(["key", "project", "attachments", "on disk", "missing", "permissions", "corrupted", "errors", "in duplicates"], project_rows, {2, 3, 4, 5, 6, 7, 8})}
-<h2>Lists</h2>{_lists(conn)}
+<h2>Lists</h2>""")
+    _lists(conn, out)
+    out.write(f"""
 <script>{_SCRIPT}</script>
 </body></html>
-"""
+""")

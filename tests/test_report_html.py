@@ -91,3 +91,14 @@ def test_report_html_is_complete_self_contained_and_safe(jira, workdir):
     summary = orjson.loads((workdir / "report/summary.json").read_bytes())
     assert f"<b>{summary['total_attachments']:,}</b>attachments" in text
     assert "Quick wins" in text and summary["duplicate_groups"] > 0
+
+    # The lists are written as they are fetched, a chunk at a time: chunk boundaries must not
+    # show in the page (a rebuild fetching 7 rows at a time gives the same bytes).
+    from inspector import report, report_html
+
+    original, report_html.LIST_CHUNK = report_html.LIST_CHUNK, 7
+    try:
+        report.build(workdir / "state.sqlite", workdir / "rebuilt")
+    finally:
+        report_html.LIST_CHUNK = original
+    assert (workdir / "rebuilt/report.html").read_text(encoding="utf-8") == text
