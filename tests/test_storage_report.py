@@ -5,8 +5,10 @@ And a report build that runs out of DuckDB's memory is built again with more."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
 
 import duckdb
 import orjson
@@ -135,3 +137,56 @@ def test_a_report_build_gives_back_its_threads_and_memory_limit_after_each_step(
             assert len(seen) == 1 and seen[0][0] == 1 and (seen[0][1] != before[1]) == (step_limit != limit)
         finally:
             conn.close()
+
+
+def test_storage_facts_and_headline_totals_follow_the_rows(jira, workdir):
+    """storage.json's per project, type, uploader and year figures and summary.json's totals:
+    sizes as the checkers recorded them, problems as the world made them (folder verdicts of
+    the walk included), counted here in Python."""
+    root = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=1500, seed=46, fault_rate=0.05))
+    assert run_cli([], inspector_env(jira, root, workdir)).returncode == 0
+    storage = orjson.loads((workdir / "report/storage.json").read_bytes())
+    summary = orjson.loads((workdir / "report/summary.json").read_bytes())
+    with sqlite3.connect(workdir / "state.sqlite") as db:
+        rows = db.execute(
+            "SELECT id, project_key, filename, author, created, filesize, actual_size FROM results"
+        ).fetchall()
+        (blocked,) = db.execute("SELECT count(*) FROM blocked_folders").fetchone()
+    assert blocked > 0  # some permission problems come from the walk's folder verdicts
+
+    problems = {"missing": expected.missing, "permissions": expected.permissions,
+                "corrupted": expected.corrupted, "errors": expected.errors}  # fmt: skip
+    dimensions = {"project": defaultdict(Counter), "type": defaultdict(Counter),
+                  "author": defaultdict(Counter), "year": defaultdict(Counter)}  # fmt: skip
+    for aid, project, filename, author, created, _, size in rows:
+        ext = re.search(r"\.([A-Za-z0-9]{1,10})$", filename or "")
+        keys = {"project": project, "type": ext.group(1).lower() if ext else "", "author": author or "",
+                "year": datetime.fromtimestamp(created, UTC).year if created is not None else None}  # fmt: skip
+        for dimension, key in keys.items():
+            c = dimensions[dimension][key]
+            c["attachments"] += 1
+            c["bytes"] += size or 0
+            for name, ids in problems.items():
+                c[name] += aid in ids
+
+    def figures(c: Counter, names=("attachments", "bytes", *problems)) -> dict:
+        return {n: c[n] for n in names}
+
+    assert {p["project_key"]: figures(Counter(p)) for p in storage["by_project"]} == {
+        k: figures(c) for k, c in dimensions["project"].items()
+    }
+    sizes = ("attachments", "bytes")
+    assert {y["year"]: figures(Counter(y), sizes) for y in storage["by_year"]} == {
+        k: figures(c, sizes) for k, c in dimensions["year"].items()
+    }
+    assert {e["extension"]: figures(Counter(e), sizes) for e in storage["by_extension"]} == {
+        k: figures(c, sizes) for k, c in dimensions["type"].items()
+    }
+    assert {a["author"]: figures(Counter(a), sizes) for a in storage["by_author"]} == {
+        k: figures(c, sizes) for k, c in dimensions["author"].items()
+    }
+    assert summary["total_attachments"] == len(rows) == expected.total
+    assert summary["total_bytes"] == sum(r[5] or 0 for r in rows)
+    assert summary["disk_bytes"] == sum(r[6] or 0 for r in rows)
+    assert [summary[name] for name in problems] == [len(ids) for ids in problems.values()]

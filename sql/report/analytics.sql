@@ -44,20 +44,38 @@ GROUP BY group_id;
 -- Attachments, bytes and problems per project, file type, uploader and year of upload, in one
 -- scan (the report reads this once into a temporary table of the same name).
 -- Extension: the filename's last dot-part (lower case, at most 10 letters or digits), else ''.
-CREATE OR REPLACE VIEW storage_facts AS
+-- Sizes come straight from the results, without the folder verdicts `checked` adds (they
+-- change no size and cost a join and every path); the problem counts come from the flagged
+-- rows of `flagged_src` alone (a row with no problem counts in none of them), which a report
+-- build has read anyway (flagged.sql).
+CREATE OR REPLACE MACRO storage_facts_with(flagged_src) AS TABLE
 SELECT CASE WHEN grouping(project_key) = 0 THEN 'project' WHEN grouping(extension) = 0 THEN 'type'
             WHEN grouping(author) = 0 THEN 'author' ELSE 'year' END AS dimension,
        project_key, any_value(project_name) AS project_name, extension, mimetype, author, year,
-       count(*) AS attachments, coalesce(sum(actual_size), 0) AS bytes,
-       count(*) FILTER (WHERE missing) AS missing, count(*) FILTER (WHERE permissions) AS permissions,
-       count(*) FILTER (WHERE corrupted) AS corrupted, count(*) FILTER (WHERE error) AS errors
+       sum(n)::BIGINT AS attachments, coalesce(sum(actual_size), 0)::BIGINT AS bytes,
+       coalesce(sum(filesize), 0)::BIGINT AS declared_bytes,
+       sum(missing)::BIGINT AS missing, sum(permissions)::BIGINT AS permissions,
+       sum(corrupted)::BIGINT AS corrupted, sum(errors)::BIGINT AS errors
 FROM (
-    SELECT project_key, project_name, actual_size, missing, permissions, corrupted, error,
+    SELECT project_key, project_name, actual_size, filesize, 1 AS n,
+           0 AS missing, 0 AS permissions, 0 AS corrupted, 0 AS errors,
            lower(regexp_extract(coalesce(filename, ''), '\.([A-Za-z0-9]{1,10})$', 1)) AS extension,
-           coalesce(mimetype, '') AS mimetype, coalesce(author, '') AS author, year(created) AS year
-    FROM attachments
+           coalesce(mimetype, '') AS mimetype, coalesce(author, '') AS author,
+           year(make_timestamp(created * 1000000)) AS year
+    FROM state.results
+    WHERE pass_id = getvariable('pass_id')
+    UNION ALL
+    SELECT project_key, project_name, NULL, NULL, 0,
+           missing::INTEGER, permissions::INTEGER, corrupted::INTEGER, error::INTEGER,
+           lower(regexp_extract(coalesce(filename, ''), '\.([A-Za-z0-9]{1,10})$', 1)),
+           coalesce(mimetype, ''), coalesce(author, ''), year(created)
+    FROM query_table(flagged_src)
 )
 GROUP BY GROUPING SETS ((project_key), (extension, mimetype), (author), (year));
+
+CREATE OR REPLACE VIEW flagged_attachments AS SELECT * FROM attachments WHERE flagged;
+
+CREATE OR REPLACE VIEW storage_facts AS FROM storage_facts_with('flagged_attachments');
 
 CREATE OR REPLACE VIEW storage_by_project AS
 WITH dup AS (

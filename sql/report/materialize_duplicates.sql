@@ -3,4 +3,4 @@
 -- per project, type, uploader and year) come from one scan.
 CREATE OR REPLACE TEMP TABLE duplicates AS SELECT * FROM main.duplicates;
 CREATE OR REPLACE TEMP TABLE duplicate_groups AS SELECT * FROM main.duplicate_groups;
-CREATE OR REPLACE TEMP TABLE storage_facts AS SELECT * FROM main.storage_facts;
+CREATE OR REPLACE TEMP TABLE storage_facts AS FROM main.storage_facts_with('flagged_rows');

@@ -1,9 +1,9 @@
--- The headline numbers of summary.json (one row): one scan of the results, the rest from the
--- materialized flagged_rows and orphan_rows.
+-- The headline numbers of summary.json (one row), from what a report build has materialized:
+-- storage_facts (its years take in every row), flagged_rows and orphan_rows.
 WITH totals AS (
-    SELECT count(*) AS total_attachments, coalesce(sum(filesize), 0) AS total_bytes,
-           coalesce(sum(actual_size), 0) AS disk_bytes
-    FROM state.results WHERE pass_id = getvariable('pass_id')
+    SELECT coalesce(sum(attachments), 0)::BIGINT AS total_attachments,
+           coalesce(sum(declared_bytes), 0)::BIGINT AS total_bytes, coalesce(sum(bytes), 0)::BIGINT AS disk_bytes
+    FROM storage_facts WHERE dimension = 'year'
 )
 SELECT
     t.total_attachments,
