@@ -16,8 +16,10 @@ CREATE OR REPLACE VIEW current_pass AS
 SELECT * FROM passes WHERE pass_id = getvariable('pass_id');
 
 -- Checked rows with the walk's verdict on their issue folder added (blocked_source): checkers
--- do not stat issue folders, the walk judges each one from the fd it lists it with.
-CREATE OR REPLACE VIEW checked AS
+-- do not stat issue folders, the walk judges each one from the fd it lists it with. Both
+-- are macros over a table of result rows (`src`): the views read the whole state, a report
+-- build also the rows it read by id (flagged.sql).
+CREATE OR REPLACE MACRO checked_in(src) AS TABLE
 -- (A row without a relpath never reached its folder; the test is kept out of the ON clause so
 -- the join stays a hash join.)
 SELECT r.* REPLACE (
@@ -25,11 +27,13 @@ SELECT r.* REPLACE (
            CASE WHEN b.detail IS NULL OR r.relpath IS NULL THEN r.detail
                 WHEN r.detail IS NULL THEN b.detail
                 ELSE b.detail || '; ' || r.detail END AS detail)
-FROM state.results r
+FROM query_table(src) r
 LEFT JOIN blocked_source b ON b.project = r.original_key AND b.issue_num = r.issue_num
 WHERE r.pass_id = getvariable('pass_id');
 
-CREATE OR REPLACE VIEW attachments AS
+CREATE OR REPLACE VIEW checked AS FROM checked_in('state.results');
+
+CREATE OR REPLACE MACRO attachments_in(src) AS TABLE
 SELECT r.id, r.issue_id,
        CASE WHEN r.project_key IS NOT NULL AND r.issue_num IS NOT NULL
             THEN r.project_key || '-' || r.issue_num END                      AS issue_key,
@@ -43,8 +47,10 @@ SELECT r.id, r.issue_id,
        CASE WHEN r.project_key IS NOT NULL AND r.issue_num IS NOT NULL
             THEN p.jira_url || '/browse/' || r.project_key || '-' || r.issue_num END AS issue_link,
        r.issue_num, r.issue_exists = 1 AS issue_exists, r.mtime AS mtime_unix
-FROM checked r
+FROM checked_in(src) r
 JOIN state.passes p ON p.pass_id = r.pass_id;
+
+CREATE OR REPLACE VIEW attachments AS FROM attachments_in('state.results');
 
 CREATE OR REPLACE VIEW disk_files AS
 SELECT relpath, att_id, size, kind FROM state.disk_files WHERE pass_id = getvariable('pass_id');
