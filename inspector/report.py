@@ -35,9 +35,10 @@ LISTS = {  # file -> flag column of the attachments view
 # hash table over a million rows costs well over 100 MB).
 ORPHAN_PARTITION_ROWS = 100_000
 # DuckDB's own memory while building the report files (what it holds beyond this spills to
-# disk): with the first the report's process stays near 150 MB at a million attachments. What
-# DuckDB needs varies with how its threads interleave, and 24 MB already runs out there: should
-# the first limit run out, the build is done again once with the second.
+# disk): with the first, and its threads restarted between steps, the scan's process peaks near
+# 135 MB at a million attachments. What DuckDB needs varies with how its threads interleave, and
+# 24 MB already runs out there: should the first limit run out, the build is done again once
+# with the second.
 BUILD_MEMORY_LIMITS = ("48MB", "256MB")
 # A step whose memory grows with the instance (sql/report/bounded_step.sql) gets this much and
 # one thread while the first limit holds, and spills the rest; on the retry, the larger limit.
