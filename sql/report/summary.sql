@@ -1,5 +1,6 @@
 -- The headline numbers of summary.json (one row), from what a report build has materialized:
--- storage_facts (its years take in every row), flagged_rows and orphan_rows.
+-- storage_facts (its years take in every row), flagged_rows, orphan_rows and the count of
+-- unlistable folders (orphans_collect.sql).
 WITH totals AS (
     SELECT coalesce(sum(attachments), 0)::BIGINT AS total_attachments,
            coalesce(sum(declared_bytes), 0)::BIGINT AS total_bytes, coalesce(sum(bytes), 0)::BIGINT AS disk_bytes
@@ -16,5 +17,5 @@ SELECT
     (SELECT count(DISTINCT coalesce(issue_id, -id)) FROM flagged_rows)         AS issues_with_problems,
     (SELECT count(*) FROM orphan_rows)                                         AS orphans,
     (SELECT coalesce(sum(size) FILTER (WHERE size > 0), 0) FROM orphan_rows)   AS orphan_bytes,
-    (SELECT count(*) FROM disk_files WHERE kind = 'unlistable')                AS unlistable_folders
+    getvariable('unlistable_folders')                                          AS unlistable_folders
 FROM totals t
