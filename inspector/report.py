@@ -40,8 +40,8 @@ ORPHAN_PARTITION_ROWS = 100_000
 # 24 MB already runs out there: should the first limit run out, the build is done again once
 # with the second.
 BUILD_MEMORY_LIMITS = ("48MB", "256MB")
-# A step whose memory grows with the instance (sql/report/bounded_step.sql) gets this much and
-# one thread while the first limit holds, and spills the rest; on the retry, the larger limit.
+# A step whose memory grows with the instance (sql/report/largest_issue_sizes.sql) gets this
+# much on one thread while the first limit holds, and spills the rest; on the retry, the larger.
 BOUNDED_STEP_MEMORY_LIMIT = "24MB"
 
 
@@ -219,6 +219,14 @@ def _steps(conn: duckdb.DuckDBPyConnection, name: str) -> None:
         _release(conn)
 
 
+def _one_thread(conn: duckdb.DuckDBPyConnection, name: str) -> None:
+    """The statements of sql/<name>.sql on one DuckDB thread, then the build's own settings
+    back (a step may also set its own memory limit)."""
+    for statement in sqlfiles.statements("report/one_thread") + sqlfiles.statements(name):
+        conn.execute(statement)
+    _release(conn)
+
+
 def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     """Read what a report needs from the state once (flagged rows and orphans are few).
     Only for a connection made to build the report (``connect(..., spill_dir)``)."""
@@ -231,9 +239,9 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(partition, [start if i == 0 else start + 1, end])
         _release(conn)
     _steps(conn, "report/orphans_collect")
-    for statement in sqlfiles.statements("report/bounded_step"):
-        conn.execute(statement)
-    _steps(conn, "report/largest_issue_sizes")
+    _one_thread(conn, "report/largest_issue_sizes")
+    _steps(conn, "report/shown_ids")
+    _one_thread(conn, "report/shown_rows")
     _steps(conn, "report/flagged")
     analytics.materialize(conn)
     _release(conn)

@@ -115,7 +115,7 @@ LIMIT 100;
 
 -- Then their links and names, looked up in the attachment rows of table `src`: the views
 -- below look in all of them; a report build looks in the few rows it reads anyway with the
--- flagged ones (flagged.sql), which saves two full reads of every column of the state.
+-- flagged ones (shown_rows.sql), which saves two full reads of every column of the state.
 CREATE OR REPLACE MACRO largest_attachments_in(src) AS TABLE
 SELECT a.id, a.link, a.issue_key, a.issue_link, a.project_key, a.filename, a.author, a.created, t.actual_size AS size
 FROM largest_attachment_sizes t

@@ -18,7 +18,7 @@ SELECT * FROM passes WHERE pass_id = getvariable('pass_id');
 -- Checked rows with the walk's verdict on their issue folder added (blocked_source): checkers
 -- do not stat issue folders, the walk judges each one from the fd it lists it with. Both
 -- are macros over a table of result rows (`src`): the views read the whole state, a report
--- build also the rows it read by id (flagged.sql).
+-- build also the rows it read by id (shown_ids.sql, shown_rows.sql).
 CREATE OR REPLACE MACRO checked_in(src) AS TABLE
 -- (A row without a relpath never reached its folder; the test is kept out of the ON clause so
 -- the join stays a hash join.)
