@@ -82,9 +82,15 @@ def test_retry_gives_up_after_its_budget_and_names_the_attempts():
 
 
 # --- the real reader against a real server --------------------------------------------------------
-def _terminate(jira, application_name: str) -> int:
+def _terminate(jira, application_name: str, reading_only: bool = False) -> int:
+    """Kill the sessions of ``application_name``; ``reading_only``: only one in a query or in
+    a segment's transaction (an idle one, once the last segment is read, is killed without the
+    reader ever noticing)."""
+    states = ("active", "idle in transaction") if reading_only else None
     rows = jira.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s", (application_name,)
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
+        " AND (%s::text[] IS NULL OR state = ANY(%s::text[]))",
+        (application_name, states and list(states), states and list(states)),
     )
     return sum(1 for (ok,) in rows if ok)
 
@@ -142,7 +148,7 @@ def test_pipeline_survives_terminated_reader_sessions(jira, workdir):
     deadline = time.monotonic() + 60
     while kills < 3 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.35)
-        kills += _terminate(jira, "jira-attachment-inspector (reader)")
+        kills += _terminate(jira, "jira-attachment-inspector (reader)", reading_only=True)
     _, err = proc.communicate(timeout=120)
     assert kills == 3, err
     assert proc.returncode == 0, err
