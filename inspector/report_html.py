@@ -4,7 +4,7 @@ wins among duplicates, and every list with clickable links.
 
 Long lists are embedded as JSON and shown a page at a time by a few lines of inline script,
 so a 100,000-line list still opens at once; the first page is also plain HTML, for readers
-without JavaScript.
+without JavaScript. A longer list is cut there, and the page says which .txt list has it all.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from . import sqlfiles
 
 PAGE = 200
 LIST_CHUNK = 5000  # rows fetched and written at a time after a list's first page
+# Rows of one list the page holds at most (the .txt list has them all): a disaster that flags
+# every attachment of a million made a 210 MB page, too big to open comfortably or attach to a
+# ticket; 100,000 rows still open at once.
+LIST_MAX_ROWS = 100_000
 COLORS = {"missing": "#d62728", "permissions": "#ff7f0e", "corrupted": "#9467bd", "errors": "#8c564b"}
 BAR = "#1f77b4"
 
@@ -125,21 +129,27 @@ def _json(rows: list[list]) -> str:
 
 
 def _list(out: TextIO, cursor, key: str, title: str, headers: list[str], shape, count: int) -> None:
-    """One list, written as it is fetched: its first page as a table, then every row as JSON,
-    a chunk at a time (a disaster can flag every attachment; the page must not be built in
-    memory)."""
-    first = [shape(r) for r in cursor.fetchmany(PAGE)]
+    """One list, written as it is fetched: its first page as a table, then its rows as JSON, a
+    chunk at a time, up to LIST_MAX_ROWS (the page must not be built in memory)."""
+    first = [shape(r) for r in cursor.fetchmany(min(PAGE, LIST_MAX_ROWS))]
     pager = '<div class="pager"><button type="button">&larr; previous</button><button type="button">next &rarr;</button> <span></span></div>'
+    cut = (
+        f'<p class="muted">The page holds the first {LIST_MAX_ROWS:,} of {count:,} rows; '
+        f"{escape(key)}.txt lists them all.</p>"
+        if count > LIST_MAX_ROWS
+        else ""
+    )
     out.write(
         f'<details id="{key}" data-list="{key}"{" open" if 0 < count <= 50 else ""}>'
-        f"<summary>{escape(title)} ({count})</summary>{pager if count > PAGE else ''}{_table(headers, first)}"
+        f"<summary>{escape(title)} ({count})</summary>{cut}{pager if count > PAGE else ''}{_table(headers, first)}"
         f'<script type="application/json" id="data-{key}">['
     )
-    chunk, separator = first, ""
+    chunk, separator, left = first, "", LIST_MAX_ROWS - len(first)
     while chunk:
         out.write(separator + _json(chunk)[1:-1])
         separator = ","
-        chunk = [shape(r) for r in cursor.fetchmany(LIST_CHUNK)]
+        chunk = [shape(r) for r in cursor.fetchmany(min(LIST_CHUNK, left))] if left > 0 else []
+        left -= len(chunk)
     out.write("]</script></details>")
 
 

@@ -102,3 +102,18 @@ def test_report_html_is_complete_self_contained_and_safe(jira, workdir):
     finally:
         report_html.LIST_CHUNK = original
     assert (workdir / "rebuilt/report.html").read_text(encoding="utf-8") == text
+
+    # A list longer than the page may hold is cut at its first rows, in the list's order, and
+    # the page names the .txt list that has them all.
+    original, report_html.LIST_MAX_ROWS = report_html.LIST_MAX_ROWS, PAGE + 13
+    try:
+        report.build(workdir / "state.sqlite", workdir / "cut")
+    finally:
+        report_html.LIST_MAX_ROWS = original
+    cut = Page()
+    cut_text = (workdir / "cut/report.html").read_text(encoding="utf-8")
+    cut.feed(cut_text)
+    assert orjson.loads(cut.scripts["data-missing"]) == orjson.loads(page.scripts["data-missing"])[: PAGE + 13]
+    assert f"the first {PAGE + 13:,} of {len(expected.missing):,} rows; missing.txt lists them all" in cut_text
+    assert orjson.loads(cut.scripts["data-orphans"]) == orjson.loads(page.scripts["data-orphans"])  # short: whole
+    assert "lists them all" not in text
