@@ -47,7 +47,8 @@ GROUP BY group_id;
 -- Sizes come straight from the results, without the folder verdicts `checked` adds (they
 -- change no size and cost a join and every path); the problem counts come from the flagged
 -- rows of `flagged_src` alone (a row with no problem counts in none of them), which a report
--- build has read anyway (flagged.sql).
+-- build has read anyway (flagged.sql). Both kinds of row get their dimensions from one
+-- projection.
 CREATE OR REPLACE MACRO storage_facts_with(flagged_src) AS TABLE
 SELECT CASE WHEN grouping(project_key) = 0 THEN 'project' WHEN grouping(extension) = 0 THEN 'type'
             WHEN grouping(author) = 0 THEN 'author' ELSE 'year' END AS dimension,
@@ -57,19 +58,21 @@ SELECT CASE WHEN grouping(project_key) = 0 THEN 'project' WHEN grouping(extensio
        sum(missing)::BIGINT AS missing, sum(permissions)::BIGINT AS permissions,
        sum(corrupted)::BIGINT AS corrupted, sum(errors)::BIGINT AS errors
 FROM (
-    SELECT project_key, project_name, actual_size, filesize, 1 AS n,
-           0 AS missing, 0 AS permissions, 0 AS corrupted, 0 AS errors,
+    SELECT project_key, project_name, actual_size, filesize, n, missing, permissions, corrupted, errors,
            lower(regexp_extract(coalesce(filename, ''), '\.([A-Za-z0-9]{1,10})$', 1)) AS extension,
-           coalesce(mimetype, '') AS mimetype, coalesce(author, '') AS author,
-           year(make_timestamp(created * 1000000)) AS year
-    FROM state.results
-    WHERE pass_id = getvariable('pass_id')
-    UNION ALL
-    SELECT project_key, project_name, NULL, NULL, 0,
-           missing::INTEGER, permissions::INTEGER, corrupted::INTEGER, error::INTEGER,
-           lower(regexp_extract(coalesce(filename, ''), '\.([A-Za-z0-9]{1,10})$', 1)),
-           coalesce(mimetype, ''), coalesce(author, ''), year(created)
-    FROM query_table(flagged_src)
+           coalesce(mimetype, '') AS mimetype, coalesce(author, '') AS author, year(created) AS year
+    FROM (
+        SELECT project_key, project_name, actual_size, filesize, 1 AS n,
+               0 AS missing, 0 AS permissions, 0 AS corrupted, 0 AS errors,
+               filename, mimetype, author, make_timestamp(created * 1000000) AS created
+        FROM state.results
+        WHERE pass_id = getvariable('pass_id')
+        UNION ALL
+        SELECT project_key, project_name, NULL, NULL, 0,
+               missing::INTEGER, permissions::INTEGER, corrupted::INTEGER, error::INTEGER,
+               filename, mimetype, author, created
+        FROM query_table(flagged_src)
+    )
 )
 GROUP BY GROUPING SETS ((project_key), (extension, mimetype), (author), (year));
 
