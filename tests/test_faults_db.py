@@ -86,11 +86,11 @@ def _terminate(jira, application_name: str, reading_only: bool = False) -> int:
     """Kill the sessions of ``application_name``; ``reading_only``: only one in a query or in
     a segment's transaction (an idle one, once the last segment is read, is killed without the
     reader ever noticing)."""
-    states = ("active", "idle in transaction") if reading_only else None
+    states = ["active", "idle in transaction"] if reading_only else None
     rows = jira.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s"
-        " AND (%s::text[] IS NULL OR state = ANY(%s::text[]))",
-        (application_name, states and list(states), states and list(states)),
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %(name)s"
+        " AND (%(states)s::text[] IS NULL OR state = ANY(%(states)s::text[]))",
+        {"name": application_name, "states": states},
     )
     return sum(1 for (ok,) in rows if ok)
 
