@@ -40,6 +40,13 @@ ORPHAN_PARTITION_ROWS = 100_000
 # 24 MB already runs out there: should the first limit run out, the build is done again once
 # with the second.
 BUILD_MEMORY_LIMITS = ("48MB", "256MB")
+# Up to this many, the rows a report shows in full (flagged, and those of the largest
+# attachments and issues) are read by id and its lists sorted by DuckDB in memory. Beyond it (a
+# bad chown flags every attachment) the rows are read with one scan of the state, and the lists
+# are put in order by SQLite in a scratch file (sql/report/sorted_schema.sql), so that the
+# build's memory stays bounded whatever the number of flagged rows.
+FEW_ROWS = 50_000
+SORTED_LISTS_FILE = ".sorted-lists.sqlite"
 # A step whose memory grows with the instance (sql/report/largest_issue_sizes.sql) gets this
 # much on one thread while the first limit holds, and spills the rest; on the retry, the larger.
 BOUNDED_STEP_MEMORY_LIMIT = "24MB"
@@ -89,6 +96,7 @@ def connect(
             conn.execute(f"SET VARIABLE report_memory_limit = {_literal(limit)}")
             conn.execute(f"SET VARIABLE step_memory_limit = {_literal(step_limit)}")
             conn.execute("SET VARIABLE report_threads = current_setting('threads')")
+            conn.execute(f"SET VARIABLE few_rows = {int(FEW_ROWS)}")
         conn.execute(f"LOAD {_literal(str(extension_path()))}")
         conn.execute(f"ATTACH {_literal(str(Path(state_db).resolve()))} AS state (TYPE sqlite, READ_ONLY)")
         if pass_id is None:
@@ -115,7 +123,13 @@ def within_memory(build: Callable[[str], dict]) -> dict:
             return build(limit)
         except duckdb.OutOfMemoryException:
             log.warning("building the report ran out of its %s of memory; building it again with %s", limit, larger)
-    return build(BUILD_MEMORY_LIMITS[-1])
+    try:
+        return build(BUILD_MEMORY_LIMITS[-1])
+    except duckdb.OutOfMemoryException as exc:
+        raise ReportError(
+            f"building the report ran out of memory even with {BUILD_MEMORY_LIMITS[-1]} "
+            f"({str(exc).splitlines()[0]}); the state is kept, run `inspector report` to try again"
+        ) from None
 
 
 def spill_dir(report_dir: Path) -> Path:
@@ -241,8 +255,11 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     _steps(conn, "report/orphans_collect")
     _one_thread(conn, "report/largest_issue_sizes")
     _steps(conn, "report/shown_ids")
-    _one_thread(conn, "report/shown_rows")
-    _steps(conn, "report/flagged")
+    (shown,) = conn.execute(sqlfiles.load("report/shown_count")).fetchone()
+    few = shown <= FEW_ROWS
+    _one_thread(conn, "report/shown_rows" if few else "report/shown_rows_scan")
+    _steps(conn, "report/largest")
+    _steps(conn, "report/flagged" if few else "report/flagged_in_place")
     analytics.materialize(conn)
     _release(conn)
 
@@ -256,14 +273,35 @@ def set_orphan_sizes(conn: duckdb.DuckDBPyConnection, sizes: list[tuple[str, int
         conn.executemany("UPDATE orphan_rows SET size = ? WHERE relpath = ?", [(s, r) for r, s in sizes])
 
 
+def _sort_on_disk(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Copy the flagged rows into a new scratch SQLite file, attached to ``conn`` as ``sorted``,
+    for SQLite to sort the long lists (sql/report/sorted_attach.sql); ``build`` removes it."""
+    _unlink_sqlite(path)
+    conn.execute(sqlfiles.load("report/sorted_attach").format(path=_literal(str(path))))
+    conn.execute(sqlfiles.load("report/sorted_fill"))
+
+
+def _unlink_sqlite(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + "-journal")):
+        leftover.unlink(missing_ok=True)
+
+
+def _list_counts(s: dict) -> list[int]:
+    """The rows of each list of LISTS, in its order, from the summary."""
+    return [s["missing"], s["permissions"], s["corrupted"], s["errors"]]
+
+
 def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
     """Write every report file from a materialized connection and return the summary."""
     report_dir = Path(report_dir)
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
         s = summary(conn)
-        template = sqlfiles.load("report/list_flagged")
+        long_lists = {flag for flag, count in zip(LISTS.values(), _list_counts(s), strict=True) if count > FEW_ROWS}
+        if long_lists:
+            _sort_on_disk(conn, report_dir / SORTED_LISTS_FILE)
         for name, flag in LISTS.items():
+            template = sqlfiles.load("report/list_flagged_sorted" if flag in long_lists else "report/list_flagged")
             _copy_lines(conn, template.format(flag=flag), report_dir / name)
         _copy_lines(conn, sqlfiles.load("report/list_orphans"), report_dir / "orphans.txt")
         _copy_lines(conn, sqlfiles.load("report/list_duplicates"), report_dir / "duplicates.txt")
@@ -273,7 +311,7 @@ def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
         _write_atomic(report_dir / "summary.txt", summary_text(s, report_dir).encode())
         html = report_dir / "report.html"
         with open(html.with_name(html.name + ".tmp"), "w", encoding="utf-8") as out:
-            report_html.write(conn, s, storage, out)
+            report_html.write(conn, s, storage, out, sorted_flags=long_lists)
         os.replace(out.name, html)
     except duckdb.OutOfMemoryException:
         raise  # within_memory builds it again with more
@@ -303,6 +341,7 @@ def build(
             return write(conn, report_dir)
         finally:
             conn.close()
+            _unlink_sqlite(Path(report_dir) / SORTED_LISTS_FILE)
 
     return within_memory(attempt)
 

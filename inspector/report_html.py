@@ -9,6 +9,7 @@ without JavaScript. A longer list is cut there, and the page says which .txt lis
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from html import escape
 from typing import TextIO
 
@@ -169,21 +170,25 @@ def _copy_row(r: tuple) -> list:
             human_bytes(size)]  # fmt: skip
 
 
-def _lists(conn: duckdb.DuckDBPyConnection, out: TextIO) -> None:
-    flagged = sqlfiles.load("report/html_flagged")
+def _lists(conn: duckdb.DuckDBPyConnection, out: TextIO, sorted_flags: Collection[str]) -> None:
+    """Every list. The flagged lists of ``sorted_flags`` are long: their rows are read in order
+    from the report's scratch file (report.FEW_ROWS), their counts where they are held."""
+    flagged, on_disk = sqlfiles.load("report/html_flagged"), sqlfiles.load("report/html_flagged_sorted")
     lists = [
-        (key, title, ["attachment", "issue", "project", "what is wrong"], flagged.format(flag=_FLAG[key]), _flagged_row)
+        (key, title, ["attachment", "issue", "project", "what is wrong"], flagged.format(flag=flag),
+         on_disk.format(flag=flag, limit=LIST_MAX_ROWS) if flag in sorted_flags else None, _flagged_row)
         for key, title in _LISTS.items()
+        for flag in [_FLAG[key]]
     ] + [
         ("orphans", "Orphan files (on disk, no attachment row)", ["path under the root", "size"],
-         sqlfiles.load("report/html_orphans"), _orphan_row),
+         sqlfiles.load("report/html_orphans"), None, _orphan_row),
         ("duplicates", "Duplicate copies", ["copy", "of", "issue", "project", "uploaded by", "size"],
-         sqlfiles.load("report/html_duplicates"), _copy_row),
+         sqlfiles.load("report/html_duplicates"), None, _copy_row),
     ]  # fmt: skip
     count_of = sqlfiles.load("report/html_count")
-    for key, title, headers, query, shape in lists:
+    for key, title, headers, query, rows_query, shape in lists:
         (count,) = conn.execute(count_of.format(query=query)).fetchone()
-        _list(out, conn.execute(query), key, title, headers, shape, count)
+        _list(out, conn.execute(rows_query or query), key, title, headers, shape, count)
 
 
 def _quick_wins(groups: list[dict], hashed: int) -> str:
@@ -209,7 +214,9 @@ def _quick_wins(groups: list[dict], hashed: int) -> str:
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
-def write(conn: duckdb.DuckDBPyConnection, s: dict, storage: dict, out: TextIO) -> None:
+def write(
+    conn: duckdb.DuckDBPyConnection, s: dict, storage: dict, out: TextIO, sorted_flags: Collection[str] = ()
+) -> None:
     """The page, into ``out``: everything above the lists is small; the lists are streamed."""
     cards = [
         ("attachments", f"{s['total_attachments']:,}", False), ("on disk", human_bytes(s["disk_bytes"]), False),
@@ -248,7 +255,7 @@ def write(conn: duckdb.DuckDBPyConnection, s: dict, storage: dict, out: TextIO) 
 <h2>Quick wins: duplicates that free the most space</h2>{_quick_wins(storage["quick_wins"], s["hashed_files"])}
 <h2>Projects</h2>{_table(["key", "project", "attachments", "on disk", "missing", "permissions", "corrupted", "errors", "in duplicates"], project_rows, {2, 3, 4, 5, 6, 7, 8})}
 <h2>Lists</h2>""")
-    _lists(conn, out)
+    _lists(conn, out, sorted_flags)
     out.write(f"""
 <script>{_SCRIPT}</script>
 </body></html>

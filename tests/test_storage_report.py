@@ -10,12 +10,12 @@ import sqlite3
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
 
-import duckdb
 import orjson
 import psycopg
 import pytest
 
 from inspector import world
+from inspector.errors import ReportError
 
 from .helpers import healthy_files, inspector_env, reference_report, run_cli
 
@@ -89,10 +89,57 @@ def test_a_report_that_runs_out_of_memory_is_built_again_with_more(jira, workdir
     assert report_files(workdir / "again") == reference
     assert capsys.readouterr().err.count("ran out of its 2MB of memory; building it again with 256MB") == 2
 
-    # The first limit really runs out: DuckDB cannot even hold the orphan keys in it.
+    # The first limit really runs out: DuckDB cannot even hold the orphan keys in it. When the
+    # last one does too, the user gets one line and exit code 6, not a traceback.
     monkeypatch.setattr(report, "BUILD_MEMORY_LIMITS", ("2MB",))
-    with pytest.raises(duckdb.OutOfMemoryException):
+    with pytest.raises(ReportError, match=r"ran out of memory even with 2MB \(Out of Memory Error"):
         report.build(state, workdir / "small")
+    capsys.readouterr()
+    monkeypatch.setenv("INSPECTOR_REPORT_DIR", str(workdir / "small"))
+    assert cli.main(["report"]) == 6
+    err = capsys.readouterr().err.strip()
+    assert "ran out of memory even with 2MB" in err and "\n" not in err and "Traceback" not in err
+
+
+def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkeypatch):
+    """Past report.FEW_ROWS (after a bad chown: every attachment) the shown rows are read with
+    one scan and the long lists sorted by SQLite in a scratch file, so that the build's memory
+    stays bounded. Every report file must come out byte for byte as DuckDB's in-memory path
+    writes it, NULL keys last included, and the scratch file must be gone afterwards."""
+    from inspector import report
+
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=800, seed=47, fault_rate=0.05))
+    assert run_cli([], inspector_env(jira, root, workdir)).returncode == 0
+    state = workdir / "state.sqlite"
+    report.build(state, workdir / "memory")
+    missing = (workdir / "memory/missing.txt").read_text().splitlines()
+    # What the order is tested on: several projects, and rows without a project or issue key.
+    assert len({line.split("\t")[2] for line in missing}) >= 3
+    assert any(line.split("\t")[1].startswith("issue ") for line in missing)
+
+    taken = []
+    for name in ("_one_thread", "_sort_on_disk"):
+        original = getattr(report, name)
+
+        def spy(conn, what, original=original, name=name):
+            taken.append((name, str(what)))
+            return original(conn, what)
+
+        monkeypatch.setattr(report, name, spy)
+    monkeypatch.setattr(report, "FEW_ROWS", 3)
+    summary = report.build(state, workdir / "disk")
+    assert ("_one_thread", "report/shown_rows_scan") in taken
+    assert ("_sort_on_disk", str(workdir / "disk" / report.SORTED_LISTS_FILE)) in taken
+    assert all(summary[k] > 3 for k in ("missing", "permissions", "corrupted", "errors"))
+
+    def files(d):
+        text = {p.name: p.read_bytes() for p in d.iterdir()}
+        text["summary.txt"] = text["summary.txt"].replace(str(d).encode(), b"<dir>")
+        return text
+
+    assert files(workdir / "disk") == files(workdir / "memory")
+    assert not (workdir / "disk" / report.SORTED_LISTS_FILE).exists()
 
 
 class Watching:

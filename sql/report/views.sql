@@ -7,6 +7,13 @@ CREATE OR REPLACE MACRO txt(s) AS
             chr(9), '\t'), chr(10), '\n'), chr(13), '\r'),
         '[\x00-\x1f\x7f]', '?', 'g');
 
+-- One line of a flagged list (missing.txt and the others): link, then issue key, project,
+-- filename and detail, tab-separated, each through txt() so tabs and newlines in names stay
+-- escaped (list_flagged.sql and list_flagged_sorted.sql).
+CREATE OR REPLACE MACRO flagged_line(link, issue_key, issue_id, project_name, filename, detail) AS
+    txt(link) || chr(9) || txt(coalesce(issue_key, 'issue ' || coalesce(CAST(issue_id AS VARCHAR), '?')))
+    || chr(9) || txt(coalesce(project_name, '?')) || chr(9) || txt(filename) || chr(9) || txt(detail);
+
 CREATE OR REPLACE VIEW passes AS
 SELECT pass_id, status, started_at, finished_at, attachments_root, jira_url, jira_uid, jira_gids,
        rows_estimate, rows_done, cursor_id, reader_done = 1 AS reader_done, walk_done = 1 AS walk_done
