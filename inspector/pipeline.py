@@ -108,23 +108,24 @@ def _prepare(config: Config, fresh: bool) -> tuple[int, bool, object]:
 def _finish(config: Config, pass_id: int) -> dict:
     """Size the orphans (the walk read names only), close the pass, write the report.
 
-    Orphans are found by DuckDB's anti-join over the state; only those few are lstat'ed.
+    Orphans are found by DuckDB's anti-join over the state; only they are lstat'ed (report.size_orphans).
     """
     root = os.fspath(config.attachments_root)
 
     def settle(conn) -> None:  # each step may repeat: the report may be built a second time
-        sizes = []
-        for rel in report.orphans_without_size(conn):
-            try:
-                sizes.append((rel, os.lstat(f"{root}/{rel}").st_size))
-            except (OSError, ValueError):
-                sizes.append((rel, -1))
-        report.set_orphan_sizes(conn, sizes)
         with State(config.state_db) as state:
-            state.set_sizes(pass_id, sizes)
+            report.size_orphans(conn, lambda rel: _size(f"{root}/{rel}"), lambda sizes: state.set_sizes(pass_id, sizes))
             state.finish_pass(pass_id, config.keep_passes)
 
     return report.build(config.state_db, config.report_dir, pass_id, settle)
+
+
+def _size(path: str) -> int:
+    """An orphan's size, or -1 when it is gone or cannot be stat'ed."""
+    try:
+        return os.lstat(path).st_size
+    except (OSError, ValueError):
+        return -1
 
 
 def _raise_interrupted(signum, _frame):

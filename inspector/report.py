@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 import duckdb
@@ -47,6 +47,10 @@ BUILD_MEMORY_LIMITS = ("48MB", "256MB")
 # build's memory stays bounded whatever the number of flagged rows.
 FEW_ROWS = 50_000
 SORTED_LISTS_FILE = ".sorted-lists.sqlite"
+# The flagged lists by the summary's name for their count (and their file's, without .txt).
+_FLAGGED_LISTS = ("missing", "permissions", "corrupted", "errors")
+# Orphans sized (lstat) and recorded at a time when the scan closes its pass.
+ORPHAN_SIZE_CHUNK = 10_000
 # A step whose memory grows with the instance (sql/report/largest_issue_sizes.sql) gets this
 # much on one thread while the first limit holds, and spills the rest; on the retry, the larger.
 BOUNDED_STEP_MEMORY_LIMIT = "24MB"
@@ -264,31 +268,44 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     _release(conn)
 
 
-def orphans_without_size(conn: duckdb.DuckDBPyConnection) -> list[str]:
-    return [r[0] for r in conn.execute("SELECT relpath FROM orphan_rows WHERE size IS NULL").fetchall()]
+def size_orphans(
+    conn: duckdb.DuckDBPyConnection, size_of: Callable[[str], int], record: Callable[[list[tuple[str, int]]], None]
+) -> None:
+    """Size the orphans the walk did not size (it reads names only): ``size_of(relpath)`` for
+    each, ``record([(relpath, size), ...])`` to keep them (in the state), ORPHAN_SIZE_CHUNK at
+    a time, since a wrong attachments root makes every file an orphan and their paths must not
+    be held whole. While they are few the sizes are set in this build too; when they are many,
+    the orphans are read again from the state afterwards (sql/report/orphans_resized.sql)."""
+    (count,) = conn.execute(sqlfiles.load("report/orphan_count")).fetchone()
+    few = count <= FEW_ROWS
+    unsized, set_sizes = sqlfiles.load("report/orphans_unsized"), sqlfiles.load("report/orphan_sizes")
+    for start in range(0, count, ORPHAN_SIZE_CHUNK):
+        rows = conn.execute(unsized, [start, start + ORPHAN_SIZE_CHUNK]).fetchall()
+        if not rows:
+            continue
+        sizes = [size_of(rel) for _, rel in rows]
+        record([(rel, size) for (_, rel), size in zip(rows, sizes, strict=True)])
+        if few:
+            conn.execute(set_sizes, [[row for row, _ in rows], sizes])
+    if not few:
+        _one_thread(conn, "report/orphans_resized")
 
 
-def set_orphan_sizes(conn: duckdb.DuckDBPyConnection, sizes: list[tuple[str, int]]) -> None:
-    if sizes:
-        conn.executemany("UPDATE orphan_rows SET size = ? WHERE relpath = ?", [(s, r) for r, s in sizes])
-
-
-def _sort_on_disk(conn: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Copy the flagged rows into a new scratch SQLite file, attached to ``conn`` as ``sorted``,
-    for SQLite to sort the long lists (sql/report/sorted_attach.sql); ``build`` removes it."""
+def _sort_on_disk(conn: duckdb.DuckDBPyConnection, path: Path, lists: Collection[str]) -> None:
+    """Copy the rows of the long ``lists`` (flagged ones, orphans) into a new scratch SQLite
+    file, attached to ``conn`` as ``sorted``, for SQLite to sort them
+    (sql/report/sorted_attach.sql); ``build`` removes it."""
     _unlink_sqlite(path)
     conn.execute(sqlfiles.load("report/sorted_attach").format(path=_literal(str(path))))
-    conn.execute(sqlfiles.load("report/sorted_fill"))
+    if any(key in lists for key in _FLAGGED_LISTS):
+        conn.execute(sqlfiles.load("report/sorted_fill_flagged"))
+    if "orphans" in lists:
+        conn.execute(sqlfiles.load("report/sorted_fill_orphans"))
 
 
 def _unlink_sqlite(path: Path) -> None:
     for leftover in (path, path.with_name(path.name + "-journal")):
         leftover.unlink(missing_ok=True)
-
-
-def _list_counts(s: dict) -> list[int]:
-    """The rows of each list of LISTS, in its order, from the summary."""
-    return [s["missing"], s["permissions"], s["corrupted"], s["errors"]]
 
 
 def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
@@ -297,13 +314,15 @@ def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
         s = summary(conn)
-        long_lists = {flag for flag, count in zip(LISTS.values(), _list_counts(s), strict=True) if count > FEW_ROWS}
+        long_lists = {key for key in (*_FLAGGED_LISTS, "orphans") if s[key] > FEW_ROWS}
         if long_lists:
-            _sort_on_disk(conn, report_dir / SORTED_LISTS_FILE)
+            _sort_on_disk(conn, report_dir / SORTED_LISTS_FILE, long_lists)
         for name, flag in LISTS.items():
-            template = sqlfiles.load("report/list_flagged_sorted" if flag in long_lists else "report/list_flagged")
+            on_disk = name.removesuffix(".txt") in long_lists
+            template = sqlfiles.load("report/list_flagged_sorted" if on_disk else "report/list_flagged")
             _copy_lines(conn, template.format(flag=flag), report_dir / name)
-        _copy_lines(conn, sqlfiles.load("report/list_orphans"), report_dir / "orphans.txt")
+        orphans = "report/list_orphans_sorted" if "orphans" in long_lists else "report/list_orphans"
+        _copy_lines(conn, sqlfiles.load(orphans), report_dir / "orphans.txt")
         _copy_lines(conn, sqlfiles.load("report/list_duplicates"), report_dir / "duplicates.txt")
         storage = analytics.collect(conn)
         _write_atomic(report_dir / "storage.json", orjson.dumps(storage, option=orjson.OPT_INDENT_2) + b"\n")
@@ -311,7 +330,7 @@ def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
         _write_atomic(report_dir / "summary.txt", summary_text(s, report_dir).encode())
         html = report_dir / "report.html"
         with open(html.with_name(html.name + ".tmp"), "w", encoding="utf-8") as out:
-            report_html.write(conn, s, storage, out, sorted_flags=long_lists)
+            report_html.write(conn, s, storage, out, sorted_lists=long_lists)
         os.replace(out.name, html)
     except duckdb.OutOfMemoryException:
         raise  # within_memory builds it again with more

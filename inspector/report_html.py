@@ -170,18 +170,19 @@ def _copy_row(r: tuple) -> list:
             human_bytes(size)]  # fmt: skip
 
 
-def _lists(conn: duckdb.DuckDBPyConnection, out: TextIO, sorted_flags: Collection[str]) -> None:
-    """Every list. The flagged lists of ``sorted_flags`` are long: their rows are read in order
-    from the report's scratch file (report.FEW_ROWS), their counts where they are held."""
+def _lists(conn: duckdb.DuckDBPyConnection, out: TextIO, sorted_lists: Collection[str]) -> None:
+    """Every list. The lists of ``sorted_lists`` are long: their rows are read in order from
+    the report's scratch file (report.FEW_ROWS), their counts where they are held."""
     flagged, on_disk = sqlfiles.load("report/html_flagged"), sqlfiles.load("report/html_flagged_sorted")
+    orphans = sqlfiles.load("report/html_orphans")
     lists = [
-        (key, title, ["attachment", "issue", "project", "what is wrong"], flagged.format(flag=flag),
-         on_disk.format(flag=flag, limit=LIST_MAX_ROWS) if flag in sorted_flags else None, _flagged_row)
+        (key, title, ["attachment", "issue", "project", "what is wrong"], flagged.format(flag=_FLAG[key]),
+         on_disk.format(flag=_FLAG[key], limit=LIST_MAX_ROWS) if key in sorted_lists else None, _flagged_row)
         for key, title in _LISTS.items()
-        for flag in [_FLAG[key]]
     ] + [
-        ("orphans", "Orphan files (on disk, no attachment row)", ["path under the root", "size"],
-         sqlfiles.load("report/html_orphans"), None, _orphan_row),
+        ("orphans", "Orphan files (on disk, no attachment row)", ["path under the root", "size"], orphans,
+         sqlfiles.load("report/html_orphans_sorted").format(limit=LIST_MAX_ROWS) if "orphans" in sorted_lists
+         else None, _orphan_row),
         ("duplicates", "Duplicate copies", ["copy", "of", "issue", "project", "uploaded by", "size"],
          sqlfiles.load("report/html_duplicates"), None, _copy_row),
     ]  # fmt: skip
@@ -215,7 +216,7 @@ def _quick_wins(groups: list[dict], hashed: int) -> str:
 
 
 def write(
-    conn: duckdb.DuckDBPyConnection, s: dict, storage: dict, out: TextIO, sorted_flags: Collection[str] = ()
+    conn: duckdb.DuckDBPyConnection, s: dict, storage: dict, out: TextIO, sorted_lists: Collection[str] = ()
 ) -> None:
     """The page, into ``out``: everything above the lists is small; the lists are streamed."""
     cards = [
@@ -255,7 +256,7 @@ def write(
 <h2>Quick wins: duplicates that free the most space</h2>{_quick_wins(storage["quick_wins"], s["hashed_files"])}
 <h2>Projects</h2>{_table(["key", "project", "attachments", "on disk", "missing", "permissions", "corrupted", "errors", "in duplicates"], project_rows, {2, 3, 4, 5, 6, 7, 8})}
 <h2>Lists</h2>""")
-    _lists(conn, out, sorted_flags)
+    _lists(conn, out, sorted_lists)
     out.write(f"""
 <script>{_SCRIPT}</script>
 </body></html>

@@ -102,14 +102,16 @@ def test_a_report_that_runs_out_of_memory_is_built_again_with_more(jira, workdir
 
 
 def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkeypatch):
-    """Past report.FEW_ROWS (after a bad chown: every attachment) the shown rows are read with
-    one scan and the long lists sorted by SQLite in a scratch file, so that the build's memory
-    stays bounded. Every report file must come out byte for byte as DuckDB's in-memory path
-    writes it, NULL keys last included, and the scratch file must be gone afterwards."""
-    from inspector import report
+    """Past report.FEW_ROWS (after a bad chown: every attachment; with a wrong root: every
+    file an orphan) the shown rows are read with one scan, the orphans are sized into the state
+    and read again from it, and the long lists are sorted by SQLite in a scratch file, so that
+    the build's memory stays bounded. Every report file must come out byte for byte as the
+    in-memory path writes it, NULL keys last included, and the scratch file must be gone."""
+    from inspector import pipeline, report
+    from inspector.state import State
 
     root = workdir / "attachments"
-    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=800, seed=47, fault_rate=0.05))
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=800, seed=47, fault_rate=0.05))
     assert run_cli([], inspector_env(jira, root, workdir)).returncode == 0
     state = workdir / "state.sqlite"
     report.build(state, workdir / "memory")
@@ -117,21 +119,37 @@ def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkey
     # What the order is tested on: several projects, and rows without a project or issue key.
     assert len({line.split("\t")[2] for line in missing}) >= 3
     assert any(line.split("\t")[1].startswith("issue ") for line in missing)
+    assert len(expected.orphans) > 3
+
+    # The orphans as the walk leaves them, unsized, for the build to size as a scan does.
+    unsized = workdir / "unsized.sqlite"
+    with sqlite3.connect(state) as src, sqlite3.connect(unsized) as dst:
+        src.backup(dst)
+    with sqlite3.connect(unsized) as db:
+        sized = dict(db.execute("SELECT relpath, size FROM disk_files WHERE size IS NOT NULL").fetchall())
+        db.execute("UPDATE disk_files SET size = NULL")
+        (pass_id,) = db.execute("SELECT max(pass_id) FROM passes").fetchone()
+    assert len(sized) == len(expected.orphans)
+
+    def settle(conn):
+        with State(unsized) as st:
+            report.size_orphans(conn, lambda rel: pipeline._size(f"{root}/{rel}"), lambda s: st.set_sizes(pass_id, s))
 
     taken = []
     for name in ("_one_thread", "_sort_on_disk"):
         original = getattr(report, name)
 
-        def spy(conn, what, original=original, name=name):
+        def spy(conn, what, *more, original=original, name=name):
             taken.append((name, str(what)))
-            return original(conn, what)
+            return original(conn, what, *more)
 
         monkeypatch.setattr(report, name, spy)
     monkeypatch.setattr(report, "FEW_ROWS", 3)
-    summary = report.build(state, workdir / "disk")
+    summary = report.build(unsized, workdir / "disk", None, settle)
     assert ("_one_thread", "report/shown_rows_scan") in taken
+    assert ("_one_thread", "report/orphans_resized") in taken
     assert ("_sort_on_disk", str(workdir / "disk" / report.SORTED_LISTS_FILE)) in taken
-    assert all(summary[k] > 3 for k in ("missing", "permissions", "corrupted", "errors"))
+    assert all(summary[k] > 3 for k in ("missing", "permissions", "corrupted", "errors", "orphans"))
 
     def files(d):
         text = {p.name: p.read_bytes() for p in d.iterdir()}
@@ -140,6 +158,8 @@ def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkey
 
     assert files(workdir / "disk") == files(workdir / "memory")
     assert not (workdir / "disk" / report.SORTED_LISTS_FILE).exists()
+    with sqlite3.connect(unsized) as db:
+        assert dict(db.execute("SELECT relpath, size FROM disk_files WHERE size IS NOT NULL").fetchall()) == sized
 
 
 class Watching:
