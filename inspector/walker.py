@@ -14,6 +14,7 @@ NFS server) records that folder as unlistable after INSPECTOR_STAT_TIMEOUT and t
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import errno
 import logging
@@ -232,12 +233,16 @@ class Claims:
         self._last.value = "/".join(unit).encode("utf-8", "surrogateescape") if unit else b""
 
     def next(self, units: list[tuple[str, str]]) -> tuple[int, tuple[str, str]] | None:
+        """The first of ``units`` (sorted, as listings are) after the last one claimed. Found by
+        bisection: a scan of the list for every claim cost a walker 140 s of CPU when a root one
+        level too deep made each issue folder a unit (260,000 of them)."""
         with self._lock:
             raw = self._last.value
             last = tuple(raw.decode("utf-8", "surrogateescape").split("/", 1)) if raw else None
-            unit = next((u for u in units if last is None or u > last), None)
-            if unit is None:
+            at = 0 if last is None else bisect.bisect_right(units, last)
+            if at == len(units):
                 return None
+            unit = units[at]
             self._store(unit)
             seq = self._seq.value
             self._seq.value = seq + 1

@@ -203,6 +203,27 @@ def test_walkers_claim_units_one_at_a_time_and_together_see_everything(tmp_path)
     assert sum(1 for rel in seen if rel == "loose.bin") == 1
 
 
+def test_a_claim_is_the_first_unit_of_the_walkers_own_list_after_the_last_one_claimed():
+    units = sorted((p, b) for p in ("A", "B", "Z_9", "\u00c4", "x\udcff") for b in ("10000", "110000", "20000"))
+    claims = Claims.local(("B", "15000"))  # a checkpoint no unit has: resumed after it
+    got = []
+    while (claim := claims.next(units)) is not None:
+        got.append(claim)
+    assert got == list(enumerate(u for u in units if u > ("B", "15000")))
+
+    # Two walkers whose listings differ (one folder went away in between): each takes the first
+    # of its own list after whatever was claimed last, by either.
+    claims, fewer, last, expected = Claims.local(None), [u for u in units if u != units[4]], None, []
+    lists = [units if i % 2 else fewer for i in range(len(units) + 2)]  # fewer's turn when units[4] is next
+    for own in lists:
+        last = next((u for u in own if last is None or u > last), None)
+        expected += [last] if last else []
+        last = last or expected[-1]
+    got = [claims.next(own) for own in lists]
+    assert [u for _, u in filter(None, got)] == expected == [u for u in units if u != units[4]]
+    assert [seq for seq, _ in filter(None, got)] == list(range(len(expected)))
+
+
 def test_claims_resume_after_the_checkpoint(tmp_path):
     for p in ("A", "B"):
         put(tmp_path, f"{p}/10000/{p}-1/1")
