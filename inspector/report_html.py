@@ -177,11 +177,11 @@ def _lists(conn: duckdb.DuckDBPyConnection, out: TextIO, sorted_lists: Collectio
     orphans = sqlfiles.load("report/html_orphans")
     lists = [
         (key, title, ["attachment", "issue", "project", "what is wrong"], flagged.format(flag=_FLAG[key]),
-         on_disk.format(flag=_FLAG[key], limit=LIST_MAX_ROWS) if key in sorted_lists else None, _flagged_row)
+         on_disk.format(flag=_FLAG[key]) if key in sorted_lists else None, _flagged_row)
         for key, title in _LISTS.items()
     ] + [
         ("orphans", "Orphan files (on disk, no attachment row)", ["path under the root", "size"], orphans,
-         sqlfiles.load("report/html_orphans_sorted").format(limit=LIST_MAX_ROWS) if "orphans" in sorted_lists
+         sqlfiles.load("report/html_orphans_sorted") if "orphans" in sorted_lists
          else None, _orphan_row),
         ("duplicates", "Duplicate copies", ["copy", "of", "issue", "project", "uploaded by", "size"],
          sqlfiles.load("report/html_duplicates"), None, _copy_row),
@@ -189,7 +189,9 @@ def _lists(conn: duckdb.DuckDBPyConnection, out: TextIO, sorted_lists: Collectio
     count_of = sqlfiles.load("report/html_count")
     for key, title, headers, query, rows_query, shape in lists:
         (count,) = conn.execute(count_of.format(query=query)).fetchone()
-        _list(out, conn.execute(rows_query or query), key, title, headers, shape, count)
+        # A relation streams its rows as they are fetched (execute() would first hold them all),
+        # and _list stops fetching at LIST_MAX_ROWS.
+        _list(out, conn.sql(rows_query or query), key, title, headers, shape, count)
 
 
 def _quick_wins(groups: list[dict], hashed: int) -> str:

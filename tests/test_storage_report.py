@@ -107,14 +107,18 @@ def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkey
     and read again from it, and the long lists are sorted by SQLite in a scratch file, so that
     the build's memory stays bounded. Every report file must come out byte for byte as the
     in-memory path writes it, NULL keys last included, and the scratch file must be gone."""
-    from inspector import pipeline, report
+    from inspector import pipeline, report, report_html
     from inspector.state import State
 
     root = workdir / "attachments"
     expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=800, seed=47, fault_rate=0.05))
     assert run_cli([], inspector_env(jira, root, workdir)).returncode == 0
     state = workdir / "state.sqlite"
+    # report.html cuts its lists short in both paths alike (the sorted one streams, unlimited).
+    monkeypatch.setattr(report_html, "LIST_MAX_ROWS", 5)
+    monkeypatch.setattr(report_html, "LIST_CHUNK", 2)
     report.build(state, workdir / "memory")
+    assert b"The page holds the first 5 of" in (workdir / "memory/report.html").read_bytes()
     missing = (workdir / "memory/missing.txt").read_text().splitlines()
     # What the order is tested on: several projects, and rows without a project or issue key.
     assert len({line.split("\t")[2] for line in missing}) >= 3
