@@ -1,6 +1,7 @@
 """storage.json's largest attachments and issues: the report reads the ids narrow first and
 their rows with the flagged ones; the views `report --sql` offers must give the same answer.
-And a report build that runs out of DuckDB's memory is built again with more."""
+A report build that runs out of DuckDB's memory is built again with more, and long lists and
+many orphans (a bad chown, a wrong root) take a bounded path that writes the same files."""
 
 from __future__ import annotations
 
