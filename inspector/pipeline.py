@@ -40,6 +40,8 @@ log = logging.getLogger("inspector")
 
 _ERRORS = {2: ConfigError, 3: DatabaseError, 4: StateError, 7: StorageError}
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# Log records in flight from the stages to the parent at most (see stages._WaitingQueueHandler).
+LOG_QUEUE_RECORDS = 10_000
 
 
 @dataclass
@@ -227,13 +229,13 @@ def _run_stages(config: Config, make, should_stop, shown: _Progress | None = Non
     n = config.checkers
     work_q = ctx.Queue(maxsize=2 * n + 2)
     result_q = ctx.Queue(maxsize=2 * n + 4)
-    control_q, log_q = ctx.Queue(), ctx.Queue()
+    control_q, log_q = ctx.Queue(), ctx.Queue(maxsize=LOG_QUEUE_RECORDS)
     progress = ctx.Value("q", 0)
     # The bandwidth cap's state, shared by the checkers. Held here for the whole run, like the
     # queues: Process.start() drops its args, and a Value nobody holds is unlinked before the
     # children have opened it.
     clock = ctx.Value("d", 0.0)
-    listener = logging.handlers.QueueListener(log_q, *logging.getLogger().handlers, respect_handler_level=True)
+    listener = _Listener(log_q, *logging.getLogger().handlers, respect_handler_level=True)
     common = {"control_q": control_q, "log_q": log_q, "log_level": config.log_level}
     procs = {
         name: ctx.Process(target=target, args=args, kwargs=common, name=f"inspector-{name}")
@@ -251,6 +253,14 @@ def _run_stages(config: Config, make, should_stop, shown: _Progress | None = Non
             shown.close()
         _stop(procs.values(), grace=2.0 if ok else 0.0)
         listener.stop()
+
+
+class _Listener(logging.handlers.QueueListener):
+    """Writes the stages' log records. Its queue is bounded (stages wait for room, see
+    stages._WaitingQueueHandler), so its end-of-run marker waits for room too."""
+
+    def enqueue_sentinel(self) -> None:
+        self.queue.put(self._sentinel)
 
 
 @contextlib.contextmanager

@@ -169,6 +169,28 @@ def test_metrics_file_and_rotated_log_file(jira, workdir):
     assert "inspector_ro" in everything and "password" not in everything.lower()
 
 
+def test_stages_wait_for_room_in_a_full_log_queue_and_every_line_arrives(jira, workdir, monkeypatch, capsys):
+    """The stages' log queue is bounded (at DEBUG every flagged row is a line; unbounded, a
+    disaster grew each checker by hundreds of MB). With room for a single record the stages
+    wait for the parent instead of failing or dropping lines, and the run ends normally."""
+    import sqlite3
+
+    from inspector import cli, pipeline
+
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=600, seed=48, fault_rate=0.05))
+    for key, value in inspector_env(jira, root, workdir, INSPECTOR_LOG_LEVEL="DEBUG").items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(pipeline, "LOG_QUEUE_RECORDS", 1)
+    assert cli.main([]) == 0
+    err = capsys.readouterr().err
+    with sqlite3.connect(workdir / "state.sqlite") as db:
+        (flagged,) = db.execute("SELECT count(*) FROM results WHERE flags <> 0").fetchone()
+    assert flagged > 20
+    assert len(re.findall(r"DEBUG attachment \d+ \(.*\): ", err)) == flagged
+    assert err.count(" finished in ") >= 6  # every stage's closing line came through as well
+
+
 def test_window_closing_mid_scan_pauses_at_a_checkpoint_and_the_next_window_finishes(
     big_world, workdir, monkeypatch, caplog
 ):
