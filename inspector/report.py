@@ -49,8 +49,8 @@ BUILD_MEMORY_LIMITS = ("48MB", "256MB")
 # held in memory peaked at 152 MB, 25,000 at 135 MB; the 17,000 of a normal pass stay in memory).
 FEW_ROWS = 25_000
 SORTED_LISTS_FILE = ".sorted-lists.sqlite"
-# The flagged lists by the summary's name for their count (and their file's, without .txt).
-_FLAGGED_LISTS = ("missing", "permissions", "corrupted", "errors")
+# The flagged lists by their file's name without .txt, which is also the summary's for their count.
+_FLAGGED_LISTS = tuple(name.removesuffix(".txt") for name in LISTS)
 # Orphans sized (lstat) and recorded at a time when the scan closes its pass.
 ORPHAN_SIZE_CHUNK = 10_000
 # A step whose memory grows with the instance (sql/report/largest_issue_sizes.sql) gets this
