@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import shutil
@@ -46,3 +47,18 @@ def workdir():
     os.chmod(path, 0o755)
     yield path
     shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _cli_log_handlers_removed():
+    """A test that runs the CLI in this process (cli.main) leaves the CLI's log handlers on the
+    root logger, writing to a stream pytest closes after the test: later tests that log in
+    this process would write into it. They go when the test ends (pytest's own stay)."""
+    root = logging.getLogger()
+    before, level = set(root.handlers), root.level
+    yield
+    for handler in root.handlers[:]:
+        if handler not in before and not type(handler).__module__.startswith("_pytest"):
+            root.removeHandler(handler)
+            handler.close()
+    root.setLevel(level)

@@ -195,6 +195,9 @@ def test_window_closing_mid_scan_pauses_at_a_checkpoint_and_the_next_window_fini
     big_world, workdir, monkeypatch, caplog
 ):
     expected, env = big_world
+    # Paced, so that the window closes mid-scan however fast the machine: unpaced, a fast one
+    # checked all 12,000 rows within the poll that notices the window has closed.
+    env = {**env, "INSPECTOR_MAX_ROWS_PER_SECOND": "4000"}
     with caplog.at_level("INFO"):
         outcome, seen = serve_through_a_closed_window(
             monkeypatch, env, workdir / "state.sqlite", lambda state: progress(state)[0], 300
