@@ -1,7 +1,7 @@
 """Checks that may hang: a stat on a dead NFS server blocks in the kernel and cannot be cancelled.
 
-Each chunk of rows runs in its own thread, which appends exactly one result per row. The
-calling thread watches the results grow; when a chunk makes no progress for ``timeout``
+Each chunk of rows runs in a thread of the watchdog's pool, which appends exactly one result per
+row. The calling thread watches the results grow; when a chunk makes no progress for ``timeout``
 seconds, the row it is stuck on gets a "timed out" result, the thread is abandoned (told to
 stop at its next row, should the kernel ever answer) and the rest of the chunk goes on in a
 new thread. Other chunks, and other checker processes, are not held up. Too many stuck
@@ -11,6 +11,7 @@ after row for hours.
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -27,21 +28,71 @@ STAY_WIDE_SECONDS = 5.0
 
 # Stuck threads a process abandons before it declares the storage gone (exit 7).
 MAX_HUNG = 16
+# A pool thread with nothing to do for this long ends (a pass on local disk needs none).
+IDLE_SECONDS = 10.0
 
 
 class Job:
     """One thread's share of a chunk. ``cancelled`` is read by the worker before every row;
     ``ticks`` is progress within a long row (a chunk of a big file read), so a slow but moving
-    row is not taken for a hung one."""
+    row is not taken for a hung one. ``since`` is None until a pool thread takes the job: one
+    still waiting for a thread is not hung."""
 
-    __slots__ = ("cancelled", "error", "finished", "out", "rows", "seen", "since", "ticks")
+    __slots__ = ("cancelled", "error", "finished", "out", "rows", "seen", "since", "ticks", "work")
 
-    def __init__(self, rows: list, now: float):
-        self.rows, self.out = rows, []
+    def __init__(self, rows: list, work: Callable):
+        self.rows, self.out, self.work = rows, [], work
         self.ticks = 0
         self.cancelled = self.finished = False
         self.error: BaseException | None = None
-        self.seen, self.since = 0, now
+        self.seen, self.since = 0, None
+
+
+class _Pool:
+    """Threads that outlive a batch. Starting a thread per chunk cost more CPU than the stats
+    themselves once the storage was slow (128 threads for every batch of 1,000 rows). A thread
+    whose job was abandoned never comes back (it may stay stuck in the kernel); a new one takes
+    its place when needed."""
+
+    def __init__(self, clock: Callable[[], float], wake: threading.Event):
+        self._clock, self._wake = clock, wake
+        self._jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        # Threads waiting for a job, less the jobs queued for them (kept under the lock, and a
+        # job is queued under it, so an idle thread ends only when no job waits for it).
+        self._idle = 0
+
+    def submit(self, job: Job) -> None:
+        with self._lock:
+            self._jobs.put(job)
+            if self._idle:
+                self._idle -= 1
+                return
+        # Daemon: a thread stuck in the kernel must not keep the process from exiting.
+        threading.Thread(target=self._serve, daemon=True, name="inspector-check").start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                job = self._jobs.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with self._lock:
+                    if self._jobs.empty():
+                        self._idle -= 1
+                        return
+                continue
+            job.since = self._clock()
+            try:
+                job.work(job.rows, job.out, job)
+            except BaseException as exc:  # re-raised in the watching thread
+                job.error = exc
+            finally:
+                job.finished = True
+                self._wake.set()
+            if job.cancelled:  # abandoned: the watching thread counted it as lost
+                return
+            with self._lock:
+                self._idle += 1
 
 
 class Watchdog:
@@ -55,21 +106,12 @@ class Watchdog:
         self.hung = 0
         self._wake = threading.Event()
         self._wide_until = float("-inf")
+        self._pool = _Pool(clock, self._wake)
 
     def _start(self, rows: list, work: Callable) -> Job:
-        job = Job(rows, self._clock())
-        # Daemon: a thread stuck in the kernel must not keep the process from exiting.
-        threading.Thread(target=self._body, args=(job, work), daemon=True, name="inspector-check").start()
+        job = Job(rows, work)
+        self._pool.submit(job)
         return job
-
-    def _body(self, job: Job, work: Callable) -> None:
-        try:
-            work(job.rows, job.out, job)
-        except BaseException as exc:  # re-raised in the watching thread
-            job.error = exc
-        finally:
-            job.finished = True
-            self._wake.set()
 
     def run(self, chunks: list[list], work: Callable | None = None, on_hang: Callable | None = None) -> list[list]:
         """Results per chunk, in row order, one per row whatever hung. ``work`` and ``on_hang``
@@ -87,6 +129,8 @@ class Watchdog:
                         raise job.error
                     results[i] += job.out
                     del jobs[i]
+                    continue
+                if job.since is None:  # not yet taken by a thread
                     continue
                 seen = len(job.out)
                 if seen + job.ticks != job.seen:

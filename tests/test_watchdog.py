@@ -133,3 +133,99 @@ def test_hash_reads_that_hang_are_given_up_and_slow_ones_are_not(tmp_path):
     assert dog.hung == 1 and 2.5 < took < 6
     fd = os.open(tmp_path / "stuck", os.O_WRONLY | os.O_NONBLOCK)  # release the abandoned open
     os.close(fd)
+
+
+def _native_ids(seen: set):
+    """A work function that records which OS thread ran each chunk (Linux does not hand a
+    thread id out again soon, unlike ``threading.get_ident``)."""
+
+    def work(rows, out, job):
+        seen.add(threading.get_native_id())
+        out.extend(rows)
+
+    return work
+
+
+def test_threads_outlive_a_batch():
+    seen: set[int] = set()
+    dog = Watchdog(_native_ids(seen), lambda row, s: None, timeout=5, max_hung=1)
+    for n in range(30):  # as many batches, each spread over 8 threads
+        chunks = [[n, i] for i in range(8)]
+        assert dog.run(chunks) == chunks
+    # Starting 8 threads for each batch cost more CPU than slow stats themselves.
+    assert len(seen) <= 8
+
+
+def test_a_stuck_thread_is_replaced_and_never_given_work_again(root):
+    rows = _world(root, 16)
+    storage = HangingStorage(root, {"3"})
+    rc = RowChecker(storage, JIRA, 1)
+    stuck: list[int] = []
+
+    def work(rows, out, job):
+        if any(r[0] == 3 for r in rows):
+            stuck.append(threading.get_native_id())
+        rc.check(rows, out, job)
+
+    dog = Watchdog(work, rc.timed_out, timeout=0.3, max_hung=4)
+    first = dog.run([rows[:8], rows[8:]])
+    assert [r[ID] for part in first for r in part] == list(range(16)) and dog.hung == 1
+    seen: set[int] = set()
+    record = _native_ids(seen)
+    for _ in range(10):  # the stuck thread still hangs: the pool has enough threads without it
+        assert dog.run([[1], [2], [3]], record, lambda row, s: None) == [[1], [2], [3]]
+    storage.release.set()  # the kernel answers at last: the thread ends instead of rejoining
+    time.sleep(0.3)
+    for _ in range(10):
+        dog.run([[1], [2], [3]], record, lambda row, s: None)
+    assert stuck and stuck[0] not in seen
+
+
+def test_idle_threads_end_and_new_ones_start_when_work_comes(monkeypatch):
+    from inspector import watchdog
+
+    monkeypatch.setattr(watchdog, "IDLE_SECONDS", 0.1)
+    seen: set[int] = set()
+    dog = Watchdog(_native_ids(seen), lambda row, s: None, timeout=5, max_hung=1)
+    assert dog.run([[1], [2], [3], [4]]) == [[1], [2], [3], [4]]
+    first = set(seen)
+    deadline = time.monotonic() + 5
+    while any(t.native_id in first for t in threading.enumerate()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(t.native_id in first for t in threading.enumerate())
+    seen.clear()
+    assert dog.run([[5], [6]]) == [[5], [6]]  # no job waits for a thread that has gone
+    assert seen and not seen & first
+
+
+def test_a_job_that_comes_as_an_idle_thread_gives_up_waiting_is_still_run():
+    import queue
+
+    class RacingQueue(queue.SimpleQueue):
+        """The idle thread's first wait for a job times out just as the next job is queued."""
+
+        def __init__(self):
+            super().__init__()
+            self.gets, self.puts, self.second_put = 0, 0, threading.Event()
+
+        def put(self, item, block=True, timeout=None):
+            super().put(item, block, timeout)
+            self.puts += 1
+            if self.puts == 2:
+                self.second_put.set()
+
+        def get(self, block=True, timeout=None):
+            self.gets += 1
+            if self.gets == 2:  # the thread's first wait once idle
+                self.second_put.wait(5)
+                raise queue.Empty
+            return super().get(block, timeout)
+
+    dog = Watchdog(lambda rows, out, job: out.extend(rows), lambda row, s: None, timeout=5, max_hung=1)
+    dog._pool._jobs = RacingQueue()
+    assert dog.run([[1]]) == [[1]]
+    done: list = []
+    second = threading.Thread(target=lambda: done.append(dog.run([[2]])), daemon=True)
+    second.start()
+    second.join(3)
+    assert done == [[[2]]]  # the thread saw the job queued for it and did not end
