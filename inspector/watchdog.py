@@ -3,10 +3,10 @@
 Each chunk of rows runs in a thread of the watchdog's pool, which appends exactly one result per
 row. The calling thread watches the results grow; when a chunk makes no progress for ``timeout``
 seconds, the row it is stuck on gets a "timed out" result, the thread is abandoned (told to
-stop at its next row, should the kernel ever answer) and the rest of the chunk goes on in a
-new thread. Other chunks, and other checker processes, are not held up. Too many stuck
-threads mean the storage is gone: the pass stops at a checkpoint instead of timing out row
-after row for hours.
+stop at its next row, should the kernel ever answer, and never to come back to the pool) and
+the rest of the chunk goes on in another thread. Other chunks, and other checker processes,
+are not held up. Too many stuck threads mean the storage is gone: the pass stops at a
+checkpoint instead of timing out row after row for hours.
 """
 
 from __future__ import annotations
