@@ -86,13 +86,16 @@ class _Pool:
                 job.work(job.rows, job.out, job)
             except BaseException as exc:  # re-raised in the watching thread
                 job.error = exc
-            finally:
-                job.finished = True
-                self._wake.set()
-            if job.cancelled:  # abandoned: the watching thread counted it as lost
+            back = not job.cancelled  # abandoned: the watching thread counted it as lost
+            if back:
+                # Idle before the watching thread hears the job is done, so that the next batch
+                # it hands out finds this thread instead of starting one more.
+                with self._lock:
+                    self._idle += 1
+            job.finished = True
+            self._wake.set()
+            if not back:
                 return
-            with self._lock:
-                self._idle += 1
 
 
 class Watchdog:

@@ -146,9 +146,28 @@ def _native_ids(seen: set):
     return work
 
 
+class _SlowForWorkers:
+    """The pool's lock, slow to take for its own threads: a thread that has finished its job
+    takes a while to count itself idle."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+
+    def __enter__(self):
+        if threading.current_thread().name == "inspector-check":
+            time.sleep(0.005)
+        self._lock.acquire()
+
+    def __exit__(self, *exc):
+        self._lock.release()
+
+
 def test_threads_outlive_a_batch():
     seen: set[int] = set()
     dog = Watchdog(_native_ids(seen), lambda row, s: None, timeout=5, max_hung=1)
+    # A thread counts itself idle before the batch is seen done, so the next batch finds it
+    # however slowly it does so.
+    dog._pool._lock = _SlowForWorkers()
     for n in range(30):  # as many batches, each spread over 8 threads
         chunks = [[n, i] for i in range(8)]
         assert dog.run(chunks) == chunks
