@@ -17,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import sqlite3
 import subprocess
@@ -25,9 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-from common import OUT, cached_world, clean, failure_lines, inspector_cmd, machine
+from common import OUT, REPORT_END, cached_world, clean, failure_lines, inspector_cmd, machine
 
-PARENT = re.compile(r"report written in ([\d.]+) s; parent peak rss ([\d.]+) MB")
 # `inspector report`, then its own peak RSS on stderr (VmHWM; getrusage of children would
 # also count the scan's processes).
 REPORT_WITH_PEAK = (
@@ -110,7 +108,7 @@ def main() -> None:
         if scan.returncode != 0:
             raise SystemExit(f"the wrong-root scan failed ({scan.returncode}):\n{failure_lines(scan.stderr)}")
         s = json.loads((wrong / "report/summary.json").read_text())
-        peak, report_s = PARENT.search(scan.stderr).groups()[::-1]
+        peak, report_s = REPORT_END.search(scan.stderr).groups()[::-1]
         print(
             f"\nroot one level too deep ({project.name}/): whole scan {seconds:.1f} s, {s['missing']} missing, "
             f"{s['orphans']} orphans; orphans sized and report written in {report_s} s, parent peak {peak} MB"

@@ -3,15 +3,21 @@
     python benchmarks/bench_local.py --attachments 200000 --repeat 3
 
 Both produce the full report (lists, orphans) and must agree on every count; each is run
-once to warm the page cache, then they alternate. Prints the medians and the ratio.
+once to warm the page cache, then they alternate. Prints the medians and the ratio, then where
+the inspector's time goes in one more run at DEBUG: the report, and the CPU its stages spend,
+which on this machine's cores cannot take less than CPU / cores of wall time.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 
 from common import (
     OUT,
+    REPORT_END,
+    STAGE_END,
     baseline_cmd,
     cached_world,
     clean,
@@ -47,6 +53,24 @@ def main() -> None:
         print(f"\n{args.attachments} attachments, warm local disk, {machine()}")
         print(f"| baseline | inspector | ratio |\n|---|---|---|\n| {b:.2f} s | {o:.2f} s | {b / o:.2f}x |")
         print(f"counts (identical in both): {got_o}")
+        breakdown(w, runs, b)
+
+
+def breakdown(w, runs, t_base: float) -> None:
+    """One more inspector run at DEBUG: what its report and its stages' CPU take."""
+    clean(runs)
+    result = subprocess.run(inspector_cmd(), env=w.env(runs / "inspector", INSPECTOR_LOG_LEVEL="DEBUG"),
+                            capture_output=True, text=True)  # fmt: skip
+    stages = STAGE_END.findall(result.stderr)
+    report = REPORT_END.search(result.stderr)
+    if result.returncode or not stages or not report:
+        raise SystemExit(f"the DEBUG run failed (exit {result.returncode})")
+    cpu = sum(float(user) + float(sys) for _, _, user, sys, _ in stages)
+    cores = os.cpu_count() or 1
+    per_stage = ", ".join(f"{name} {float(user) + float(sys):.2f}" for name, _, user, sys, _ in stages)
+    print(f"\nwhere the time goes (one run at DEBUG): report {float(report.group(1)):.2f} s; the stages' CPU "
+          f"{cpu:.2f} s ({per_stage}), at least {cpu / cores:.2f} s of wall time on {cores} cores; "
+          f"3x the baseline needs the whole run in {t_base / 3:.2f} s")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -11,19 +11,15 @@ sampled from pg_stat_activity every 20 ms while the scan runs.
 from __future__ import annotations
 
 import argparse
-import re
 import statistics
 import subprocess
 import threading
 import time
 
 import psycopg
-from common import OUT, cached_world, clean, failure_lines, inspector_cmd, machine
+from common import OUT, REPORT_END, STAGE_END, cached_world, clean, failure_lines, inspector_cmd, machine
 
 from inspector import sqlfiles
-
-PEAK = re.compile(r"DEBUG (\w+) finished in ([\d.]+) s .*peak rss ([\d.]+) MB")
-PARENT = re.compile(r"report written in ([\d.]+) s; parent peak rss ([\d.]+) MB")
 
 
 def scan(w, pool_size: str, report_runs: int) -> dict:
@@ -51,9 +47,9 @@ def scan(w, pool_size: str, report_runs: int) -> dict:
     if result.returncode != 0:
         raise SystemExit(f"the scan failed ({result.returncode}):\n{failure_lines(result.stderr)}")
     peaks: dict[str, float] = {}
-    for name, _, mb in PEAK.findall(result.stderr):
+    for name, _, _, _, mb in STAGE_END.findall(result.stderr):
         peaks[name] = max(peaks.get(name, 0.0), float(mb))
-    _, parent_mb = PARENT.search(result.stderr).groups()
+    _, parent_mb = REPORT_END.search(result.stderr).groups()
     peaks["parent"] = float(parent_mb)
     rebuilds = []
     for _ in range(report_runs):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -23,6 +24,12 @@ from inspector.pgcluster import Cluster, create_jira_database
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
+
+# What the inspector logs at DEBUG when each stage ends and when the report is written.
+STAGE_END = re.compile(
+    r"DEBUG (\w+) finished in ([\d.]+) s \(cpu ([\d.]+) s user, ([\d.]+) s sys; peak rss ([\d.]+) MB"
+)
+REPORT_END = re.compile(r"report written in ([\d.]+) s; parent peak rss ([\d.]+) MB")
 
 
 @dataclass
