@@ -144,7 +144,9 @@ class BatchChecker:
     def __init__(self, config: Config, pass_id: int, storage: FileSystemStorage | None = None):
         self.rows = RowChecker(storage or FileSystemStorage(config.attachments_root), config.identity, pass_id)
         self.threads = config.checker_threads
-        self.watchdog = Watchdog(self.rows.check, self.rows.timed_out, config.stat_timeout, MAX_HUNG)
+        self.watchdog = Watchdog(
+            self.rows.check, self.rows.timed_out, config.stat_timeout, MAX_HUNG, calls="checked rows"
+        )
 
     def check(self, rows: list[tuple]) -> list[tuple]:
         return self.watchdog.run_adaptive(rows, self.threads, PROBE_ROWS, SLOW_ROW_SECONDS)

@@ -51,7 +51,7 @@ class Walk:
         self.root = os.fspath(root)
         self._seen_links: set[tuple[int, int]] = set()
         self._threads = threads
-        self.watchdog = Watchdog(self._list, self._hung, timeout, max_hung)
+        self.watchdog = Watchdog(self._list, self._hung, timeout, max_hung, calls="listed folders")
         self.identity = identity
         self._blocked: list[tuple[str, int, str, str]] = []
         self._blocked_lock = threading.Lock()  # listing threads add, the stage's loop takes

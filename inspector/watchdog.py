@@ -11,6 +11,7 @@ checkpoint instead of timing out row after row for hours.
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -18,6 +19,8 @@ from collections.abc import Callable
 
 from .errors import StorageError
 from .parallel import blocked_clock, sleeps
+
+log = logging.getLogger("inspector.watchdog")
 
 # Voluntary context switches in a probe that mark it as waiting on storage (a thread that
 # waits for the GIL once in a probe is not slow storage).
@@ -102,8 +105,13 @@ class Watchdog:
     """``work(rows, out, job)`` appends one result per row to ``out`` and returns early once
     ``job.cancelled``; ``on_hang(row, seconds)`` makes the result of a row that hung."""
 
-    def __init__(self, work: Callable, on_hang: Callable, timeout: float, max_hung: int, clock=time.monotonic):
+    def __init__(
+        self, work: Callable, on_hang: Callable, timeout: float, max_hung: int, clock=time.monotonic,
+        calls: str = "calls",
+    ):  # fmt: skip
         self.work, self.on_hang = work, on_hang
+        self.calls = calls  # what the items are, for the log: "checked rows", "listed folders"
+        self._said_slow = False
         self.timeout, self.max_hung, self._clock = timeout, max_hung, clock
         self.tick = min(1.0, timeout / 4)
         self.hung = 0
@@ -181,6 +189,15 @@ class Watchdog:
         slow = self.hung > hung or (blocked[0] / max(1, probe - 1) > slow_seconds and waited)
         if slow:
             self._wide_until = time.monotonic() + STAY_WIDE_SECONDS
+            if not self._said_slow:
+                # Once per process: the round trip measured is what INSPECTOR_CHECKER_THREADS
+                # should be tuned to (fewer threads for a short one, more for a long one).
+                self._said_slow = True
+                log.info(
+                    "%s wait on the storage, about %.2f ms each (a probe of %d): spreading them over %d "
+                    "threads (INSPECTOR_CHECKER_THREADS)", self.calls.capitalize(),
+                    blocked[0] / max(1, probe - 1) * 1e3, probe - 1, threads,
+                )  # fmt: skip
         return head + self._spread(rest, threads if slow else 1)
 
     def _spread(self, items: list, threads: int) -> list:

@@ -211,6 +211,29 @@ def test_batches_keep_row_order_and_go_wide_only_on_slow_storage(root, tmp_path,
         assert elapsed < 0.2
 
 
+@pytest.mark.parametrize("slow", [False, True])
+def test_going_wide_is_said_once_with_the_wait_measured(root, caplog, slow):
+    """The admin learns that the storage was found slow and how long a row waited on it: what
+    INSPECTOR_CHECKER_THREADS is tuned to."""
+    for i in range(100):
+        put(root, f"OLD/10000/OLD-1/{i}")
+    rows = [row(id=i, issue_num=1) for i in range(100)]
+    storage = LatencyStorage(root) if slow else FileSystemStorage(root)
+    checker = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), pass_id=1, storage=storage)
+    with caplog.at_level("INFO", logger="inspector.watchdog"):
+        for _ in range(3):
+            checker.watchdog._wide_until = float("-inf")  # probe every batch, as after 5 s
+            assert len(checker.check(rows)) == 100
+    said = [r.getMessage() for r in caplog.records if "wait on the storage" in r.getMessage()]
+    if not slow:
+        assert said == []
+        return
+    [line] = said
+    ms = float(line.split("about ")[1].split(" ms")[0])
+    assert line.startswith("Checked rows wait on the storage") and "over 20 threads" in line
+    assert 1.5 <= ms < 50  # each stat sleeps 2 ms
+
+
 def test_storage_never_modifies_the_tree(root):
     path = put(root, "OLD/10000/OLD-7/10100")
     os.utime(path, (1_000_000, 2_000_000))
