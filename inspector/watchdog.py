@@ -111,7 +111,6 @@ class Watchdog:
     ):  # fmt: skip
         self.work, self.on_hang = work, on_hang
         self.calls = calls  # what the items are, for the log: "checked rows", "listed folders"
-        self._said_slow = False
         self.timeout, self.max_hung, self._clock = timeout, max_hung, clock
         self.tick = min(1.0, timeout / 4)
         self.hung = 0
@@ -186,18 +185,18 @@ class Watchdog:
         # only, and more threads would only make that worse. Two sleeps, not one per call: in a
         # batch mixing a slow disk and a fast one, a few slow calls dominate the time.
         waited = slept[0] is None or slept[0] >= MIN_SLEEPS
-        slow = self.hung > hung or (blocked[0] / max(1, probe - 1) > slow_seconds and waited)
+        each = blocked[0] / max(1, probe - 1)
+        slow = self.hung > hung or (each > slow_seconds and waited)
         if slow:
-            self._wide_until = time.monotonic() + STAY_WIDE_SECONDS
-            if not self._said_slow:
-                # Once per process: the round trip measured is what INSPECTOR_CHECKER_THREADS
-                # should be tuned to (fewer threads for a short one, more for a long one).
-                self._said_slow = True
+            if self._wide_until == float("-inf"):
+                # The first time this process finds the storage slow: the wait gives the order of
+                # magnitude INSPECTOR_CHECKER_THREADS is tuned to (fewer threads for a short
+                # one, more for a long one).
                 log.info(
                     "%s wait on the storage, about %.2f ms each (a probe of %d): spreading them over %d "
-                    "threads (INSPECTOR_CHECKER_THREADS)", self.calls.capitalize(),
-                    blocked[0] / max(1, probe - 1) * 1e3, probe - 1, threads,
+                    "threads (INSPECTOR_CHECKER_THREADS)", self.calls.capitalize(), each * 1e3, probe - 1, threads,
                 )  # fmt: skip
+            self._wide_until = time.monotonic() + STAY_WIDE_SECONDS
         return head + self._spread(rest, threads if slow else 1)
 
     def _spread(self, items: list, threads: int) -> list:
