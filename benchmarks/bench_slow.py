@@ -10,9 +10,9 @@ warm runs). No run on slow storage can be quicker than that, so the all-slow bas
 divided by it is the highest ratio this machine allows.
 
 Two emulators (``--emulator``):
-- ``shim`` (default): benchmarks/latencyshim.c, an LD_PRELOAD library that sleeps in the
+- ``shim`` (default): jiraworld/native/latencyshim.c, an LD_PRELOAD library that sleeps in the
   calling thread, so calls in flight overlap the way RPCs do on a real NFS client.
-- ``fuse``: benchmarks/latencyfs.c, a FUSE pass-through that sleeps in each request (remounted
+- ``fuse``: jiraworld/native/latencyfs.c, a FUSE pass-through that sleeps in each request (remounted
   before each run, so each starts cold). This kernel's FUSE answers lookups in one folder one
   at a time and serves a few thousand requests a second in all, so it measures FUSE, not us.
   Needs root, /dev/fuse, fuse3 and libfuse3-dev.

@@ -1,6 +1,6 @@
 """Shared benchmark plumbing: cached synthetic Jira worlds, timed runs, a slow-storage mount.
 
-Worlds are generated once by ``inspector.world`` (the real Jira 8.3 schema in a throwaway
+Worlds are generated once by ``jiraworld.world`` (the real Jira 8.3 schema in a throwaway
 PostgreSQL cluster, a real attachments tree) under ``benchmarks/out/`` and reused; the
 cluster is started for the run and stopped after.
 """
@@ -19,8 +19,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from inspector import world
-from inspector.pgcluster import Cluster, create_jira_database
+from jiraworld import world
+from jiraworld.pgcluster import Cluster, create_jira_database
+from jiraworld.slowstorage import latency_mount, latency_shim, shim_env  # noqa: F401  (benchmarks import them here)
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "out"
@@ -135,55 +136,3 @@ def median(values: list[float]) -> float:
 def machine() -> str:
     disk = subprocess.run(["df", "-h", str(HERE)], capture_output=True, text=True).stdout.splitlines()[-1].split()
     return f"{os.cpu_count()} cores, {disk[0]} ({disk[1]}), Python {sys.version.split()[0]}"
-
-
-def latency_shim() -> Path:
-    """benchmarks/latencyshim.c built into an LD_PRELOAD library (once, or when changed)."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    lib, src = OUT / "latencyshim.so", HERE / "latencyshim.c"
-    if not lib.exists() or lib.stat().st_mtime < src.stat().st_mtime:
-        subprocess.run(["gcc", "-O2", "-Wall", "-shared", "-fPIC", "-o", str(lib), str(src), "-ldl"], check=True)
-    return lib
-
-
-def shim_env(latency_us: int, *slow: Path) -> dict[str, str]:
-    """Environment that makes every metadata call under the ``slow`` folders cost latency_us."""
-    return {
-        "LD_PRELOAD": str(latency_shim()),
-        "LATENCY_US": str(latency_us),
-        "LATENCY_PREFIXES": ":".join(str(p) for p in slow),
-    }
-
-
-@contextlib.contextmanager
-def latency_mount(source: Path, mountpoint: Path, latency_us: int, threads: int = 512, **faults: str):
-    """``source`` served through latencyfs at ``mountpoint``: every request sleeps latency_us.
-    ``faults`` are latencyfs's fault variables (EIO_NAMES, HANG_NAMES, HANG_S, CACHE_S)."""
-    OUT.mkdir(parents=True, exist_ok=True)
-    binary = OUT / "latencyfs"
-    src = HERE / "latencyfs.c"
-    if not binary.exists() or binary.stat().st_mtime < src.stat().st_mtime:
-        flags = subprocess.run(["pkg-config", "--cflags", "--libs", "fuse3"], capture_output=True, text=True)
-        if flags.returncode != 0:
-            raise SystemExit("latencyfs needs libfuse3-dev and fuse3: apt-get install -y fuse3 libfuse3-dev")
-        subprocess.run(["gcc", "-O2", "-Wall", "-o", str(binary), str(src), *flags.stdout.split()], check=True)
-    mountpoint.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ, SOURCE=str(source), LATENCY_US=str(latency_us), MAX_THREADS=str(threads), **faults)
-    proc = subprocess.Popen([str(binary), str(mountpoint), "-f", "-o", "ro"], env=env)
-    deadline = time.monotonic() + 10
-    while not os.path.ismount(mountpoint):
-        if time.monotonic() > deadline or proc.poll() is not None:
-            proc.kill()
-            raise SystemExit("latencyfs did not mount")
-        time.sleep(0.05)
-    try:
-        yield mountpoint
-    finally:
-        # Lazily: a request left hanging (HANG_NAMES) would otherwise keep the mount busy.
-        subprocess.run(["fusermount3", "-u", "-z", str(mountpoint)], check=False, capture_output=True)
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()

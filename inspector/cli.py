@@ -31,10 +31,14 @@ EXIT_CODES = """exit codes:
 
 
 def _variables_help() -> str:
-    width = max(len(config.PREFIX + name) for name, _, _ in config.VARIABLES)
+    """Every variable of config.SETTINGS, by section (a source, a storage, the scan, ...)."""
+    width = max(len(s.variable) for s in config.SETTINGS)
     lines = ["environment variables:"]
-    for name, default, text in config.VARIABLES:
-        lines.append(f"  {config.PREFIX + name:<{width}}  {text} [default: {default}]")
+    for section in config.SECTIONS:
+        lines.append(f" {section}")
+        for s in config.SETTINGS:
+            if s.section == section:
+                lines.append(f"  {s.variable:<{width}}  {s.help} [default: {s.shown_default()}]")
     return "\n".join(lines)
 
 
@@ -72,8 +76,11 @@ def _parser() -> argparse.ArgumentParser:
         help="rebuild the report files, or run your own query",
         formatter_class=fmt,
         description="Rebuild the report files from the state file (also while a scan runs), or with "
-        "--sql run a DuckDB query over it. Tables: attachments, missing, permissions, corrupted, "
-        "errors, orphans, disk_files, passes, current_pass (see README).",
+        "--sql run a DuckDB query over it. Views: attachments, missing, permissions, corrupted, "
+        "errors, flagged_attachments, orphans, disk_files, passes, current_pass; duplicates by "
+        "content: file_hashes, duplicates, duplicate_groups; storage: storage_by_project, "
+        "storage_by_type, storage_by_author, storage_by_year, largest_attachments, largest_issues, "
+        "largest_attachment_sizes, largest_issue_sizes (columns in the README).",
         epilog="uses INSPECTOR_STATE_DB and INSPECTOR_REPORT_DIR only\n\n" + EXIT_CODES,
     )
     rep.add_argument("--sql", help="a DuckDB query over the state; prints the result instead of writing files")
@@ -190,7 +197,8 @@ def _print_table(names: list[str], rows: list[tuple]) -> None:
 
 
 def _cmd_report(args) -> int:
-    state_db, report_dir = config.report_paths()
+    settings = config.report_settings()
+    state_db, report_dir = settings.state_db, settings.report_dir
     _setup_logging("INFO")
     if args.sql is None:
         summary = report.build(state_db, report_dir, args.pass_id)
@@ -212,8 +220,8 @@ def _cmd_report(args) -> int:
 def _cmd_status(args) -> int:
     from . import status
 
-    state_db, _ = config.report_paths()
-    current = status.read(state_db)
+    settings = config.report_settings()
+    current = status.read(settings.state_db, settings)
     if args.json:
         sys.stdout.write(orjson.dumps(current, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:

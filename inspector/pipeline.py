@@ -12,16 +12,14 @@ import contextlib
 import logging
 import logging.handlers
 import multiprocessing
-import os
 import queue
 import signal
 import sys
 import time
 from dataclasses import dataclass
 
-from . import checker, hasher, reader, report, walker, writer
+from . import report
 from .config import Config
-from .db import estimate_rows, open_pool
 from .errors import (
     ConfigError,
     DatabaseError,
@@ -33,14 +31,17 @@ from .errors import (
     StorageError,
 )
 from .metrics import Metrics
-from .stages import peak_rss_mb
-from .state import State, exclusive
+from .sources import open_source
+from .stages import checker, hasher, reader, walker, writer
+from .stages.runtime import peak_rss_mb
+from .state import PassInfo, State, exclusive
+from .storage import open_storage
 
 log = logging.getLogger("inspector")
 
 _ERRORS = {2: ConfigError, 3: DatabaseError, 4: StateError, 7: StorageError}
 _STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-# Log records in flight from the stages to the parent at most (see stages._WaitingQueueHandler).
+# Log records in flight from the stages to the parent at most (see runtime._WaitingQueueHandler).
 LOG_QUEUE_RECORDS = 10_000
 
 
@@ -79,12 +80,12 @@ class _Progress:
             self.bar.close()
 
 
-def _prepare(config: Config, fresh: bool) -> tuple[int, bool, object]:
-    pool = open_pool(config, "estimate")
+def _prepare(config: Config, fresh: bool) -> tuple[int, bool, PassInfo]:
+    source = open_source(config, "estimate")
     try:
-        estimate = estimate_rows(pool)
+        estimate = source.estimate()
     finally:
-        pool.close()
+        source.close()
     with State(config.state_db) as state:
         if fresh:
             state.abandon_running()
@@ -110,24 +111,16 @@ def _prepare(config: Config, fresh: bool) -> tuple[int, bool, object]:
 def _finish(config: Config, pass_id: int) -> dict:
     """Size the orphans (the walk read names only), close the pass, write the report.
 
-    Orphans are found by DuckDB's anti-join over the state; only they are lstat'ed (report.size_orphans).
+    Orphans are found by DuckDB's anti-join over the state; only they are sized (report.size_orphans).
     """
-    root = os.fspath(config.attachments_root)
+    storage = open_storage(config.attachments_root)
 
     def settle(conn) -> None:  # each step may repeat: the report may be built a second time
         with State(config.state_db) as state:
-            report.size_orphans(conn, lambda rel: _size(f"{root}/{rel}"), lambda sizes: state.set_sizes(pass_id, sizes))
+            report.size_orphans(conn, storage.entry_size, lambda sizes: state.set_sizes(pass_id, sizes))
             state.finish_pass(pass_id, config.keep_passes)
 
     return report.build(config.state_db, config.report_dir, pass_id, settle)
-
-
-def _size(path: str) -> int:
-    """An orphan's size, or -1 when it is gone or cannot be stat'ed."""
-    try:
-        return os.lstat(path).st_size
-    except (OSError, ValueError):
-        return -1
 
 
 def _raise_interrupted(signum, _frame):
@@ -171,7 +164,8 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
     claims = walker.Claims.shared(multiprocessing.get_context("spawn"), current.walk_cursor)
 
     def scan(work_q, result_q, progress, _clock):
-        procs = {"writer": (writer.run, (config, pass_id, result_q, n, reading, walkers, progress))}
+        plan = writer.Plan(pass_id, n, reading, walkers)
+        procs = {"writer": (writer.run, (config, plan, result_q, progress))}
         if reading:
             procs["reader"] = (reader.run, (config, current, work_q, result_q, n))
             for i in range(n):
@@ -212,7 +206,7 @@ def _hashing(config: Config, pass_id: int, level: str):
 
     def stages(work_q, result_q, progress, clock):
         procs = {
-            "writer": (writer.run, (config, pass_id, result_q, n, True, 0, progress, True)),
+            "writer": (writer.run, (config, writer.Plan(pass_id, n, True, 0, hashing=True), result_q, progress)),
             "hasher": (hasher.run, (config, pass_id, level, work_q, result_q, n)),
         }
         for i in range(n):
@@ -257,10 +251,10 @@ def _run_stages(config: Config, make, should_stop, shown: _Progress | None = Non
 
 class _Listener(logging.handlers.QueueListener):
     """Writes the stages' log records. Its queue is bounded (stages wait for room, see
-    stages._WaitingQueueHandler), so its end-of-run marker waits for room too."""
+    runtime._WaitingQueueHandler), so its end-of-run marker waits for room too."""
 
     def enqueue_sentinel(self) -> None:
-        self.queue.put(self._sentinel)
+        self.queue.put(self._sentinel)  # type: ignore[attr-defined]  # a multiprocessing queue
 
 
 @contextlib.contextmanager
@@ -270,7 +264,7 @@ def _signals_deferred():
         yield pending
 
 
-def _watch(procs: dict, control_q, progress, bar: _Progress, should_stop=None) -> None:
+def _watch(procs: dict, control_q, progress, bar: _Progress | None, should_stop=None) -> None:
     writer_proc = procs["writer"]
     while True:
         writer_proc.join(0.2)
@@ -327,7 +321,7 @@ def _leave_behind(proc) -> None:
     )  # fmt: skip
     # multiprocessing joins every child it started when the interpreter exits, which would
     # hang on this one: it is no longer ours to wait for.
-    multiprocessing.process._children.discard(proc)
+    multiprocessing.process._children.discard(proc)  # type: ignore[attr-defined]
 
 
 __all__ = ["InspectorError", "Outcome", "run_pass", "stop_signals"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 import os
+import re
 from collections.abc import Callable, Collection
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import duckdb
 import orjson
 
 from . import analytics, report_html, sqlfiles
-from .errors import ReportError, StateError
+from .errors import InspectorError, ReportError, StateError
 from .report_html import human_bytes
 
 log = logging.getLogger("inspector.report")
@@ -107,8 +108,13 @@ def connect(
         conn.execute(f"ATTACH {_literal(str(Path(state_db).resolve()))} AS state (TYPE sqlite, READ_ONLY)")
         if pass_id is None:
             (pass_id,) = conn.execute(sqlfiles.load("report/choose_pass")).fetchone()
-        if pass_id is None:
-            raise StateError(f"{state_db} holds no pass yet: run a scan first")
+            if pass_id is None:
+                raise StateError(f"{state_db} holds no pass yet: run a scan first")
+        else:
+            kept = [row[0] for row in conn.execute("SELECT pass_id FROM state.passes ORDER BY pass_id").fetchall()]
+            if pass_id not in kept:
+                shown = ", ".join(map(str, kept)) or "none"
+                raise ReportError(f"--pass {pass_id}: {state_db} holds no such pass (passes kept: {shown})")
         conn.execute(f"SET VARIABLE pass_id = {int(pass_id)}")
         (has_blocked,) = conn.execute(sqlfiles.load("report/has_table"), ["blocked_folders"]).fetchone()
         conn.execute(sqlfiles.load("report/blocked_source" if has_blocked else "report/blocked_source_empty"))
@@ -118,6 +124,9 @@ def connect(
     except duckdb.Error as exc:
         conn.close()
         raise StateError(f"cannot read state file {state_db}: {exc}") from None
+    except InspectorError:
+        conn.close()
+        raise
     return conn, int(pass_id)
 
 
@@ -367,12 +376,20 @@ def build(
     return within_memory(attempt)
 
 
+def _has_statement(sql: str) -> bool:
+    """Whether ``sql`` holds anything but blanks, ``;`` and comments."""
+    text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S)
+    return bool(text.replace(";", " ").strip())
+
+
 def query(state_db: Path, sql: str, pass_id: int | None = None) -> tuple[list[str], list[tuple]]:
+    if not _has_statement(sql):
+        raise ReportError("--sql: the query is empty (give a SELECT over the views, see inspector report --help)")
     conn, _ = connect(state_db, pass_id)
     try:
         lock_down(conn)
         cur = conn.execute(sql)
-        if cur.description is None:
+        if cur is None or cur.description is None:
             return [], []
         return [d[0] for d in cur.description], cur.fetchall()
     except duckdb.Error as exc:

@@ -103,7 +103,7 @@ def _bars(items: list[tuple[str, list[tuple[float, str]]]], fmt=str, width: int 
     return "".join(out)
 
 
-def _table(headers: list[str], rows: list[list], numeric: set[int] = frozenset()) -> str:
+def _table(headers: list[str], rows: list[list], numeric: Collection[int] = frozenset()) -> str:
     head = "".join(f'<th class="n">{escape(h)}</th>' if i in numeric else f"<th>{escape(h)}</th>"
                    for i, h in enumerate(headers))  # fmt: skip
     body = "".join("<tr>" + "".join(_cell(c, i in numeric) for i, c in enumerate(row)) + "</tr>" for row in rows)

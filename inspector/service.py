@@ -67,7 +67,7 @@ def serve(
     """Run one pass across as many windows as it takes; returns when it has finished."""
     runner = WindowedRunner(config, now, fresh, notifier)
     scheduler = schedule.Scheduler()
-    scheduler.every(tick).seconds.do(runner.step)
+    scheduler.every(tick).seconds.do(runner.step)  # type: ignore[arg-type]  # schedule takes float intervals
     if not runner.window_open():
         log.info(
             "outside the maintenance windows (%s); waiting until %s",

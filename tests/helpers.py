@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import psycopg
 
-from inspector.pgcluster import Cluster
+from inspector.config import Identity
+from inspector.model import AttachmentRow
+from jiraworld.pgcluster import Cluster
+
+# The Jira account of the test trees (files made by ``put`` belong to it).
+JIRA = Identity(uid=2001, gids=frozenset({2001}))
 
 
 @dataclass
@@ -34,16 +41,16 @@ class JiraDB:
 
 def make_config(folder: Path, **overrides):
     """A Config built directly (not from the environment) for in-process tests."""
-    from inspector.config import Config, Identity
+    from inspector import config
 
     values = dict(
-        db_dsn="", attachments_root=folder, jira_url="http://x", state_db=folder / "s.sqlite",
+        db_dsn="", attachments_root=str(folder), jira_url="http://x", state_db=folder / "s.sqlite",
         report_dir=folder / "r", batch_size=10, db_pool_size=1, db_segment_rows=10, db_statement_timeout=1,
         db_connect_timeout=1, checkers=1, checker_threads=1, identity=Identity(2001, frozenset({2001})),
         keep_passes=2, log_level="INFO",
     )  # fmt: skip
     values.update(overrides)
-    return Config(**values)
+    return config.defaults(**values)
 
 
 def inspector_env(jira: JiraDB, root: Path, workdir: Path, **extra: str) -> dict[str, str]:
@@ -91,8 +98,6 @@ def healthy_files(root: Path, expected) -> dict[int, str]:
 
 def reference_report(jira: JiraDB, root: Path, workdir: Path, **extra: str) -> dict:
     """The report files of an undisturbed run (in workdir/clean), to compare a disturbed one with."""
-    from .test_resume import report_files
-
     clean = workdir / "clean"
     clean.mkdir()
     result = run_cli([], inspector_env(jira, root, clean, **extra))
@@ -144,3 +149,63 @@ def serve_through_a_closed_window(monkeypatch, env: dict[str, str], state: Path,
     finally:
         driver.join()
     return outcome, seen
+
+
+VOLATILE = {"started_at", "finished_at", "pass_id"}
+
+
+def report_files(report_dir) -> dict:
+    files = {p.name: p.read_bytes() for p in report_dir.iterdir() if p.suffix == ".txt" and p.name != "summary.txt"}
+    summary = orjson.loads((report_dir / "summary.json").read_bytes())
+    files["summary"] = {k: v for k, v in summary.items() if k not in VOLATILE}
+    return files
+
+
+def progress(state_path, running_only: bool = False) -> tuple[int, int, int]:
+    where = "WHERE status = 'running'" if running_only else ""
+    try:
+        with sqlite3.connect(f"file:{state_path}?mode=ro", uri=True, timeout=1) as c:
+            row = c.execute(
+                f"SELECT rows_done, reader_done, walk_done FROM passes {where} ORDER BY pass_id DESC LIMIT 1"
+            )
+            return row.fetchone() or (0, 0, 0)
+    except sqlite3.Error:
+        return (0, 0, 0)
+
+
+def row(**kw) -> AttachmentRow:
+    base = dict(
+        id=10100, issue_id=500, issue_exists=True, issue_num=7, project_id=1, project_key="NEW",
+        original_key="OLD", project_name="P", issue_summary="s", filename="a.txt", filesize=10,
+        mimetype="text/plain", author="u", created=0,
+    )  # fmt: skip
+    base.update(kw)
+    return AttachmentRow(**base)
+
+
+def put(root: Path, rel: str, size: int = 10, mode: int = 0o644, owner: int = 2001) -> Path:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x" * size)
+    os.chown(path, owner, owner)
+    os.chmod(path, mode)
+    return path
+
+
+def as_jira_account(fn):
+    """Run fn in a forked child that has become uid/gid 2001: the kernel, not us, says EACCES."""
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - child
+        try:
+            os.setgroups([])
+            os.setgid(2001)
+            os.setuid(2001)
+            os.write(write, repr(fn()).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        out = f.read()
+    os.waitpid(pid, 0)
+    return eval(out)

@@ -10,32 +10,20 @@ from pathlib import Path
 
 import pytest
 
-from inspector.checker import BatchChecker, RowChecker
 from inspector.config import Identity
 from inspector.model import FLAG_BITS, RESULT_COLUMNS, AttachmentRow
-from inspector.storage_fs import FileSystemStorage
+from inspector.stages.checker import BatchChecker, RowChecker
+from inspector.storage.posix import PosixStorage
 
-from .helpers import make_config
-from .test_rules import row
-
-JIRA = Identity(uid=2001, gids=frozenset({2001}))
+from .helpers import JIRA, as_jira_account, make_config, put, row
 
 
 def check(root: Path, r: AttachmentRow, identity: Identity = JIRA) -> dict:
-    [values] = RowChecker(FileSystemStorage(root), identity, 1).check([r])
+    [values] = RowChecker(PosixStorage(root), identity, 1).check([r])
     named = dict(zip(RESULT_COLUMNS, values, strict=True))
     for flag, bit in FLAG_BITS.items():
         named[flag] = int(bool(named["flags"] & bit))
     return named
-
-
-def put(root: Path, rel: str, size: int = 10, mode: int = 0o644, owner: int = 2001) -> Path:
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(b"x" * size)
-    os.chown(path, owner, owner)
-    os.chmod(path, mode)
-    return path
 
 
 @pytest.fixture
@@ -150,25 +138,6 @@ def test_folder_the_jira_account_cannot_enter(root):
     assert res["missing"] == 0  # we can still see the file is there and whole
 
 
-def _as_jira_account(fn):
-    """Run fn in a forked child that has become uid/gid 2001: the kernel, not us, says EACCES."""
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - child
-        try:
-            os.setgroups([])
-            os.setgid(2001)
-            os.setuid(2001)
-            os.write(write, repr(fn()).encode())
-        finally:
-            os._exit(0)
-    os.close(write)
-    with os.fdopen(read) as f:
-        out = f.read()
-    os.waitpid(pid, 0)
-    return eval(out)
-
-
 def test_running_as_the_jira_account_eacces_is_a_permissions_flag(workdir):
     root = workdir / "attachments"
     root.mkdir()
@@ -178,7 +147,7 @@ def test_running_as_the_jira_account_eacces_is_a_permissions_flag(workdir):
         os.chown(root / rel, 2001, 2001)
     os.chown(root / "OLD/10000", 0, 0)
     os.chmod(root / "OLD/10000", 0o700)
-    res = _as_jira_account(lambda: check(root, row()))
+    res = as_jira_account(lambda: check(root, row()))
     assert res["permissions"] == 1 and res["missing"] == 0 and res["error"] == 0
     # The kernel refuses the file's stat; the bucket's mode says why.
     assert res["detail"] == (
@@ -186,12 +155,12 @@ def test_running_as_the_jira_account_eacces_is_a_permissions_flag(workdir):
     )
 
 
-class LatencyStorage(FileSystemStorage):
+class LatencyStorage(PosixStorage):
     """The real file system with a network round trip added to every stat (as on NFS)."""
 
-    def stat(self, rel):
+    def probe(self, rel):
         time.sleep(0.002)
-        return super().stat(rel)
+        return super().probe(rel)
 
 
 @pytest.mark.parametrize("slow", [False, True])
@@ -199,14 +168,14 @@ def test_batches_keep_row_order_and_go_wide_only_on_slow_storage(root, tmp_path,
     for i in range(200):
         put(root, f"OLD/10000/OLD-{i % 7 + 1}/{i}", size=i)
     rows = [row(id=i, issue_num=i % 7 + 1, filesize=i if i % 10 else i + 1) for i in range(200)]
-    storage = LatencyStorage(root) if slow else FileSystemStorage(root)
+    storage = LatencyStorage(root) if slow else PosixStorage(root)
     checker = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), pass_id=1, storage=storage)
     started = time.perf_counter()
     out = checker.check(rows)
     elapsed = time.perf_counter() - started
     assert [r[1] for r in out] == list(range(200))
     assert {r[1] for r in out if r[RESULT_COLUMNS.index("flags")] & FLAG_BITS["corrupted"]} == set(range(0, 200, 10))
-    assert out == RowChecker(FileSystemStorage(root), JIRA, 1).check(rows)
+    assert out == RowChecker(PosixStorage(root), JIRA, 1).check(rows)
     if slow:  # 200 stats of 2 ms: 0.4 s in one thread; spread over 20 threads far less
         assert elapsed < 0.2
 
@@ -218,13 +187,13 @@ def test_going_wide_is_said_once_with_the_wait_measured(root, caplog, slow):
     for i in range(100):
         put(root, f"OLD/10000/OLD-1/{i}")
     rows = [row(id=i, issue_num=1) for i in range(100)]
-    storage = LatencyStorage(root) if slow else FileSystemStorage(root)
+    storage = LatencyStorage(root) if slow else PosixStorage(root)
     checker = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), pass_id=1, storage=storage)
     with caplog.at_level("INFO", logger="inspector.watchdog"):
         for _ in range(3):
             assert len(checker.check(rows)) == 100
             # The next batch probes again, as once the 5 s of going wide at once are over.
-            checker.watchdog._wide_until = min(checker.watchdog._wide_until, 0.0)
+            checker.adaptive._wide_until = min(checker.adaptive._wide_until, 0.0)
     said = [r.getMessage() for r in caplog.records if "wait on the storage" in r.getMessage()]
     if not slow:
         assert said == []
@@ -249,13 +218,13 @@ def test_storage_never_modifies_the_tree(root):
 def test_calls_that_take_long_without_sleeping_do_not_go_wide(root, monkeypatch):
     """A busy CPU (the pipeline's processes share the cores) makes local stats look slow where
     the kernel keeps no schedstats; they never sleep, so the batch stays in one thread."""
-    from inspector import watchdog
+    from inspector import adaptive
 
     for i in range(200):
         put(root, f"OLD/10000/OLD-1/{i}")
     rows = [row(id=i, issue_num=1) for i in range(200)]
     clock = iter(range(10**9))
-    monkeypatch.setattr(watchdog, "blocked_clock", lambda: next(clock))  # a second "blocked" per call
+    monkeypatch.setattr(adaptive, "blocked_clock", lambda: next(clock))  # a second "blocked" per call
     chunks = []  # one per thread the batch ran in
     real = RowChecker.check
 
@@ -276,11 +245,11 @@ def test_calls_that_take_long_without_sleeping_do_not_go_wide(root, monkeypatch)
     assert max(chunks) == 10 and len(chunks) == 20  # found slow a moment ago: no serial probe
     chunks.clear()
 
-    class OneInFiveSlow(FileSystemStorage):  # one slow project among fast ones
-        def stat(self, rel):
+    class OneInFiveSlow(PosixStorage):  # one slow project among fast ones
+        def probe(self, rel):
             if rel.endswith("0") or rel.endswith("5"):
                 time.sleep(0.002)
-            return super().stat(rel)
+            return super().probe(rel)
 
     mixed = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), 1, OneInFiveSlow(root))
     assert len(mixed.check(rows)) == 200

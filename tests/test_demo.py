@@ -20,5 +20,8 @@ def test_demo_finds_what_it_planted(workdir):
     ]
     assert list(planted) == found
     assert (workdir / "demo/report/summary.json").is_file()
+    # It says where its state file is and that its folder stays, without --keep too.
+    assert f"state file: {workdir / 'demo/inspector-state.sqlite'}" in result.stdout
+    assert f"the demo folder stays: {workdir / 'demo'}" in result.stdout
     # The throwaway server is stopped again.
     assert not (workdir / "demo/pg/data/postmaster.pid").exists()

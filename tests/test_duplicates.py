@@ -11,8 +11,8 @@ from contextlib import closing
 import orjson
 import pytest
 
-from inspector import world
-from inspector.hasher import EDGE
+from inspector.stages.hasher import EDGE
+from jiraworld import world
 
 from .helpers import healthy_files, inspector_env, read_list, run_cli, serve_through_a_closed_window
 
@@ -131,15 +131,15 @@ def test_hashing_is_opt_in(jira, workdir):
 
 @pytest.mark.parametrize("level", ["hash-head-tail", "hash-full"])
 def test_unreadable_or_changed_files_record_why(tmp_path, level):
-    from inspector.hasher import hash_items
-    from inspector.storage_fs import FileSystemStorage
+    from inspector.stages.hasher import hash_items
+    from inspector.storage.posix import PosixStorage
     from inspector.throttle import Pacer
 
     (tmp_path / "a").write_bytes(b"x" * 300_000)
     st = os.stat(tmp_path / "a")
     out = []
     items = [("a", 300_000, int(st.st_mtime)), ("a", 5, int(st.st_mtime)), ("gone", 10, 0)]
-    hash_items(FileSystemStorage(tmp_path), items, level, Pacer(0), out)
+    hash_items(PosixStorage(tmp_path), items, level, Pacer(0), out)
     rows, read = [row for row, _ in out], sum(n for _, n in out)
     assert rows[0]["error"] is None and (rows[0]["head_tail"] if level == "hash-head-tail" else rows[0]["full_hash"])
     assert rows[1]["error"] == "changed since the scan" and rows[1]["head_tail"] is None

@@ -15,7 +15,7 @@ import orjson
 import psycopg
 import pytest
 
-from inspector import world
+from jiraworld import world
 
 from .helpers import ids_in, inspector_env, make_config, read_list, run_cli
 
@@ -129,7 +129,7 @@ def test_next_pass_starts_fresh_and_the_previous_stays_queryable(jira, workdir):
 
 @pytest.mark.faults
 def test_sessions_are_read_only_even_for_a_role_that_could_write(jira, workdir):
-    from inspector.db import open_pool
+    from inspector.sources.postgres import open_pool
 
     cfg = make_config(workdir, db_dsn=jira.admin_dsn, db_statement_timeout=5, db_connect_timeout=5)
     pool = open_pool(cfg, "test")
@@ -176,7 +176,7 @@ def test_tree_is_unchanged_by_a_scan(jira, workdir):
 def test_packaged_schema_is_the_real_jira_dump():
     from pathlib import Path
 
-    from inspector.pgcluster import SCHEMA
+    from jiraworld.pgcluster import SCHEMA
 
     shared = Path(__file__).resolve().parents[2] / "shared/jira-schema/jira-8.3-postgresql.sql"
     if not shared.exists():

@@ -14,12 +14,11 @@ import time
 import psycopg
 import pytest
 
-from inspector import world
 from inspector.errors import DatabaseError
 from inspector.retry import MAX_DELAY, Retry, backoff, is_transient
+from jiraworld import world
 
-from .helpers import inspector_env, make_config, reference_report, run_cli
-from .test_resume import report_files
+from .helpers import inspector_env, make_config, reference_report, report_files, run_cli
 
 pytestmark = pytest.mark.faults
 
@@ -96,8 +95,7 @@ def _terminate(jira, application_name: str, reading_only: bool = False) -> int:
 
 
 def test_segments_continue_after_the_last_id_when_the_session_is_terminated(jira, workdir):
-    from inspector.db import open_pool
-    from inspector.reader import segments
+    from inspector.sources.postgres import open_pool, segments
 
     expected = world.build(jira.admin_dsn, workdir / "attachments", world.WorldSpec(attachments=600))
     config = make_config(workdir, db_dsn=jira.ro_dsn, db_connect_timeout=20, db_pool_size=2)
@@ -117,8 +115,7 @@ def test_segments_continue_after_the_last_id_when_the_session_is_terminated(jira
 
 
 def test_segments_without_retry_raise(jira, workdir):
-    from inspector.db import open_pool
-    from inspector.reader import segments
+    from inspector.sources.postgres import open_pool, segments
 
     world.build(jira.admin_dsn, workdir / "attachments", world.WorldSpec(attachments=200))
     pool = open_pool(make_config(workdir, db_dsn=jira.ro_dsn, db_connect_timeout=5), "fault-test")
@@ -197,6 +194,7 @@ def test_unreachable_database_retries_then_exits_3_writing_nothing(workdir):
     assert 1.5 < took < 15
     assert "hunter2" not in result.stderr + result.stdout
     assert not (workdir / "state.sqlite").exists() and not (workdir / "report").exists()
+    assert not (workdir / "state.sqlite.lock").exists()  # no lock file left behind either
 
 
 def test_wrong_password_is_not_retried(jira, workdir):

@@ -9,10 +9,9 @@ from contextlib import closing
 
 import pytest
 
-from inspector import world
+from jiraworld import world
 
-from .helpers import inspector_env, reference_report, run_cli
-from .test_resume import report_files
+from .helpers import inspector_env, reference_report, report_files, run_cli
 
 pytestmark = pytest.mark.faults
 

@@ -13,8 +13,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 import pytest
 
-from inspector import world
 from inspector.notify import ATTEMPTS, Notifier, Telegram, Webhook
+from jiraworld import world
 
 from .helpers import inspector_env, run_cli
 

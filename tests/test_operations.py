@@ -14,10 +14,9 @@ import time
 import orjson
 import pytest
 
-from inspector import world
+from jiraworld import world
 
-from .helpers import inspector_env, run_cli, serve_through_a_closed_window
-from .test_resume import progress
+from .helpers import inspector_env, progress, run_cli, serve_through_a_closed_window
 
 
 def children_of(pid: int) -> set[int]:
@@ -128,6 +127,7 @@ def test_status_while_running_and_after(big_world, workdir):
     after = run_cli(["status"], env)
     assert after.returncode == 0
     assert "pass 1: finished\n" in after.stdout
+    assert "\n  found     " in after.stdout and "so far" not in after.stdout  # a finished pass's counts are final
     assert f"{len(expected.missing)} missing" in after.stdout
     # rows in issue folders the walk found closed to Jira count too, as in the report
     assert f"{len(expected.permissions)} permissions" in after.stdout
@@ -210,9 +210,12 @@ def test_window_closing_mid_scan_pauses_at_a_checkpoint_and_the_next_window_fini
 
 
 def test_status_describes_the_windows():
+    from inspector.config import report_settings
     from inspector.status import window_state
 
-    always = window_state({"INSPECTOR_WINDOWS": "00:00-12:00,12:00-00:00", "INSPECTOR_TZ": "Europe/Berlin"})
+    always = window_state(
+        report_settings({"INSPECTOR_WINDOWS": "00:00-12:00,12:00-00:00", "INSPECTOR_TZ": "Europe/Berlin"})
+    )
     assert always.startswith("00:00-12:00,12:00-00:00: open now, closes ")
-    assert window_state({}) == "none configured (works straight through)"
-    assert "invalid" in window_state({"INSPECTOR_WINDOWS": "25:00-26:00"})
+    assert window_state(report_settings({})) == "none configured (works straight through)"
+    assert "invalid" in window_state(report_settings({"INSPECTOR_WINDOWS": "25:00-26:00"}))

@@ -7,8 +7,8 @@ from html.parser import HTMLParser
 
 import orjson
 
-from inspector import world
 from inspector.report_html import PAGE
+from jiraworld import world
 
 from .helpers import inspector_env, read_list, run_cli
 

@@ -16,30 +16,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from inspector import world
+from jiraworld import world
 
-from .helpers import inspector_env, reference_report, run_cli
-
-VOLATILE = {"started_at", "finished_at", "pass_id"}
-
-
-def report_files(report_dir) -> dict:
-    files = {p.name: p.read_bytes() for p in report_dir.iterdir() if p.suffix == ".txt" and p.name != "summary.txt"}
-    summary = orjson.loads((report_dir / "summary.json").read_bytes())
-    files["summary"] = {k: v for k, v in summary.items() if k not in VOLATILE}
-    return files
-
-
-def progress(state_path, running_only: bool = False) -> tuple[int, int, int]:
-    where = "WHERE status = 'running'" if running_only else ""
-    try:
-        with sqlite3.connect(f"file:{state_path}?mode=ro", uri=True, timeout=1) as c:
-            row = c.execute(
-                f"SELECT rows_done, reader_done, walk_done FROM passes {where} ORDER BY pass_id DESC LIMIT 1"
-            )
-            return row.fetchone() or (0, 0, 0)
-    except sqlite3.Error:
-        return (0, 0, 0)
+from .helpers import inspector_env, progress, reference_report, report_files, run_cli
 
 
 def kill_when(env, state_path, rows_at_least: int, timeout: float = 60, running_only: bool = False) -> bool:

@@ -7,11 +7,11 @@ import sqlite3
 import pytest
 
 from inspector.errors import StateError
+from inspector.messages import NEW, Cursor
+from inspector.stages.writer import CursorTracker
 from inspector.state import SCHEMA_VERSION, State
-from inspector.writer import CursorTracker
 
-from .helpers import make_config
-from .test_checker import JIRA
+from .helpers import JIRA, make_config
 
 
 def test_cursor_only_advances_over_an_unbroken_run_of_batches():
@@ -79,7 +79,7 @@ def test_running_pass_round_trip(tmp_path):
     cfg = make_config(tmp_path, identity=JIRA)
     with State(cfg.state_db) as st:
         p = st.start_pass(cfg, 10)
-        st.write_results(p.pass_id, [], ("new", 1234))
+        st.write_results(p.pass_id, [], Cursor(NEW, 1234))
         st.write_disk(p.pass_id, [], ("KEY", "20000"))
         again = st.running_pass()
     assert again.cursor_id == 1234 and again.walk_cursor == ("KEY", "20000") and not again.walk_done

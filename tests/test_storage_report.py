@@ -15,8 +15,8 @@ import orjson
 import psycopg
 import pytest
 
-from inspector import world
 from inspector.errors import ReportError
+from jiraworld import world
 
 from .helpers import healthy_files, inspector_env, reference_report, run_cli
 
@@ -108,8 +108,9 @@ def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkey
     and read again from it, and the long lists are sorted by SQLite in a scratch file, so that
     the build's memory stays bounded. Every report file must come out byte for byte as the
     in-memory path writes it, NULL keys last included, and the scratch file must be gone."""
-    from inspector import pipeline, report, report_html
+    from inspector import report, report_html
     from inspector.state import State
+    from inspector.storage.posix import PosixStorage
 
     root = workdir / "attachments"
     expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=800, seed=47, fault_rate=0.05))
@@ -138,7 +139,7 @@ def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkey
 
     def settle(conn):
         with State(unsized) as st:
-            report.size_orphans(conn, lambda rel: pipeline._size(f"{root}/{rel}"), lambda s: st.set_sizes(pass_id, s))
+            report.size_orphans(conn, PosixStorage(root).entry_size, lambda s: st.set_sizes(pass_id, s))
 
     taken = []
     for name in ("_one_thread", "_sort_on_disk"):

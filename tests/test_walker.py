@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 
 from inspector.config import Identity
-from inspector.storage_fs import text_path
-from inspector.walker import Claims, Walk
+from inspector.stages.walker import Claims, Walk
+from inspector.storage.posix import PosixStorage, text_path
 
-from .test_checker import _as_jira_account, put
+from .helpers import as_jira_account, put
 
 
 def entries(root: Path, after=None) -> dict[str, tuple]:
-    return {rel: (claimed, kind) for _, it in Walk(root).units(after) for rel, claimed, _, kind in it}
+    return {rel: (claimed, kind) for _, it in Walk(PosixStorage(root)).units(after) for rel, claimed, _, kind in it}
 
 
 def test_walk_lists_files_with_claimed_ids_and_skips_thumbnails(tmp_path):
@@ -67,7 +67,7 @@ def test_resume_skips_finished_units_in_sorted_order(tmp_path):
     for rel in ("A/10000/A-1/1", "A/20000/A-10001/2", "B/10000/B-1/3", "C/10000/C-1/4"):
         put(tmp_path, rel)
     assert sorted(entries(tmp_path, after=("A", "20000"))) == ["B/10000/B-1/3", "C/10000/C-1/4"]
-    units = [u for u, it in Walk(tmp_path).units(None) if list(it) is not None]
+    units = [u for u, it in Walk(PosixStorage(tmp_path)).units(None) if list(it) is not None]
     assert units == list(enumerate([("A", "10000"), ("A", "20000"), ("B", "10000"), ("C", "10000")]))
 
 
@@ -90,7 +90,7 @@ def _tree_with_a_folder_only_root_enters(root: Path) -> Path:
 
 def test_folder_the_account_cannot_list_is_recorded(workdir):
     root = _tree_with_a_folder_only_root_enters(workdir / "attachments")
-    found = _as_jira_account(lambda: entries(root))
+    found = as_jira_account(lambda: entries(root))
     assert found == {"A/10000/A-1/1": (1, "file"), "A/10000/A-2": (None, "unlistable")}
 
 
@@ -99,14 +99,14 @@ def test_slow_listings_go_wide_and_keep_everything_in_order(tmp_path, monkeypatc
 
     for i in range(1, 60):
         put(tmp_path, f"A/10000/A-{i}/{i}")
-    sequential = [e for _, it in Walk(tmp_path).units(None) for e in it]
+    sequential = [e for _, it in Walk(PosixStorage(tmp_path)).units(None) for e in it]
 
     class SlowWalk(Walk):
         def _issue_folder(self, rel):
             time.sleep(0.01)  # an NFS round trip or two per listing
             return super()._issue_folder(rel)
 
-    walk = SlowWalk(tmp_path, threads=16)
+    walk = SlowWalk(PosixStorage(tmp_path), threads=16)
     started = time.perf_counter()
     wide = [e for _, it in walk.units(None) for e in it]
     assert wide == sequential and len(wide) == 59
@@ -129,7 +129,7 @@ def test_a_listing_that_hangs_is_recorded_as_unlistable_and_the_walk_goes_on(tmp
             return super()._issue_folder(rel)
 
     started = time.monotonic()
-    walk = HangingWalk(tmp_path, threads=1, timeout=0.3)
+    walk = HangingWalk(PosixStorage(tmp_path), threads=1, timeout=0.3)
     entries = [e for _, it in walk.units(None) for e in it]
     took = time.monotonic() - started
     release.set()
@@ -144,7 +144,7 @@ JIRA = Identity(uid=2001, gids=frozenset({2001}))
 
 
 def blocked(root: Path, identity: Identity | None = JIRA) -> list[tuple]:
-    walk = Walk(root, identity=identity)
+    walk = Walk(PosixStorage(root), identity=identity)
     for _, it in walk.units(None):
         list(it)
     return sorted(walk.take_blocked())
@@ -160,7 +160,7 @@ def test_issue_folders_jira_cannot_enter_are_judged_from_the_listing(tmp_path):
     assert blocked(tmp_path) == [("A", 2, "A/10000/A-2", "Jira cannot enter A/10000/A-2/ (mode 0700 owner 0:0)")]
     assert blocked(tmp_path, Identity(0, frozenset({0}))) == []
     assert blocked(tmp_path, None) == []  # no identity given: nothing judged
-    walk = Walk(tmp_path, identity=JIRA)
+    walk = Walk(PosixStorage(tmp_path), identity=JIRA)
     for _, it in walk.units(None):
         list(it)
     assert len(walk.take_blocked()) == 1 and walk.take_blocked() == []  # handed out once
@@ -168,7 +168,7 @@ def test_issue_folders_jira_cannot_enter_are_judged_from_the_listing(tmp_path):
 
 def test_an_issue_folder_we_cannot_list_is_still_judged(workdir):
     root = _tree_with_a_folder_only_root_enters(workdir / "attachments")
-    found = _as_jira_account(lambda: blocked(root))
+    found = as_jira_account(lambda: blocked(root))
     assert found == [("A", 2, "A/10000/A-2", "Jira cannot enter A/10000/A-2/ (mode 0700 owner 0:0)")]
 
 
@@ -186,7 +186,7 @@ def test_walkers_claim_units_one_at_a_time_and_together_see_everything(tmp_path)
     whole = entries(root)
     assert [rel for rel in whole if rel.startswith("D/")] == ["D/10000/D-1/2", "D/20000"]
     claims = Claims.local(None)
-    walkers = [Walk(root).units(None, claims, i) for i in range(3)]
+    walkers = [Walk(PosixStorage(root)).units(None, claims, i) for i in range(3)]
     seen, claimed = {}, []
     for turn in range(40):  # the three take turns, as processes would interleave
         got = next(walkers[turn % 3], None)
@@ -227,7 +227,7 @@ def test_a_claim_is_the_first_unit_of_the_walkers_own_list_after_the_last_one_cl
 def test_claims_resume_after_the_checkpoint(tmp_path):
     for p in ("A", "B"):
         put(tmp_path, f"{p}/10000/{p}-1/1")
-    units = [u for u, _ in Walk(tmp_path).units(("A", "10000"), Claims.local(("A", "10000")))]
+    units = [u for u, _ in Walk(PosixStorage(tmp_path)).units(("A", "10000"), Claims.local(("A", "10000")))]
     assert units == [(0, ("B", "10000"))]
 
 

@@ -9,15 +9,13 @@ import time
 
 import pytest
 
-from inspector.checker import BatchChecker, RowChecker
 from inspector.errors import StorageError
 from inspector.model import FLAG_BITS, RESULT_COLUMNS
-from inspector.storage_fs import FileSystemStorage
+from inspector.stages.checker import BatchChecker, RowChecker
+from inspector.storage.posix import PosixStorage
 from inspector.watchdog import Watchdog
 
-from .helpers import make_config
-from .test_checker import JIRA, put
-from .test_rules import row
+from .helpers import JIRA, make_config, put, row
 
 pytestmark = pytest.mark.faults
 
@@ -31,7 +29,7 @@ def root(tmp_path):
 FLAGS, DETAIL, ID = RESULT_COLUMNS.index("flags"), RESULT_COLUMNS.index("detail"), RESULT_COLUMNS.index("id")
 
 
-class HangingStorage(FileSystemStorage):
+class HangingStorage(PosixStorage):
     """The real tree, where a stat of the named files blocks until released (as a stat on an
     NFS server that went away blocks in the kernel)."""
 
@@ -39,11 +37,11 @@ class HangingStorage(FileSystemStorage):
         super().__init__(root)
         self.hang, self.release, self.calls = hang, threading.Event(), []
 
-    def stat(self, rel):
+    def probe(self, rel):
         self.calls.append(rel)
         if rel.rsplit("/", 1)[-1] in self.hang:
             self.release.wait(30)
-        return super().stat(rel)
+        return super().probe(rel)
 
 
 def _world(root, n=40):
@@ -62,7 +60,7 @@ def test_a_hanging_stat_becomes_an_error_and_the_batch_goes_on(root, threads):
     took = time.monotonic() - started
     storage.release.set()
     assert [r[ID] for r in out] == list(range(40))
-    reference = RowChecker(FileSystemStorage(root), JIRA, 1).check(rows)
+    reference = RowChecker(PosixStorage(root), JIRA, 1).check(rows)
     hung_folder = "OLD/10000/OLD-6"  # 13 % 8 + 1
     for got, want in zip(out, reference, strict=True):
         if got[ID] == 13:
@@ -115,7 +113,7 @@ def test_an_error_in_a_worker_is_raised_in_the_caller():
 
 
 def test_hash_reads_that_hang_are_given_up_and_slow_ones_are_not(tmp_path):
-    from inspector import hasher
+    from inspector.stages import hasher
     from inspector.throttle import Pacer
 
     os.mkfifo(tmp_path / "stuck")  # opening a FIFO for reading blocks until a writer comes
@@ -125,7 +123,7 @@ def test_hash_reads_that_hang_are_given_up_and_slow_ones_are_not(tmp_path):
     dog = Watchdog(None, hasher.hung, timeout=1.0, max_hung=4)
     pacer = Pacer(4e6, burst=0)  # 8 MiB at 4 MB/s: two seconds, twice the timeout, but moving
     started = time.monotonic()
-    [done] = dog.run([items], hasher.work(FileSystemStorage(tmp_path), hasher.FULL, pacer), hasher.hung)
+    [done] = dog.run([items], hasher.work(PosixStorage(tmp_path), hasher.FULL, pacer), hasher.hung)
     took = time.monotonic() - started
     (stuck, _), (big, read) = done
     assert stuck["error"] == "did not answer within 1 s (ETIMEDOUT)" and stuck["full_hash"] is None
@@ -201,9 +199,9 @@ def test_a_stuck_thread_is_replaced_and_never_given_work_again(root):
 
 
 def test_idle_threads_end_and_new_ones_start_when_work_comes(monkeypatch):
-    from inspector import watchdog
+    from inspector import threadpool
 
-    monkeypatch.setattr(watchdog, "IDLE_SECONDS", 0.1)
+    monkeypatch.setattr(threadpool, "IDLE_SECONDS", 0.1)
     seen: set[int] = set()
     dog = Watchdog(_native_ids(seen), lambda row, s: None, timeout=5, max_hung=1)
     assert dog.run([[1], [2], [3], [4]]) == [[1], [2], [3], [4]]

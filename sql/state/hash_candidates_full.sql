@@ -4,7 +4,7 @@ WITH usable AS (
     SELECT r.relpath, r.actual_size AS size, r.mtime, h.head_tail, h.full_hash
     FROM results r
     JOIN file_hashes h ON h.relpath = r.relpath AND h.size = r.actual_size AND h.mtime = r.mtime
-    WHERE r.pass_id = :pass_id AND (r.flags & 11) = 0 AND r.actual_size > 0 AND h.head_tail IS NOT NULL
+    WHERE r.pass_id = :pass_id AND (r.flags & :unhashable) = 0 AND r.actual_size > 0 AND h.head_tail IS NOT NULL
 ), twins AS (
     SELECT size, head_tail FROM usable GROUP BY size, head_tail HAVING count(*) > 1
 )

@@ -4,7 +4,7 @@
 WITH usable AS (
     SELECT relpath, actual_size AS size, mtime
     FROM results
-    WHERE pass_id = :pass_id AND (flags & 11) = 0 AND actual_size > 0 AND relpath IS NOT NULL
+    WHERE pass_id = :pass_id AND (flags & :unhashable) = 0 AND actual_size > 0 AND relpath IS NOT NULL
 ), twins AS (
     SELECT size FROM usable GROUP BY size HAVING count(*) > 1
 )

@@ -1,4 +1,4 @@
-"""What every pipeline process shares: logging through the parent and failure reporting.
+"""The child-process runtime every stage shares: logging through the parent, failure reporting.
 
 Each stage's ``run`` is wrapped by ``@stage``: it logs through the parent's queue, leaves
 SIGINT to the parent (which coordinates shutdown), and turns an exception into one
@@ -17,7 +17,7 @@ import sys
 import time
 import traceback
 
-from .errors import InspectorError
+from ..errors import InspectorError
 
 log = logging.getLogger("inspector")
 
@@ -28,7 +28,7 @@ class _WaitingQueueHandler(logging.handlers.QueueHandler):
     instead of growing: with an unbounded queue each checker held 296 MB of records at 1M."""
 
     def enqueue(self, record: logging.LogRecord) -> None:
-        self.queue.put(record)
+        self.queue.put(record)  # type: ignore[attr-defined]  # a multiprocessing queue
 
 
 def _child_logging(log_q, level: str) -> None:

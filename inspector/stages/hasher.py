@@ -16,16 +16,18 @@ from __future__ import annotations
 import errno as errnos
 import hashlib
 import logging
-import os
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from . import sqlfiles
-from .config import Config
-from .rules import errno_text
-from .stages import stage
-from .storage_fs import FileSystemStorage
-from .throttle import Pacer
+from .. import sqlfiles
+from ..config import Config
+from ..messages import FeedDone, HashBatch, HashItem
+from ..model import flag_parameters
+from ..storage import Reader, Storage
+from ..throttle import Pacer
+from ..verdicts import errno_text
+from .runtime import stage
 
 log = logging.getLogger("inspector.hasher")
 
@@ -38,19 +40,19 @@ BATCH = 64
 BATCH_BYTES = 4 * 1024 * 1024
 
 
-def digest(fd: int, size: int, level: str, pacer: Pacer, job=None) -> tuple[bytes | None, bytes | None, int]:
+def digest(reader: Reader, size: int, level: str, pacer: Pacer, job=None) -> tuple[bytes | None, bytes | None, int]:
     """(head_tail, full, bytes read) for an open file of ``size`` bytes. A file of at most two
     edges is read once and both hashes are the same; otherwise ``level`` says which to take."""
     if size <= 2 * EDGE:
         pacer.take(size)
-        data = os.pread(fd, size + 1, 0)
+        data = reader.read_at(0, size + 1)
         if len(data) != size:
             raise OSError(errnos.ESTALE, "size changed while reading")
-        h = hashlib.blake2b(data, digest_size=32).digest()
-        return h, h, size
+        whole = hashlib.blake2b(data, digest_size=32).digest()
+        return whole, whole, size
     if level == HEAD_TAIL:
         pacer.take(2 * EDGE)
-        head, tail = os.pread(fd, EDGE, 0), os.pread(fd, EDGE, size - EDGE)
+        head, tail = reader.read_at(0, EDGE), reader.read_at(size - EDGE, EDGE)
         if len(head) != EDGE or len(tail) != EDGE:
             raise OSError(errnos.ESTALE, "size changed while reading")
         h = hashlib.blake2b(head, digest_size=32)
@@ -58,7 +60,7 @@ def digest(fd: int, size: int, level: str, pacer: Pacer, job=None) -> tuple[byte
         return h.digest(), None, 2 * EDGE
     h = hashlib.blake2b(digest_size=32)
     done = 0
-    while chunk := os.read(fd, CHUNK):
+    while chunk := reader.read_at(done, CHUNK):
         pacer.take(len(chunk))
         h.update(chunk)
         done += len(chunk)
@@ -71,7 +73,7 @@ def digest(fd: int, size: int, level: str, pacer: Pacer, job=None) -> tuple[byte
     return None, h.digest(), done
 
 
-def hash_items(storage: FileSystemStorage, items: list[tuple], level: str, pacer: Pacer, out: list, job=None) -> None:
+def hash_items(storage: Storage, items: list[HashItem], level: str, pacer: Pacer, out: list, job=None) -> None:
     """Append (row for the file_hashes table, bytes read) per item (sql/state/upsert_hash.sql).
     A file that cannot be read, or changed since the scan, records why instead. Runs under the
     checker's watchdog (``job``): a read that hangs on dead storage is given up on."""
@@ -81,20 +83,19 @@ def hash_items(storage: FileSystemStorage, items: list[tuple], level: str, pacer
         row = {"relpath": relpath, "size": size, "mtime": mtime, "head_tail": None, "full_hash": None, "error": None}
         read = 0
         try:
-            fd = storage.open(relpath)
+            reader = storage.open(relpath)
             try:
-                st = os.fstat(fd)
-                if st.st_size != size or int(st.st_mtime) != mtime:
+                if reader.probe.size != size or reader.probe.mtime != mtime:
                     raise OSError(errnos.ESTALE, "changed since the scan")
-                row["head_tail"], row["full_hash"], read = digest(fd, size, level, pacer, job)
+                row["head_tail"], row["full_hash"], read = digest(reader, size, level, pacer, job)
             finally:
-                os.close(fd)
+                reader.close()
         except OSError as exc:
             row["error"] = exc.strerror if exc.errno == errnos.ESTALE else errno_text(exc.errno or 0)
         out.append((row, read))
 
 
-def work(storage: FileSystemStorage, level: str, pacer: Pacer):
+def work(storage: Storage, level: str, pacer: Pacer) -> Callable:
     """hash_items as a watchdog work function (items, out, job)."""
     return lambda items, out, job: hash_items(storage, items, level, pacer, out, job)
 
@@ -111,13 +112,13 @@ def cost(size: int, level: str) -> int:
     return size if size <= 2 * EDGE or level == FULL else 2 * EDGE
 
 
-def candidates(state_db: Path, pass_id: int, level: str):
+def candidates(state_db: Path, pass_id: int, level: str) -> Iterator[list[HashItem]]:
     """Batches of (relpath, size, mtime) to hash at ``level``, from a read-only connection."""
     name = "state/hash_candidates_head_tail" if level == HEAD_TAIL else "state/hash_candidates_full"
     conn = sqlite3.connect(f"file:{Path(state_db).resolve()}?mode=ro", uri=True, timeout=30)
     try:
         batch, weight = [], 0
-        for item in conn.execute(sqlfiles.load(name), {"pass_id": pass_id}):
+        for item in conn.execute(sqlfiles.load(name), {"pass_id": pass_id, **flag_parameters()}):
             batch.append(item)
             weight += cost(item[1], level)
             if len(batch) >= BATCH or weight >= BATCH_BYTES:
@@ -133,9 +134,9 @@ def candidates(state_db: Path, pass_id: int, level: str):
 def run(config: Config, pass_id: int, level: str, work_q, result_q, n_checkers: int) -> None:
     seq = 0
     for batch in candidates(config.state_db, pass_id, level):
-        work_q.put((seq, level, batch))
+        work_q.put(HashBatch(seq, level, batch))
         seq += 1
     log.debug("hasher: %d batches to hash at %s", seq, level)
-    result_q.put(("reader_done", seq))
+    result_q.put(FeedDone(seq))
     for _ in range(n_checkers):
         work_q.put(None)

@@ -1,4 +1,4 @@
-"""Pure per-row rules, no processes and no disks."""
+"""Pure per-row logic, no processes and no disks: Jira's layout and the verdicts on probes."""
 
 from __future__ import annotations
 
@@ -7,21 +7,13 @@ import stat
 
 import pytest
 
-from inspector import rules
+from inspector import layout, verdicts
 from inspector.config import Identity
-from inspector.model import AttachmentRow, Probe
+from inspector.storage import Probe
+
+from .helpers import row
 
 JIRA = Identity(uid=2001, gids=frozenset({2001, 3000}))
-
-
-def row(**kw) -> AttachmentRow:
-    base = dict(
-        id=10100, issue_id=500, issue_exists=True, issue_num=7, project_id=1, project_key="NEW",
-        original_key="OLD", project_name="P", issue_summary="s", filename="a.txt", filesize=10,
-        mimetype="text/plain", author="u", created=0,
-    )  # fmt: skip
-    base.update(kw)
-    return AttachmentRow(**base)
 
 
 def probe(mode=stat.S_IFREG | 0o644, uid=2001, gid=2001, size=10, err=0) -> Probe:
@@ -33,11 +25,11 @@ def probe(mode=stat.S_IFREG | 0o644, uid=2001, gid=2001, size=10, err=0) -> Prob
     [(1, 10000), (9999, 10000), (10000, 10000), (10001, 20000), (20000, 20000), (20001, 30000), (123456, 130000)],
 )
 def test_bucket_edges(num, expected):
-    assert rules.bucket(num) == expected
+    assert layout.bucket(num) == expected
 
 
 def test_renamed_project_uses_original_key_for_every_level():
-    assert rules.issue_folder(row(issue_num=10001)) == "OLD/20000/OLD-10001"
+    assert layout.row_folder(row(issue_num=10001)) == "OLD/20000/OLD-10001"
 
 
 @pytest.mark.parametrize(
@@ -53,20 +45,21 @@ def test_renamed_project_uses_original_key_for_every_level():
     ],
 )
 def test_rows_without_a_folder(kw, flag, words):
-    verdict = rules.issue_folder(row(**kw))
-    assert isinstance(verdict, rules.Verdict)
+    r = row(**kw)
+    assert layout.row_folder(r) is None and layout.row_path(r) is None
+    verdict = verdicts.unplaced(r)
     assert verdict.flag == flag and words in verdict.detail
 
 
 @pytest.mark.parametrize("key", ["AB", "A1", "JIRA_2", "X"])
 def test_plain_keys(key):
-    assert rules.is_plain_key(key)
+    assert layout.is_plain_key(key)
 
 
 @pytest.mark.parametrize("num", [1, 7, 10000, 10001, 123456])
 def test_folder_issue_inverts_issue_folder(num):
     r = row(issue_num=num)
-    assert rules.folder_issue(rules.issue_folder(r)) == (r.original_key, num)
+    assert layout.folder_issue(layout.row_folder(r)) == (r.original_key, num)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +68,7 @@ def test_folder_issue_inverts_issue_folder(num):
      "OLD/10000/OLD-٣", "o.d/10000/o.d-7", "OLD/10000/OLD-7x"],
 )  # fmt: skip
 def test_folder_issue_refuses_what_no_row_resolves_to(rel):
-    assert rules.folder_issue(rel) is None
+    assert layout.folder_issue(rel) is None
 
 
 @pytest.mark.parametrize(
@@ -94,7 +87,7 @@ def test_folder_issue_refuses_what_no_row_resolves_to(rel):
     ],
 )
 def test_claimed_id(name, claimed):
-    assert rules.claimed_id(name) == claimed
+    assert layout.claimed_id(name) == claimed
 
 
 @pytest.mark.parametrize(
@@ -110,16 +103,16 @@ def test_claimed_id(name, claimed):
     ],
 )
 def test_can_read_is_evaluated_for_the_jira_account(mode, uid, gid, readable):
-    assert rules.can_read(stat.S_IFREG | mode, uid, gid, JIRA) is readable
+    assert verdicts.can_read(stat.S_IFREG | mode, uid, gid, JIRA) is readable
 
 
 def test_root_identity_reads_everything():
-    assert rules.can_read(stat.S_IFREG, 5, 5, Identity(0, frozenset({0})))
+    assert verdicts.can_read(stat.S_IFREG, 5, 5, Identity(0, frozenset({0})))
 
 
 def test_can_enter_needs_execute_not_read():
-    assert not rules.can_enter(stat.S_IFDIR | 0o644, 2001, 2001, JIRA)
-    assert rules.can_enter(stat.S_IFDIR | 0o711, 0, 0, JIRA)
+    assert not verdicts.can_enter(stat.S_IFDIR | 0o644, 2001, 2001, JIRA)
+    assert verdicts.can_enter(stat.S_IFDIR | 0o711, 0, 0, JIRA)
 
 
 def _dirs(*probes):
@@ -128,47 +121,51 @@ def _dirs(*probes):
 
 def test_folder_verdicts():
     ok = probe(mode=stat.S_IFDIR | 0o755)
-    assert rules.folder_verdict(_dirs(ok, ok, ok, ok), JIRA) == (None, False)
-    verdict, final = rules.folder_verdict(_dirs(ok, ok, probe(err=errno.ENOENT)), JIRA)
+    assert verdicts.folder_verdict(_dirs(ok, ok, ok, ok), JIRA) == (None, False)
+    verdict, final = verdicts.folder_verdict(_dirs(ok, ok, probe(err=errno.ENOENT)), JIRA)
     assert final and verdict.flag == "missing" and "K/10000" in verdict.detail
-    verdict, final = rules.folder_verdict(_dirs(ok, probe(err=errno.EACCES)), JIRA)
+    verdict, final = verdicts.folder_verdict(_dirs(ok, probe(err=errno.EACCES)), JIRA)
     assert final and verdict.flag == "permissions"
-    verdict, final = rules.folder_verdict(_dirs(ok, probe(mode=stat.S_IFREG | 0o644)), JIRA)
+    verdict, final = verdicts.folder_verdict(_dirs(ok, probe(mode=stat.S_IFREG | 0o644)), JIRA)
     assert final and verdict.flag == "missing" and "not a folder" in verdict.detail
     locked = probe(mode=stat.S_IFDIR | 0o700, uid=0, gid=0)
-    verdict, final = rules.folder_verdict(_dirs(ok, locked, ok, ok), JIRA)
+    verdict, final = verdicts.folder_verdict(_dirs(ok, locked, ok, ok), JIRA)
     assert not final and verdict.flag == "permissions" and "mode 0700 owner 0:0" in verdict.detail
-    verdict, final = rules.folder_verdict(_dirs(ok, probe(err=errno.EIO)), JIRA)
+    verdict, final = verdicts.folder_verdict(_dirs(ok, probe(err=errno.EIO)), JIRA)
     assert final and verdict.flag == "error" and "EIO" in verdict.detail
 
 
 def test_file_verdicts():
     r = row(filesize=10)
-    assert rules.file_verdicts(r, "x", probe(size=10), JIRA) == []
-    [v] = rules.file_verdicts(r, "x", probe(size=11), JIRA)
-    assert v == rules.Verdict("corrupted", "expected 10 bytes, found 11")
-    [v] = rules.file_verdicts(r, "x", probe(mode=stat.S_IFDIR | 0o755), JIRA)
+    assert verdicts.file_verdicts(r, "x", probe(size=10), JIRA) == []
+    [v] = verdicts.file_verdicts(r, "x", probe(size=11), JIRA)
+    assert v == verdicts.Verdict("corrupted", "expected 10 bytes, found 11")
+    [v] = verdicts.file_verdicts(r, "x", probe(mode=stat.S_IFDIR | 0o755), JIRA)
     assert v.flag == "corrupted" and "folder" in v.detail
-    [v] = rules.file_verdicts(r, "x", probe(mode=stat.S_IFIFO | 0o644), JIRA)
+    [v] = verdicts.file_verdicts(r, "x", probe(mode=stat.S_IFIFO | 0o644), JIRA)
     assert v.flag == "corrupted" and "not a regular file" in v.detail
-    both = rules.file_verdicts(r, "x", probe(size=3, mode=stat.S_IFREG | 0o600, uid=0, gid=0), JIRA)
+    both = verdicts.file_verdicts(r, "x", probe(size=3, mode=stat.S_IFREG | 0o600, uid=0, gid=0), JIRA)
     assert [v.flag for v in both] == ["corrupted", "permissions"]
-    [v] = rules.file_verdicts(r, "x", Probe(errno.ENOENT, dangling_symlink=True), JIRA)
+    [v] = verdicts.file_verdicts(r, "x", Probe(errno.ENOENT, dangling_symlink=True), JIRA)
     assert v.flag == "missing" and "dangling symlink" in v.detail
-    [v] = rules.file_verdicts(r, "x", Probe(errno.ELOOP), JIRA)
+    [v] = verdicts.file_verdicts(r, "x", Probe(errno.ELOOP), JIRA)
     assert v.flag == "error" and "ELOOP" in v.detail
-    assert rules.file_verdicts(row(filesize=None), "x", probe(size=99), JIRA) == []
+    assert verdicts.file_verdicts(row(filesize=None), "x", probe(size=99), JIRA) == []
 
 
 def test_result_sets_independent_flags_and_joins_details():
     from inspector.model import FLAG_BITS, RESULT_COLUMNS
 
-    verdicts = [rules.Verdict("permissions", "a"), rules.Verdict("corrupted", "b"), rules.Verdict("permissions", "c")]
-    named = dict(zip(RESULT_COLUMNS, rules.result(3, row(), "K/1", probe(size=4), verdicts), strict=True))
+    found = [
+        verdicts.Verdict("permissions", "a"),
+        verdicts.Verdict("corrupted", "b"),
+        verdicts.Verdict("permissions", "c"),
+    ]
+    named = dict(zip(RESULT_COLUMNS, verdicts.result(3, row(), "K/1", probe(size=4), found), strict=True))
     assert named["pass_id"] == 3 and named["actual_size"] == 4 and named["filename"] == "a.txt"
     assert named["flags"] == FLAG_BITS["permissions"] | FLAG_BITS["corrupted"]
     assert named["detail"] == "a; b; c"
-    clean = dict(zip(RESULT_COLUMNS, rules.result(3, row(), "K/1", probe(), []), strict=True))
+    clean = dict(zip(RESULT_COLUMNS, verdicts.result(3, row(), "K/1", probe(), []), strict=True))
     assert clean["flags"] == 0 and clean["detail"] is None
 
 
@@ -179,4 +176,16 @@ def test_result_sets_independent_flags_and_joins_details():
 def test_fast_path_agrees_with_the_full_rules(filesize, kind, perm, uid, gid):
     r = row(filesize=filesize)
     p = probe(mode=kind | perm, uid=uid, gid=gid, size=10)
-    assert rules.is_healthy(r, p.mode, p.size, p.uid, p.gid, JIRA) == (rules.file_verdicts(r, "x", p, JIRA) == [])
+    healthy = verdicts.is_healthy(r, p, JIRA)
+    assert healthy == (verdicts.file_verdicts(r, "x", p, JIRA) == [])
+    if healthy:  # the fast path's row is the full rules' row
+        assert verdicts.healthy(1, r, "x", p) == verdicts.result(1, r, "x", p, [])
+
+
+def test_a_storage_without_owners_judges_no_account():
+    """Object storage has no owner or mode: ``identity`` None reads and enters everything, and
+    only what the storage answers (a denial, a wrong size) is a finding."""
+    assert verdicts.can_read(stat.S_IFREG, 0, 0, None) and verdicts.can_enter(stat.S_IFDIR, 0, 0, None)
+    assert verdicts.file_verdicts(row(), "x", probe(mode=stat.S_IFREG | 0o600, uid=0, gid=0), None) == []
+    [v] = verdicts.file_verdicts(row(), "x", Probe(errno.EACCES), None)
+    assert v.flag == "permissions"

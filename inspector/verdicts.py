@@ -1,6 +1,7 @@
-"""Pure per-row logic: where Jira keeps a file, and what a set of stat results means.
+"""Pure per-row logic: what a storage's probes mean for an attachment, and its result row.
 
-Nothing here touches the file system, so every rule is tested without processes or disks.
+probe -> verdict -> result row. Nothing here touches storage, so every rule is tested without
+processes or disks (where Jira keeps a file is ``layout.py``).
 Permissions are evaluated from stat data for the Jira account, never with ``os.access``:
 the inspector usually runs as root, which can read everything.
 """
@@ -9,27 +10,12 @@ from __future__ import annotations
 
 import errno as errnos
 import os
-import re
 import stat
 from typing import NamedTuple
 
 from .config import Identity
-from .model import (
-    FILESIZE,
-    FLAG_BITS,
-    ISSUE_EXISTS,
-    ISSUE_ID,
-    ISSUE_NUM,
-    ORIGINAL_KEY,
-    PROJECT_ID,
-    Probe,
-)
-
-# Jira's default key pattern is ([A-Z][A-Z]+); admins may allow digits and underscores.
-# Anything else (a slash, dots, spaces) is data we refuse to turn into a path.
-_KEY_RE = re.compile(r"[A-Z][A-Z0-9_]*\Z")
-_BUCKET = 10_000
-THUMBS = "thumbs"
+from .model import FILESIZE, FLAG_BITS, ISSUE_EXISTS, ISSUE_ID, ISSUE_NUM, ORIGINAL_KEY, PROJECT_ID
+from .storage import Probe
 
 
 class Verdict(NamedTuple):
@@ -37,17 +23,8 @@ class Verdict(NamedTuple):
     detail: str
 
 
-def bucket(issue_num: int) -> int:
-    """Jira's sub-folder for an issue number: 1..10000 -> 10000, 10001..20000 -> 20000."""
-    return ((issue_num - 1) // _BUCKET + 1) * _BUCKET
-
-
-def is_plain_key(key: str | None) -> bool:
-    return key is not None and _KEY_RE.match(key) is not None
-
-
-def issue_folder(row: tuple) -> str | Verdict:
-    """The folder under the root where Jira looks for this row's file, or why there is none."""
+def unplaced(row: tuple) -> Verdict:
+    """Why Jira would not look for this row's file at all (``layout.placeable`` is false)."""
     if not row[ISSUE_EXISTS]:
         return Verdict("missing", f"issue {row[ISSUE_ID]} does not exist in the database")
     if row[PROJECT_ID] is None:
@@ -55,41 +32,12 @@ def issue_folder(row: tuple) -> str | Verdict:
     num = row[ISSUE_NUM]
     if num is None or num < 1:
         return Verdict("missing", f"issue {row[ISSUE_ID]} has no issue number")
-    key = row[ORIGINAL_KEY]
-    if not is_plain_key(key):
-        return Verdict("error", f"project key {key!r} is not a plain Jira key; not checked")
-    return f"{key}/{bucket(num)}/{key}-{num}"
+    return Verdict("error", f"project key {row[ORIGINAL_KEY]!r} is not a plain Jira key; not checked")
 
 
-def folder_issue(rel: str) -> tuple[str, int] | None:
-    """(project key, issue number) of ``KEY/<bucket>/KEY-<num>``, the only folder shape
-    ``issue_folder`` produces; None for anything else (no row can resolve there)."""
-    parts = rel.split("/")
-    if len(parts) != 3:
-        return None
-    key, bucket_name, name = parts
-    digits = name[len(key) + 1 :]
-    if not (is_plain_key(key) and name.startswith(f"{key}-") and digits.isascii() and digits.isdigit()):
-        return None
-    num = int(digits)
-    return (key, num) if digits[0] != "0" and bucket_name == str(bucket(num)) else None
-
-
-def legacy_name(attachment_id: int, filename: str | None) -> str | None:
-    """Pre-Jira-6 file name, matched against folder listings only (never joined into a path)."""
-    if not filename or "/" in filename or "\0" in filename:
-        return None
-    return f"{attachment_id}_{filename}"
-
-
-def claimed_id(name: str) -> int | None:
-    """The attachment id a file name in an issue folder claims: ``<id>`` or ``<id>_<name>``."""
-    head = name.split("_", 1)[0]
-    return int(head) if head.isdigit() and head.isascii() and len(head) < 19 else None
-
-
-def _allowed(mode: int, uid: int, gid: int, identity: Identity, owner: int, group: int, other: int) -> bool:
-    if identity.uid == 0:
+def _allowed(mode: int, uid: int, gid: int, identity: Identity | None, owner: int, group: int, other: int) -> bool:
+    """``identity`` None: the storage has no owners or modes (object storage), only denials."""
+    if identity is None or identity.uid == 0:
         return True
     if uid == identity.uid:
         return bool(mode & owner)
@@ -98,11 +46,11 @@ def _allowed(mode: int, uid: int, gid: int, identity: Identity, owner: int, grou
     return bool(mode & other)
 
 
-def can_read(mode: int, uid: int, gid: int, identity: Identity) -> bool:
+def can_read(mode: int, uid: int, gid: int, identity: Identity | None) -> bool:
     return _allowed(mode, uid, gid, identity, stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
 
 
-def can_enter(mode: int, uid: int, gid: int, identity: Identity) -> bool:
+def can_enter(mode: int, uid: int, gid: int, identity: Identity | None) -> bool:
     """Search (execute) permission on a folder, which every folder on the path needs."""
     return _allowed(mode, uid, gid, identity, stat.S_IXUSR, stat.S_IXGRP, stat.S_IXOTH)
 
@@ -115,7 +63,7 @@ def errno_text(code: int) -> str:
     return f"{errnos.errorcode.get(code, f'errno {code}')} ({os.strerror(code)})"
 
 
-def folder_verdict(probes, identity: Identity, blocked: Verdict | None = None) -> tuple[Verdict | None, bool]:
+def folder_verdict(probes, identity: Identity | None, blocked: Verdict | None = None) -> tuple[Verdict | None, bool]:
     """Judge folders on the way down to the issue folder ((rel, Probe) pairs, top first),
     continuing from the verdict ``blocked`` of the folders above them.
 
@@ -139,7 +87,7 @@ def folder_verdict(probes, identity: Identity, blocked: Verdict | None = None) -
     return blocked, False
 
 
-def file_verdicts(row: tuple, rel: str, probe: Probe, identity: Identity) -> list[Verdict]:
+def file_verdicts(row: tuple, rel: str, probe: Probe, identity: Identity | None) -> list[Verdict]:
     """Flags for a file the storage found (or failed to stat) at ``rel``."""
     if probe.errno == errnos.ENOENT:
         what = "dangling symlink" if probe.dangling_symlink else "no file"
@@ -160,14 +108,18 @@ def file_verdicts(row: tuple, rel: str, probe: Probe, identity: Identity) -> lis
     return verdicts
 
 
-def is_healthy(row: tuple, mode: int, size: int, uid: int, gid: int, identity: Identity) -> bool:
+def is_healthy(row: tuple, probe: Probe, identity: Identity | None) -> bool:
     """The common case in one test: a regular, readable file of the expected size.
 
     Exactly the condition under which ``file_verdicts`` finds nothing for a successful stat
     (tests hold the two together), so the checker can skip building verdicts for it.
     """
-    expected = row[FILESIZE]
-    return stat.S_ISREG(mode) and (expected is None or size == expected) and can_read(mode, uid, gid, identity)
+    expected, mode = row[FILESIZE], probe.mode
+    return (
+        stat.S_ISREG(mode)
+        and (expected is None or probe.size == expected)
+        and can_read(mode, probe.uid, probe.gid, identity)
+    )
 
 
 def result(pass_id: int, row: tuple, rel: str | None, probe: Probe | None, verdicts: list[Verdict]) -> tuple:
@@ -179,3 +131,8 @@ def result(pass_id: int, row: tuple, rel: str | None, probe: Probe | None, verdi
     if probe is not None and probe.errno == 0:
         return (pass_id, *row, rel, probe.size, probe.mode, probe.uid, probe.gid, probe.mtime, flags, detail)
     return (pass_id, *row, rel, None, None, None, None, None, flags, detail)
+
+
+def healthy(pass_id: int, row: tuple, rel: str, probe: Probe) -> tuple:
+    """``result`` for a file with no verdict, without building one (the common case)."""
+    return (pass_id, *row, rel, probe.size, probe.mode, probe.uid, probe.gid, probe.mtime, 0, None)

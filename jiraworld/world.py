@@ -1,6 +1,6 @@
 """Builds a synthetic Jira world: rows in a real Jira schema and the matching attachments tree.
 
-Used by ``inspector demo``, the tests and the benchmarks. Faults are sprinkled at a given rate
+Used by ``inspector demo``, the tests and the benchmarks (never by a scan). Faults are sprinkled at a given rate
 and every fault is recorded in ``Expected``, the independent truth the inspector's report is
 compared with. Layout rules are Jira's: ``<originalkey>/<bucket>/<KEY>-<n>/<id>``.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psycopg
 
-from . import rules, sqlfiles
+from inspector import layout, sqlfiles
 
 KEYS = ("ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL", "INDIA", "JULIET")
 # First issue number per project: the second and third start just below a bucket edge.
@@ -182,7 +182,7 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
             continue
         _, p, num = issue_by_id[issue_id]
         okey = projects[p][3]
-        folder = f"{okey}/{rules.bucket(num)}/{okey}-{num}"
+        folder = layout.issue_folder(okey, num)
         if issue_id in locked:
             exp.permissions.add(aid)
         if fault == "legacy" and "/" not in name:
@@ -222,7 +222,7 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
     for j, row in enumerate(some[:: max(1, len(some) // 5)]):
         _, p, num = issue_by_id[row[1]]
         okey = projects[p][3]
-        folder = f"{okey}/{rules.bucket(num)}/{okey}-{num}"
+        folder = layout.issue_folder(okey, num)
         stray = str(900_000_000 + j) if j % 2 == 0 else f"{row[0]}_shadowed-copy.txt"
         tree.file(folder, stray, 10 + j)
         exp.orphans.add(f"{folder}/{stray}")
@@ -234,7 +234,7 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
     for issue_id in locked:
         _, p, num = issue_by_id[issue_id]
         okey = projects[p][3]
-        path = tree.folder(f"{okey}/{rules.bucket(num)}/{okey}-{num}")
+        path = tree.folder(layout.issue_folder(okey, num))
         os.chown(path, 0, 0)
         os.chmod(path, 0o700)
 

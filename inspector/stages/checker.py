@@ -1,0 +1,170 @@
+"""Checker stage: turns batches of attachment rows into result rows by asking a storage object.
+
+Several checker processes run in parallel. On local disk a stat costs microseconds and the
+Python around it dominates, so a batch runs in one thread; when the storage turns out slow
+(NFS: a network round trip per stat, which releases the GIL) the rest of the batch is spread
+over many threads, so hundreds of stats are in flight across the checker processes.
+
+Every chunk runs under a watchdog (``watchdog.py``): a stat that hangs on a dead NFS server
+is recorded as an ``error`` (ETIMEDOUT) after ``INSPECTOR_STAT_TIMEOUT`` and the checker
+moves on; later rows in the same issue folder are not sent into the same hang. The checkers
+also read file content for duplicates (``HashBatch``, see ``hasher.py``).
+"""
+
+from __future__ import annotations
+
+import errno
+import logging
+
+from .. import layout, verdicts
+from ..adaptive import Adaptive
+from ..config import Config, Identity
+from ..messages import Batch, Checked, CheckerDone, Cursor, Hashed
+from ..model import FILENAME, ID, ISSUE_NUM, ORIGINAL_KEY, RESULT_COLUMNS
+from ..storage import Probe, Storage, open_storage
+from ..storage.posix import text_path
+from ..throttle import Pacer
+from ..watchdog import MAX_HUNG, Watchdog
+from . import hasher
+from .runtime import stage
+
+log = logging.getLogger("inspector.checker")
+FLAGS, RELPATH, DETAIL = (RESULT_COLUMNS.index(c) for c in ("flags", "relpath", "detail"))
+
+# Below this many seconds per row the storage is local and threads would only add overhead.
+SLOW_ROW_SECONDS = 100e-6
+PROBE_ROWS = 16
+# Verdicts on bucket folders and above: a few per project, bounded all the same so the
+# checker's memory stays flat whatever the tree holds.
+_VERDICT_CACHE_LIMIT = 8192
+
+
+class RowChecker:
+    """Checks rows against one storage for one identity; caches folder verdicts."""
+
+    def __init__(self, storage: Storage, identity: Identity, pass_id: int):
+        self.storage, self.pass_id = storage, pass_id
+        # A storage without owners and modes is judged by what it answers, not for an account.
+        self.identity: Identity | None = identity if storage.capabilities.ownership else None
+        self._parents: dict[str, tuple[verdicts.Verdict | None, bool]] = {}
+        self.hung_folders: set[str] = set()
+
+    def _above(self, parent: str) -> tuple[verdicts.Verdict | None, bool]:
+        """Verdict on the root, project and bucket folders above an issue folder, looked at once
+        per checker. Issue folders are not probed per row: the walk judges each one from the
+        listing it makes of it (walker.py), and a missing one shows when its file is missing."""
+        verdict = self._parents.get(parent)
+        if verdict is None:
+            if len(self._parents) >= _VERDICT_CACHE_LIMIT:
+                self._parents.clear()
+            verdict = verdicts.folder_verdict(self.storage.folder_probes(parent), self.identity)
+            self._parents[parent] = verdict
+        return verdict
+
+    def check(self, rows: list[tuple], out: list | None = None, job=None) -> list[tuple]:
+        """One result per row appended to ``out``; stops early once ``job.cancelled`` (the
+        watchdog gave up on this thread and handed the rest of the rows to another)."""
+        out = [] if out is None else out
+        append = out.append
+        probe_file, identity, pass_id = self.storage.probe, self.identity, self.pass_id
+        healthy, placeable, hung = verdicts.is_healthy, layout.placeable, self.hung_folders
+        for row in rows:
+            if job is not None and job.cancelled:
+                break
+            if not placeable(row):
+                append(verdicts.result(pass_id, row, None, None, [verdicts.unplaced(row)]))
+                continue
+            key, num = row[ORIGINAL_KEY], row[ISSUE_NUM]
+            parent = layout.bucket_folder(key, num)
+            folder = layout.issue_folder(key, num)
+            if hung and folder in hung:
+                append(self.timed_out(row, None))
+                continue
+            blocked, final = self._above(parent)
+            rel = layout.attachment_path(folder, row[ID])
+            if final:
+                append(verdicts.result(pass_id, row, rel, None, [blocked] if blocked else []))
+                continue
+            probe = probe_file(rel)
+            if probe.errno:
+                append(self._absent(row, folder, rel, probe, blocked))
+            elif blocked is None and healthy(row, probe, identity):
+                append(verdicts.healthy(pass_id, row, rel, probe))
+            else:
+                found = ([blocked] if blocked else []) + verdicts.file_verdicts(row, rel, probe, identity)
+                append(verdicts.result(pass_id, row, rel, probe, found))
+        return out
+
+    def timed_out(self, row: tuple, seconds: float | None) -> tuple:
+        """The result of a row whose check hung (``seconds``), or that was skipped because an
+        earlier check in its issue folder hung (None)."""
+        folder = layout.row_folder(row)
+        if folder is None:  # cannot hang: no storage call is made for it
+            return verdicts.result(self.pass_id, row, None, None, [verdicts.unplaced(row)])
+        rel = layout.attachment_path(folder, row[ID])
+        if seconds is None:
+            detail = f"{rel}: not checked, an earlier stat in {folder} hung (ETIMEDOUT)"
+        else:
+            self.hung_folders.add(folder)
+            detail = f"{rel}: stat did not answer within {seconds:g} s (ETIMEDOUT)"
+        return verdicts.result(self.pass_id, row, rel, Probe(errno.ETIMEDOUT), [verdicts.Verdict("error", detail)])
+
+    def _absent(self, row: tuple, folder: str, rel: str, failed: Probe, blocked: verdicts.Verdict | None) -> tuple:
+        """The file did not answer: a dangling link, a legacy ``<id>_<name>`` file, or a fault."""
+        if failed.errno in (errno.ENOENT, errno.ENOTDIR):
+            # Say so when the issue folder itself is what is missing (one probe, on this rare path).
+            gone, final = verdicts.folder_verdict([(folder, self.storage.probe(folder))], self.identity, blocked)
+            if final:
+                return verdicts.result(self.pass_id, row, rel, None, [gone] if gone else [])
+        probe = self.storage.file(rel, failed)
+        if probe.errno == errno.ENOENT and not probe.dangling_symlink:
+            legacy = layout.legacy_name(row[ID], row[FILENAME])
+            # The legacy name comes from the database: it is used only when the folder holds an
+            # entry of exactly that name, so it can never steer us to another path.
+            if legacy is not None:
+                names = self.storage.names(folder)
+                if isinstance(names, set) and legacy in names:
+                    rel = f"{folder}/{legacy}"
+                    probe = self.storage.file(rel)
+        found = [blocked] if blocked else []
+        found += verdicts.file_verdicts(row, rel, probe, self.identity)
+        return verdicts.result(self.pass_id, row, text_path(rel), probe, found)
+
+
+def _log_flagged(results: list[tuple]) -> None:
+    """Per-row detail at DEBUG: every flagged attachment with what is wrong."""
+    for r in results:
+        if r[FLAGS]:
+            log.debug("attachment %s (%s): %s", r[1], r[RELPATH] or "no path", r[DETAIL])
+
+
+class BatchChecker:
+    """Checks whole batches under a watchdog; goes wide over threads only when the storage is slow."""
+
+    def __init__(self, config: Config, pass_id: int, storage: Storage | None = None):
+        storage = storage or open_storage(config.attachments_root)
+        self.rows = RowChecker(storage, config.identity, pass_id)
+        self.watchdog = Watchdog(self.rows.check, self.rows.timed_out, config.stat_timeout, MAX_HUNG)
+        self.adaptive = Adaptive(self.watchdog, config.checker_threads, PROBE_ROWS, SLOW_ROW_SECONDS, "checked rows")
+
+    def check(self, rows: list[tuple]) -> list[tuple]:
+        return self.adaptive.run(rows)
+
+
+@stage("checker")
+def run(config: Config, pass_id: int, work_q, result_q, index: int, hash_clock=None) -> None:
+    checker = BatchChecker(config, pass_id)
+    debug = log.isEnabledFor(logging.DEBUG)
+    # One bandwidth cap for all checkers together (``hash_clock`` is shared between them).
+    pacer = Pacer(config.hash_max_mbps * 1e6, burst=0.1, shared=hash_clock)
+    while (item := work_q.get()) is not None:
+        if not isinstance(item, Batch):  # a HashBatch: read content for duplicates
+            read = hasher.work(checker.rows.storage, item.level, pacer)
+            [done] = checker.watchdog.run([item.items], read, hasher.hung)
+            result_q.put(Hashed(item.seq, [row for row, _ in done], sum(n for _, n in done)))
+            continue
+        results = checker.check(item.rows)
+        if debug:
+            _log_flagged(results)
+        result_q.put(Checked(item.seq, Cursor(item.part, item.rows[-1][ID]), results))
+    result_q.put(CheckerDone(index))

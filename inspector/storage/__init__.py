@@ -1,0 +1,122 @@
+"""The Storage seam: what the pipeline may ask of the place Jira keeps attachment files.
+
+A storage answers questions about paths relative to the attachments root with plain data
+only: a ``Probe`` for one path, a ``Listing`` of one folder, bytes read at an offset. No
+``os.stat_result``, file descriptor or absolute path leaves a backend, so checkers, walkers
+and the hasher work unchanged on another kind of storage. Every backend is read-only: it
+never writes, creates or touches anything under the root.
+
+``open_storage(root)`` picks the backend from the root's form: a folder today (``posix``),
+``s3://bucket/prefix`` once object storage lands. A backend module provides a class with
+the ``Storage`` methods and a ``check_root(text)`` for the configuration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import NamedTuple, Protocol
+
+
+class Probe(NamedTuple):
+    """What storage saw at one path: ``errno`` 0 means it answered. ``mode`` holds the POSIX
+    file type and permission bits (object storage reports a regular, readable file)."""
+
+    errno: int
+    mode: int = 0
+    uid: int = -1
+    gid: int = -1
+    size: int = -1
+    mtime: int = 0
+    dangling_symlink: bool = False
+
+
+class Entry(NamedTuple):
+    """One name in a folder listing."""
+
+    name: str
+    is_dir: bool  # following symlinks, as Jira would
+    is_symlink: bool
+    is_file: bool
+    link_key: tuple[int, int] | None  # identity of a symlinked folder, to break loops
+
+
+class Listing(NamedTuple):
+    """A folder's entries sorted by name, or the errno that prevented listing it; ``folder``
+    is the folder's own probe where the storage has it at no extra cost (or was refused)."""
+
+    errno: int
+    entries: list[Entry]
+    folder: Probe | None = None
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """Which checks a storage can answer. ``ownership``: owner, group and mode exist and are
+    evaluated for the Jira account (POSIX); object storage has none of those, and only an
+    access denied there is a permissions finding."""
+
+    ownership: bool
+
+
+class Reader(Protocol):
+    """An open file or object for hashing its content."""
+
+    probe: Probe  # what it is now, to tell a file changed since the scan
+
+    def read_at(self, offset: int, size: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class Storage(Protocol):
+    capabilities: Capabilities
+
+    def describe(self) -> str:
+        """The root as shown to people."""
+        ...
+
+    def probe(self, rel: str) -> Probe:
+        """The path, following symlinks ("" is the root)."""
+        ...
+
+    def file(self, rel: str, failed: Probe | None = None) -> Probe:
+        """An attachment's file: like ``probe``, telling a dangling symlink from nothing at
+        all. ``failed`` is a probe of ``rel`` the caller already made."""
+        ...
+
+    def folder_probes(self, folder: str) -> Iterator[tuple[str, Probe]]:
+        """(rel, Probe) of the root and each folder down to ``folder``, lazily and top first,
+        so nothing below a gap is looked at."""
+        ...
+
+    def names(self, folder: str) -> set[str] | int:
+        """The names in a folder, or the errno that prevented listing it."""
+        ...
+
+    def listing(self, folder: str, with_probe: bool = False) -> Listing:
+        """The folder's entries, and with ``with_probe`` its own probe where it comes cheap."""
+        ...
+
+    def entry_size(self, rel: str) -> int:
+        """Size of the entry itself (a symlink is not followed), or -1 when it is gone."""
+        ...
+
+    def open(self, rel: str) -> Reader:
+        """Open for reading content; raises OSError like ``open`` would."""
+        ...
+
+
+def open_storage(root: str) -> Storage:
+    """The backend for an attachments root."""
+    from .posix import PosixStorage
+
+    return PosixStorage(root)
+
+
+def check_root(text: str) -> tuple[str, str | None, Probe | None]:
+    """(normalized root, problem or None, the root's probe) for the configuration, from the
+    backend the root's form selects."""
+    from . import posix
+
+    return posix.check_root(text)

@@ -1,0 +1,171 @@
+"""POSIX storage: Jira's attachments folder on a local disk or an NFS home.
+
+The only module that touches the attachments tree: ``stat``, ``lstat``, ``scandir`` on a
+folder fd and ``pread`` for hashing. It opens folders and files read-only with ``O_NOATIME``
+where the kernel allows, so a scan changes nothing under the root, not even atimes. What it
+returns is plain data (``Probe``, ``Listing``, bytes).
+"""
+
+from __future__ import annotations
+
+import errno as errnos
+import os
+import stat
+from collections.abc import Iterator
+
+from . import Capabilities, Entry, Listing, Probe
+
+_NOATIME = getattr(os, "O_NOATIME", 0)
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_CLOEXEC
+CAPABILITIES = Capabilities(ownership=True)
+
+
+def text_path(rel: str) -> str:
+    """A relative path as storable text: undecodable bytes become visible \\x escapes."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
+def open_noatime(path: str, flags: int) -> int:
+    """A read-only fd that does not update the atime where the kernel allows (we own the
+    file, or we are root); elsewhere a plain open. Raises OSError like open() would."""
+    if _NOATIME:
+        try:
+            return os.open(path, flags | _NOATIME)
+        except PermissionError as exc:
+            if exc.errno != errnos.EPERM:  # EPERM: "not yours for O_NOATIME"; EACCES is a real denial
+                raise
+    return os.open(path, flags)
+
+
+def _entry(entry: os.DirEntry) -> Entry:
+    # DirEntry.is_dir()/is_file() follow symlinks and raise for a link loop (ELOOP) or an
+    # unreachable target: such an entry is simply neither, it must not fail the whole listing.
+    try:
+        is_dir = entry.is_dir()
+    except OSError:
+        is_dir = False
+    link = entry.is_symlink()
+    key = None
+    if is_dir and link:
+        try:
+            st = entry.stat()
+            key = (st.st_dev, st.st_ino)
+        except OSError:
+            is_dir = False
+    try:
+        is_file = not is_dir and entry.is_file()
+    except OSError:
+        is_file = False
+    return Entry(entry.name, is_dir, link, is_file, key)
+
+
+def probe_of(st: os.stat_result) -> Probe:
+    return Probe(0, st.st_mode, st.st_uid, st.st_gid, st.st_size, int(st.st_mtime))
+
+
+def _scan(path: str) -> tuple[list[Entry], os.stat_result]:
+    """A folder's entries and its own stat, both from one fd opened without touching its atime
+    (entries of an fd-based scandir resolve against that fd; no second path lookup, which on
+    NFS would be another round trip)."""
+    fd = open_noatime(path, _DIR_FLAGS)
+    try:
+        st = os.fstat(fd)
+        with os.scandir(fd) as it:
+            return sorted((_entry(entry) for entry in it), key=lambda e: e.name), st
+    finally:
+        os.close(fd)
+
+
+class PosixReader:
+    """An open file for hashing: ``pread`` at offsets, the atime untouched."""
+
+    def __init__(self, path: str):
+        self._fd = open_noatime(path, _FILE_FLAGS)
+        try:
+            self.probe = probe_of(os.fstat(self._fd))
+        except OSError:
+            os.close(self._fd)
+            raise
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return os.pread(self._fd, size, offset)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+class PosixStorage:
+    capabilities = CAPABILITIES
+
+    def __init__(self, root: str | os.PathLike[str]):
+        self.root = os.fspath(root)
+
+    def describe(self) -> str:
+        return self.root
+
+    def _path(self, rel: str) -> str:
+        return f"{self.root}/{rel}" if rel else self.root
+
+    def probe(self, rel: str) -> Probe:
+        try:
+            st = os.stat(self._path(rel))
+        except OSError as exc:
+            return Probe(exc.errno or 0)
+        # Built inline, not through probe_of: this is the checker's one call per row.
+        return Probe(0, st.st_mode, st.st_uid, st.st_gid, st.st_size, int(st.st_mtime))
+
+    def folder_probes(self, folder: str) -> Iterator[tuple[str, Probe]]:
+        yield "", self.probe("")
+        parts = folder.split("/")
+        for i in range(1, len(parts) + 1):
+            rel = "/".join(parts[:i])
+            yield rel, self.probe(rel)
+
+    def file(self, rel: str, failed: Probe | None = None) -> Probe:
+        probe = failed or self.probe(rel)
+        if probe.errno == errnos.ENOENT:  # tell a dangling symlink from nothing at all
+            try:
+                if stat.S_ISLNK(os.lstat(self._path(rel)).st_mode):
+                    return probe._replace(dangling_symlink=True)
+            except OSError:
+                pass
+        return probe
+
+    def names(self, folder: str) -> set[str] | int:
+        listed = self.listing(folder)
+        return listed.errno or {entry.name for entry in listed.entries}
+
+    def listing(self, folder: str, with_probe: bool = False) -> Listing:
+        path = self._path(folder)
+        try:
+            entries, st = _scan(path)
+        except OSError as exc:
+            code = exc.errno or 0
+            if with_probe and code == errnos.EACCES:  # we may not list it; its mode still says why
+                try:
+                    return Listing(code, [], probe_of(os.stat(path)))
+                except OSError:
+                    pass
+            return Listing(code, [])
+        return Listing(0, entries, probe_of(st) if with_probe else None)
+
+    def entry_size(self, rel: str) -> int:
+        try:
+            return os.lstat(self._path(rel)).st_size
+        except (OSError, ValueError):
+            return -1
+
+    def open(self, rel: str) -> PosixReader:
+        return PosixReader(self._path(rel))
+
+
+def check_root(text: str) -> tuple[str, str | None, Probe | None]:
+    """(resolved root, problem or None, the root's probe): a root must be an existing folder."""
+    try:
+        st = os.stat(text)
+    except OSError as exc:
+        return text, f"cannot access '{text}': {exc.strerror}", None
+    if not stat.S_ISDIR(st.st_mode):
+        return text, f"'{text}' is not a folder", None
+    return os.path.realpath(text), None, probe_of(st)

@@ -1,1 +1,0 @@
-UPDATE passes SET status = 'abandoned', finished_at = ? WHERE status = 'running'

@@ -1,1 +1,0 @@
-UPDATE passes SET rows_done = rows_done + ? WHERE pass_id = ?

@@ -1,1 +1,0 @@
-UPDATE passes SET status = 'finished', finished_at = ? WHERE pass_id = ?

@@ -1,1 +1,0 @@
-UPDATE passes SET reader_done = 1 WHERE pass_id = ?

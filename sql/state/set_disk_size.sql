@@ -1,1 +1,0 @@
-UPDATE disk_files SET size = ? WHERE pass_id = ? AND relpath = ?

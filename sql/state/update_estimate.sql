@@ -1,1 +1,0 @@
-UPDATE passes SET rows_estimate = ?, jira_url = ? WHERE pass_id = ?

@@ -1,1 +1,0 @@
-UPDATE passes SET walk_cursor = ? WHERE pass_id = ?

@@ -1,1 +1,0 @@
-UPDATE passes SET walk_done = 1 WHERE pass_id = ?
