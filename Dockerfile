@@ -6,6 +6,7 @@ FROM ${BASE} AS build
 RUN python3 -m venv /opt/inspector
 COPY pyproject.toml README.md /src/
 COPY inspector /src/inspector
+COPY jiraworld /src/jiraworld
 COPY sql /src/sql
 # duckdb-extension-sqlite-scanner ships the extension file: it is baked into the venv here and
 # loaded from disk at run time (containers next to Jira cannot download it).

@@ -1,5 +1,10 @@
 """Report stage: DuckDB queries over the state file produce summary.json/.txt and the lists.
 
+``build`` is the one place the report is made, top to bottom: open the state with its views,
+read once what the report shows, let the scan settle its pass, then write each file.
+``analytics.py`` answers the storage questions (storage.json) and ``report_html.py`` writes the
+page; neither calls back into this module.
+
 DuckDB reads the SQLite state through the sqlite_scanner extension, loaded from the file the
 ``duckdb-extension-sqlite-scanner`` package ships (containers next to Jira have no internet,
 so the extension is never downloaded). The state is attached read-only, so neither a report
@@ -20,6 +25,7 @@ import orjson
 
 from . import analytics, report_html, sqlfiles
 from .errors import InspectorError, ReportError, StateError
+from .model import flag_parameters
 from .report_html import human_bytes
 
 log = logging.getLogger("inspector.report")
@@ -72,6 +78,14 @@ def extension_path() -> Path:
     return path
 
 
+def _one(conn: duckdb.DuckDBPyConnection, name: str, params: list | None = None) -> tuple:
+    """The one row of sql/report/<name>.sql."""
+    row = conn.execute(sqlfiles.load(f"report/{name}"), params or []).fetchone()
+    if row is None:
+        raise ReportError(f"sql/report/{name}.sql returned no row")
+    return row
+
+
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
@@ -107,7 +121,7 @@ def connect(
         conn.execute(f"LOAD {_literal(str(extension_path()))}")
         conn.execute(f"ATTACH {_literal(str(Path(state_db).resolve()))} AS state (TYPE sqlite, READ_ONLY)")
         if pass_id is None:
-            (pass_id,) = conn.execute(sqlfiles.load("report/choose_pass")).fetchone()
+            (pass_id,) = _one(conn, "choose_pass")
             if pass_id is None:
                 raise StateError(f"{state_db} holds no pass yet: run a scan first")
         else:
@@ -116,11 +130,9 @@ def connect(
                 shown = ", ".join(map(str, kept)) or "none"
                 raise ReportError(f"--pass {pass_id}: {state_db} holds no such pass (passes kept: {shown})")
         conn.execute(f"SET VARIABLE pass_id = {int(pass_id)}")
-        (has_blocked,) = conn.execute(sqlfiles.load("report/has_table"), ["blocked_folders"]).fetchone()
-        conn.execute(sqlfiles.load("report/blocked_source" if has_blocked else "report/blocked_source_empty"))
-        for statement in sqlfiles.statements("report/views"):
-            conn.execute(statement)
-        analytics.define(conn)
+        for name, bit in flag_parameters().items():
+            conn.execute(f"SET VARIABLE {name} = {int(bit)}")
+        _define_views(conn)
     except duckdb.Error as exc:
         conn.close()
         raise StateError(f"cannot read state file {state_db}: {exc}") from None
@@ -128,6 +140,18 @@ def connect(
         conn.close()
         raise
     return conn, int(pass_id)
+
+
+def _define_views(conn: duckdb.DuckDBPyConnection) -> None:
+    """The report's views (sql/report/views.sql) and the storage analytics' (analytics.sql);
+    the tables a state file from an older inspector lacks are replaced by empty ones."""
+    (has_blocked,) = _one(conn, "has_table", ["blocked_folders"])
+    conn.execute(sqlfiles.load("report/blocked_source" if has_blocked else "report/blocked_source_empty"))
+    (has_hashes,) = _one(conn, "has_table", ["file_hashes"])
+    conn.execute(sqlfiles.load("report/hash_source" if has_hashes else "report/hash_source_empty"))
+    for name in ("report/views", "report/analytics"):
+        for statement in sqlfiles.statements(name):
+            conn.execute(statement)
 
 
 def within_memory(build: Callable[[str], dict]) -> dict:
@@ -158,12 +182,17 @@ def lock_down(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("SET lock_configuration = true")
 
 
+def _named(conn: duckdb.DuckDBPyConnection, query: str) -> dict:
+    cur = conn.execute(query)
+    row = cur.fetchone()
+    if row is None or cur.description is None:
+        raise ReportError("the state holds no such pass")
+    return dict(zip([d[0] for d in cur.description], row, strict=True))
+
+
 def summary(conn: duckdb.DuckDBPyConnection) -> dict:
-    cur = conn.execute(sqlfiles.load("report/summary"))
-    names = [d[0] for d in cur.description]
-    result = dict(zip(names, cur.fetchone(), strict=True))
-    cur = conn.execute("SELECT * FROM current_pass")
-    info = dict(zip([d[0] for d in cur.description], cur.fetchone(), strict=True))
+    result = _named(conn, sqlfiles.load("report/summary"))
+    info = _named(conn, "SELECT * FROM current_pass")
     result.update(
         pass_id=info["pass_id"],
         status=info["status"],
@@ -176,10 +205,11 @@ def summary(conn: duckdb.DuckDBPyConnection) -> dict:
         rows_estimate=info["rows_estimate"],
         orphan_walk_complete=bool(info["walk_done"]),
     )
-    result.update(analytics.duplicate_totals(conn))
-    result["hashed_files"] = analytics.hashed_files(conn)
+    groups, copies, wasted = _one(conn, "duplicate_totals")
+    result.update(duplicate_groups=groups, duplicate_copies=int(copies), duplicate_bytes=int(wasted))
+    (result["hashed_files"],) = _one(conn, "hashed_count")
     try:
-        (read,) = conn.execute(sqlfiles.load("report/pass_hash_bytes")).fetchone()
+        (read,) = _one(conn, "pass_hash_bytes")
     except duckdb.BinderException:  # a state file from before hashing (not migrated yet: reports never write)
         read = 0
     result["hash_bytes_read"] = read
@@ -261,7 +291,7 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     Only for a connection made to build the report (``connect(..., spill_dir)``)."""
     _steps(conn, "report/materialize")
     partition = sqlfiles.load("report/orphans_partition")
-    (count,) = conn.execute(sqlfiles.load("report/key_count")).fetchone()
+    (count,) = _one(conn, "key_count")
     parts = max(1, count // ORPHAN_PARTITION_ROWS)
     edges = [(2**64 - 1) * i // parts for i in range(parts + 1)]  # keys are uniform 64-bit hashes
     for i, (start, end) in enumerate(itertools.pairwise(edges)):
@@ -270,13 +300,13 @@ def materialize(conn: duckdb.DuckDBPyConnection) -> None:
     _steps(conn, "report/orphans_collect")
     _one_thread(conn, "report/largest_issue_sizes")
     _steps(conn, "report/shown_ids")
-    (shown,) = conn.execute(sqlfiles.load("report/shown_count")).fetchone()
+    (shown,) = _one(conn, "shown_count")
     few = shown <= FEW_ROWS
     _one_thread(conn, "report/shown_rows" if few else "report/shown_rows_scan")
     _steps(conn, "report/largest")
     _steps(conn, "report/flagged" if few else "report/flagged_in_place")
-    analytics.materialize(conn)
-    _release(conn)
+    (hashed,) = _one(conn, "hashed_count")
+    _steps(conn, "report/materialize_duplicates" if hashed else "report/no_duplicates")
 
 
 def size_orphans(
@@ -287,7 +317,7 @@ def size_orphans(
     a time, since a wrong attachments root makes every file an orphan and their paths must not
     be held whole. While they are few the sizes are set in this build too; when they are many,
     the orphans are read again from the state afterwards (sql/report/orphans_resized.sql)."""
-    (count,) = conn.execute(sqlfiles.load("report/orphan_count")).fetchone()
+    (count,) = _one(conn, "orphan_count")
     few = count <= FEW_ROWS
     unsized, set_sizes = sqlfiles.load("report/orphans_unsized"), sqlfiles.load("report/orphan_sizes")
     for start in range(0, count, ORPHAN_SIZE_CHUNK):
@@ -319,37 +349,23 @@ def _unlink_sqlite(path: Path) -> None:
         leftover.unlink(missing_ok=True)
 
 
-def write(conn: duckdb.DuckDBPyConnection, report_dir: Path) -> dict:
-    """Write every report file from a materialized connection and return the summary."""
-    report_dir = Path(report_dir)
-    try:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        s = summary(conn)
-        long_lists = {key for key in (*_FLAGGED_LISTS, "orphans") if s[key] > FEW_ROWS}
-        if long_lists:
-            _sort_on_disk(conn, report_dir / SORTED_LISTS_FILE, long_lists)
-        for name, flag in LISTS.items():
-            on_disk = name.removesuffix(".txt") in long_lists
-            template = sqlfiles.load("report/list_flagged_sorted" if on_disk else "report/list_flagged")
-            _copy_lines(conn, template.format(flag=flag), report_dir / name)
-        orphans = "report/list_orphans_sorted" if "orphans" in long_lists else "report/list_orphans"
-        _copy_lines(conn, sqlfiles.load(orphans), report_dir / "orphans.txt")
-        _copy_lines(conn, sqlfiles.load("report/list_duplicates"), report_dir / "duplicates.txt")
-        storage = analytics.collect(conn)
-        _write_atomic(report_dir / "storage.json", orjson.dumps(storage, option=orjson.OPT_INDENT_2) + b"\n")
-        _write_atomic(report_dir / "summary.json", orjson.dumps(s, option=orjson.OPT_INDENT_2) + b"\n")
-        _write_atomic(report_dir / "summary.txt", summary_text(s, report_dir).encode())
-        html = report_dir / "report.html"
-        with open(html.with_name(html.name + ".tmp"), "w", encoding="utf-8") as out:
-            report_html.write(conn, s, storage, out, sorted_lists=long_lists)
-        os.replace(out.name, html)
-    except duckdb.OutOfMemoryException:
-        raise  # within_memory builds it again with more
-    except duckdb.Error as exc:
-        raise ReportError(f"building the report failed: {exc}") from None
-    except OSError as exc:
-        raise ReportError(f"cannot write report files in {report_dir}: {exc.strerror}") from None
-    return s
+def _write_lists(conn: duckdb.DuckDBPyConnection, report_dir: Path, long_lists: Collection[str]) -> None:
+    """The .txt lists; the long ones (``long_lists``) sorted by SQLite in a scratch file."""
+    if long_lists:
+        _sort_on_disk(conn, report_dir / SORTED_LISTS_FILE, long_lists)
+    for name, flag in LISTS.items():
+        on_disk = name.removesuffix(".txt") in long_lists
+        template = sqlfiles.load("report/list_flagged_sorted" if on_disk else "report/list_flagged")
+        _copy_lines(conn, template.format(flag=flag), report_dir / name)
+    orphans = "report/list_orphans_sorted" if "orphans" in long_lists else "report/list_orphans"
+    _copy_lines(conn, sqlfiles.load(orphans), report_dir / "orphans.txt")
+    _copy_lines(conn, sqlfiles.load("report/list_duplicates"), report_dir / "duplicates.txt")
+
+
+def _write_html(conn: duckdb.DuckDBPyConnection, s: dict, storage: dict, target: Path, long_lists) -> None:
+    with open(target.with_name(target.name + ".tmp"), "w", encoding="utf-8") as out:
+        report_html.write(conn, s, storage, out, sorted_lists=long_lists)
+    os.replace(out.name, target)
 
 
 def build(
@@ -361,17 +377,33 @@ def build(
     """Write every report file for a pass (default: the newest) and return the summary.
     ``settle(conn)`` runs between reading the state and writing the files (the scan sizes the
     orphans and closes its pass there); it runs again if the build is done again."""
+    report_dir = Path(report_dir)
 
     def attempt(memory_limit: str) -> dict:
         conn, _ = connect(state_db, pass_id, spill_dir(report_dir), memory_limit)
         try:
-            materialize(conn)
+            materialize(conn)  # flagged rows, orphans, the largest, duplicates: read once
             if settle is not None:
                 settle(conn)
-            return write(conn, report_dir)
+            report_dir.mkdir(parents=True, exist_ok=True)
+            s = summary(conn)
+            long_lists = {key for key in (*_FLAGGED_LISTS, "orphans") if s[key] > FEW_ROWS}
+            _write_lists(conn, report_dir, long_lists)
+            storage = analytics.collect(conn)
+            _write_atomic(report_dir / "storage.json", orjson.dumps(storage, option=orjson.OPT_INDENT_2) + b"\n")
+            _write_atomic(report_dir / "summary.json", orjson.dumps(s, option=orjson.OPT_INDENT_2) + b"\n")
+            _write_atomic(report_dir / "summary.txt", summary_text(s, report_dir).encode())
+            _write_html(conn, s, storage, report_dir / "report.html", long_lists)
+            return s
+        except duckdb.OutOfMemoryException:
+            raise  # within_memory builds it again with more
+        except duckdb.Error as exc:
+            raise ReportError(f"building the report failed: {exc}") from None
+        except OSError as exc:
+            raise ReportError(f"cannot write report files in {report_dir}: {exc.strerror}") from None
         finally:
             conn.close()
-            _unlink_sqlite(Path(report_dir) / SORTED_LISTS_FILE)
+            _unlink_sqlite(report_dir / SORTED_LISTS_FILE)
 
     return within_memory(attempt)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from . import sqlfiles
 from .config import ReportSettings
 from .errors import StateError
+from .model import flag_parameters
 
 
 def scan_running(state_db: Path) -> bool:
@@ -36,7 +37,7 @@ def read(state_db: Path, settings: ReportSettings | None = None) -> dict:
         raise StateError(f"no state file at {state_db}: no scan has run yet")
     try:
         with sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10) as conn:
-            cur = conn.execute(sqlfiles.load("state/status"))
+            cur = conn.execute(sqlfiles.load("state/status"), flag_parameters())
             row = cur.fetchone()
             names = [d[0] for d in cur.description]
             blocked = _blocked_rows(conn, row[0]) if row else 0
@@ -59,7 +60,9 @@ def read(state_db: Path, settings: ReportSettings | None = None) -> dict:
 
 def _blocked_rows(conn: sqlite3.Connection, pass_id: int) -> int:
     try:
-        return conn.execute(sqlfiles.load("state/status_blocked"), (pass_id,)).fetchone()[0]
+        return conn.execute(
+            sqlfiles.load("state/status_blocked"), {"pass_id": pass_id, **flag_parameters()}
+        ).fetchone()[0]
     except sqlite3.OperationalError:  # a state file from before schema 4 (status never migrates)
         return 0
 

@@ -4,4 +4,4 @@
 SELECT count(*)
 FROM blocked_folders b
 JOIN results r ON r.pass_id = b.pass_id AND r.original_key = b.project AND r.issue_num = b.issue_num
-WHERE b.pass_id = ? AND r.relpath IS NOT NULL AND r.flags & 2 = 0
+WHERE b.pass_id = :pass_id AND r.relpath IS NOT NULL AND r.flags & :flag_permissions = 0
