@@ -16,6 +16,7 @@ import queue
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import report
@@ -165,7 +166,7 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
 
     def scan(work_q, result_q, progress, _clock):
         plan = writer.Plan(pass_id, n, reading, walkers)
-        procs = {"writer": (writer.run, (config, plan, result_q, progress))}
+        procs: dict[str, tuple[Callable, tuple]] = {"writer": (writer.run, (config, plan, result_q, progress))}
         if reading:
             procs["reader"] = (reader.run, (config, current, work_q, result_q, n))
             for i in range(n):
@@ -205,7 +206,7 @@ def _hashing(config: Config, pass_id: int, level: str):
     n = config.checkers
 
     def stages(work_q, result_q, progress, clock):
-        procs = {
+        procs: dict[str, tuple[Callable, tuple]] = {
             "writer": (writer.run, (config, writer.Plan(pass_id, n, True, 0, hashing=True), result_q, progress)),
             "hasher": (hasher.run, (config, pass_id, level, work_q, result_q, n)),
         }

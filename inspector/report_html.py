@@ -89,7 +89,7 @@ def _bars(items: list[tuple[str, list[tuple[float, str]]]], fmt=str, width: int 
         y = i * row_h + 2
         short = label if len(label) <= 22 else label[:21] + "…"
         out.append(f'<text x="{label_w - 6}" y="{y + 14}" text-anchor="end" font-size="12">{escape(short)}</text>')
-        x = label_w
+        x = float(label_w)
         for value, color in segs:
             w = value * scale
             if w > 0:
@@ -188,7 +188,7 @@ def _lists(conn: duckdb.DuckDBPyConnection, out: TextIO, sorted_lists: Collectio
     ]  # fmt: skip
     count_of = sqlfiles.load("report/html_count")
     for key, title, headers, query, rows_query, shape in lists:
-        (count,) = conn.execute(count_of.format(query=query)).fetchone()
+        (count,) = conn.execute(count_of.format(query=query)).fetchone() or (0,)
         # A relation streams its rows as they are fetched (execute() would first hold them all),
         # and _list stops fetching at LIST_MAX_ROWS.
         _list(out, conn.sql(rows_query or query), key, title, headers, shape, count)

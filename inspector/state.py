@@ -147,7 +147,7 @@ class State:
         pass_id, status, root, cursor_id, reader_done, walk_cursor, walk_done, rows_done, head, old, new_done = row
         cursor = tuple(orjson.loads(walk_cursor)) if walk_cursor else None
         return PassInfo(
-            pass_id, status, root, cursor_id, bool(reader_done), cursor,  # type: ignore[arg-type]
+            pass_id, status, root, cursor_id, bool(reader_done), cursor,
             bool(walk_done), rows_done, head, old, bool(new_done),
         )  # fmt: skip
 

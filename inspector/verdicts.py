@@ -11,6 +11,7 @@ from __future__ import annotations
 import errno as errnos
 import os
 import stat
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from .config import Identity
@@ -63,7 +64,9 @@ def errno_text(code: int) -> str:
     return f"{errnos.errorcode.get(code, f'errno {code}')} ({os.strerror(code)})"
 
 
-def folder_verdict(probes, identity: Identity | None, blocked: Verdict | None = None) -> tuple[Verdict | None, bool]:
+def folder_verdict(
+    probes: Iterable[tuple[str, Probe]], identity: Identity | None, blocked: Verdict | None = None
+) -> tuple[Verdict | None, bool]:
     """Judge folders on the way down to the issue folder ((rel, Probe) pairs, top first),
     continuing from the verdict ``blocked`` of the folders above them.
 

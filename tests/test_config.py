@@ -174,3 +174,24 @@ def test_rate_and_stat_timeout_are_checked(clean_env, tmp_path):
     clean_env.setenv("INSPECTOR_STAT_TIMEOUT", "2.5")
     cfg = config.from_env()
     assert cfg.max_rows_per_second == 250 and cfg.stat_timeout == 2.5
+
+
+def test_one_table_is_the_source_of_every_default(clean_env, tmp_path):
+    """config.SETTINGS alone says each default: the Config built from an environment that sets
+    nothing optional equals config.defaults() but for what that environment did set."""
+    clean_env.setenv("INSPECTOR_DB_DSN", "postgresql://u@h/db")
+    clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(tmp_path))
+    cfg = config.from_env()
+    plain = config.defaults(db_dsn=cfg.db_dsn, attachments_root=cfg.attachments_root, identity=cfg.identity)
+    assert cfg == plain
+    names = [s.name for s in config.SETTINGS]
+    assert len(names) == len(set(names)) and all(s.section in config.SECTIONS for s in config.SETTINGS)
+    assert {"source: postgres", "storage: posix"} <= set(config.SECTIONS)
+
+
+def test_help_groups_the_variables_by_section():
+    out = run_cli(["--help"], {}).stdout
+    sections = [line.strip() for line in out.splitlines() if line.strip() in config.SECTIONS]
+    assert sections == list(config.SECTIONS)
+    after = out.split(" source: postgres\n", 1)[1]
+    assert after.splitlines()[0].split()[0] == "INSPECTOR_DB_DSN"

@@ -15,7 +15,7 @@ skipped or sent twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -30,7 +30,7 @@ from . import MAX_ID
 log = logging.getLogger("inspector.db")
 
 
-def _configure(timeout_ms: int):
+def _configure(timeout_ms: int) -> Callable[[psycopg.Connection], None]:
     def configure(conn: psycopg.Connection) -> None:
         conn.execute(sqlfiles.load("postgres/session_setup"))
         conn.execute(sqlfiles.load("postgres/statement_timeout"), {"ms": str(timeout_ms)})
@@ -88,7 +88,7 @@ def estimate_rows(pool: ConnectionPool) -> int:
     with pool.connection() as conn:
         (estimate,) = conn.execute(sqlfiles.load("postgres/attachments_estimate")).fetchone() or (None,)
         if estimate is None:
-            (estimate,) = conn.execute(sqlfiles.load("postgres/attachments_count")).fetchone()
+            (estimate,) = conn.execute(sqlfiles.load("postgres/attachments_count")).fetchone() or (0,)
         return int(estimate)
 
 

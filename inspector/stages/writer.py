@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from ..config import Config
 from ..messages import Checked, CheckerDone, FeedDone, Hashed, Result, WalkDone, Walked
@@ -42,7 +43,7 @@ class CursorTracker:
         self.next_seq = 0
         self._done: dict[int, object] = {}
 
-    def complete(self, seq: int, last):
+    def complete(self, seq: int, last: Any) -> Any:
         self._done[seq] = last
         cursor = None
         while self.next_seq in self._done:
@@ -52,7 +53,7 @@ class CursorTracker:
 
 
 @stage("writer")
-def run(config: Config, plan: Plan, result_q, progress) -> None:
+def run(config: Config, plan: Plan, result_q: Any, progress: Any) -> None:
     """Store until every producer is done."""
     pass_id = plan.pass_id
     tracker, walk_tracker = CursorTracker(), CursorTracker()
