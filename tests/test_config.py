@@ -195,3 +195,11 @@ def test_help_groups_the_variables_by_section():
     assert sections == list(config.SECTIONS)
     after = out.split(" source: postgres\n", 1)[1]
     assert after.splitlines()[0].split()[0] == "INSPECTOR_DB_DSN"
+
+
+def test_a_root_of_an_unknown_kind_is_named(clean_env):
+    clean_env.setenv("INSPECTOR_DB_DSN", "postgresql://u@h/db")
+    clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", "gs://bucket/attachments")
+    with pytest.raises(ConfigError) as caught:
+        config.from_env()
+    assert str(caught.value) == ("INSPECTOR_ATTACHMENTS_ROOT: 'gs://' storage is not supported (supported: a folder)")

@@ -13,8 +13,10 @@ the ``Storage`` methods and a ``check_root(text)`` for the configuration.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import NamedTuple, Protocol
 
 
@@ -107,16 +109,35 @@ class Storage(Protocol):
         ...
 
 
-def open_storage(root: str) -> Storage:
-    """The backend for an attachments root."""
-    from .posix import PosixStorage
+def scheme(root: str) -> str:
+    """``s3`` for ``s3://bucket/prefix``; "" for a folder."""
+    head, sep, _ = root.partition("://")
+    return head.lower() if sep and head.isalpha() else ""
 
-    return PosixStorage(root)
+
+# scheme -> the module of its backend (a class named in BACKEND_CLASSES, and check_root).
+BACKENDS = {"": "posix"}
+BACKEND_CLASSES = {"posix": "PosixStorage"}
+
+
+def _backend(root: str) -> tuple[ModuleType, str]:
+    name = BACKENDS[scheme(root)]
+    return importlib.import_module(f"{__name__}.{name}"), name
+
+
+def open_storage(root: str) -> Storage:
+    """The backend for an attachments root (checked by ``check_root`` when configured)."""
+    module, name = _backend(root)
+    storage: Storage = getattr(module, BACKEND_CLASSES[name])(root)
+    return storage
 
 
 def check_root(text: str) -> tuple[str, str | None, Probe | None]:
     """(normalized root, problem or None, the root's probe) for the configuration, from the
     backend the root's form selects."""
-    from . import posix
-
-    return posix.check_root(text)
+    if scheme(text) not in BACKENDS:
+        kinds = ", ".join(["a folder", *(f"{s}://" for s in BACKENDS if s)])
+        return text, f"'{scheme(text)}://' storage is not supported (supported: {kinds})", None
+    module, _ = _backend(text)
+    checked: tuple[str, str | None, Probe | None] = module.check_root(text)
+    return checked
