@@ -10,7 +10,8 @@ import pytest
 
 from inspector.config import Identity
 from inspector.stages.walker import Claims, Walk
-from inspector.storage.posix import PosixStorage, text_path
+from inspector.storage import text_path
+from inspector.storage.posix import PosixStorage
 
 from .helpers import as_jira_account, put
 

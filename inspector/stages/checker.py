@@ -21,8 +21,7 @@ from ..adaptive import Adaptive
 from ..config import Config, Identity
 from ..messages import Batch, Checked, CheckerDone, Cursor, Hashed
 from ..model import FILENAME, ID, ISSUE_NUM, ORIGINAL_KEY, RESULT_COLUMNS
-from ..storage import Probe, Storage, open_storage
-from ..storage.posix import text_path
+from ..storage import Probe, Storage, open_storage, text_path
 from ..throttle import Pacer
 from ..watchdog import MAX_HUNG, Watchdog
 from . import hasher

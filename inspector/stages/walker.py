@@ -24,8 +24,7 @@ from .. import layout, verdicts
 from ..adaptive import Adaptive
 from ..config import Config, Identity
 from ..messages import BlockedFolder, Unit, WalkDone, Walked, WalkEntry
-from ..storage import Entry, Listing, Probe, Storage, open_storage
-from ..storage.posix import text_path
+from ..storage import Entry, Listing, Probe, Storage, open_storage, text_path
 from ..watchdog import MAX_HUNG, Watchdog
 from .runtime import stage
 

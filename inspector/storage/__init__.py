@@ -14,6 +14,7 @@ the ``Storage`` methods and a ``check_root(text)`` for the configuration.
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -107,6 +108,12 @@ class Storage(Protocol):
     def open(self, rel: str) -> Reader:
         """Open for reading content; raises OSError like ``open`` would."""
         ...
+
+
+def text_path(rel: str) -> str:
+    """A relative path as storable text: bytes a name could not decode (a POSIX name read with
+    surrogateescape) become visible \\x escapes; any other text is unchanged."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
 
 
 def scheme(root: str) -> str:

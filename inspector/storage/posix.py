@@ -21,11 +21,6 @@ _FILE_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 CAPABILITIES = Capabilities(ownership=True)
 
 
-def text_path(rel: str) -> str:
-    """A relative path as storable text: undecodable bytes become visible \\x escapes."""
-    return os.fsencode(rel).decode("utf-8", "backslashreplace")
-
-
 def open_noatime(path: str, flags: int) -> int:
     """A read-only fd that does not update the atime where the kernel allows (we own the
     file, or we are root); elsewhere a plain open. Raises OSError like open() would."""
