@@ -40,6 +40,14 @@ def issue_folder(key: str, issue_num: int) -> str:
     return f"{key}/{bucket(issue_num)}/{key}-{issue_num}"
 
 
+def paths(key: str, issue_num: int, attachment_id: int) -> tuple[str, str, str]:
+    """(bucket folder, issue folder, file path) of an attachment, in one call: the checker's
+    per-row path (the three calls above cost it 10% of its time on a local disk)."""
+    parent = f"{key}/{bucket(issue_num)}"
+    folder = f"{parent}/{key}-{issue_num}"
+    return parent, folder, f"{folder}/{attachment_id}"
+
+
 def placeable(row: tuple) -> bool:
     """Whether Jira would look for this row's file at all: its issue and project exist, the
     issue has a number and the project's original key is plain. ``verdicts.unplaced`` says why

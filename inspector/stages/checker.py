@@ -66,21 +66,18 @@ class RowChecker:
         out = [] if out is None else out
         append = out.append
         probe_file, identity, pass_id = self.storage.probe, self.identity, self.pass_id
-        healthy, placeable, hung = verdicts.is_healthy, layout.placeable, self.hung_folders
+        healthy, placeable, paths, hung = verdicts.is_healthy, layout.placeable, layout.paths, self.hung_folders
         for row in rows:
             if job is not None and job.cancelled:
                 break
             if not placeable(row):
                 append(verdicts.result(pass_id, row, None, None, [verdicts.unplaced(row)]))
                 continue
-            key, num = row[ORIGINAL_KEY], row[ISSUE_NUM]
-            parent = layout.bucket_folder(key, num)
-            folder = layout.issue_folder(key, num)
+            parent, folder, rel = paths(row[ORIGINAL_KEY], row[ISSUE_NUM], row[ID])
             if hung and folder in hung:
                 append(self.timed_out(row, None))
                 continue
             blocked, final = self._above(parent)
-            rel = layout.attachment_path(folder, row[ID])
             if final:
                 append(verdicts.result(pass_id, row, rel, None, [blocked] if blocked else []))
                 continue

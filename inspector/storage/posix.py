@@ -19,6 +19,7 @@ _NOATIME = getattr(os, "O_NOATIME", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
 _FILE_FLAGS = os.O_RDONLY | os.O_CLOEXEC
 CAPABILITIES = Capabilities(ownership=True)
+_new = tuple.__new__
 
 
 def open_noatime(path: str, flags: int) -> int:
@@ -107,8 +108,9 @@ class PosixStorage:
             st = os.stat(self._path(rel))
         except OSError as exc:
             return Probe(exc.errno or 0)
-        # Built inline, not through probe_of: this is the checker's one call per row.
-        return Probe(0, st.st_mode, st.st_uid, st.st_gid, st.st_size, int(st.st_mtime))
+        # The checker's one call per row: built as a bare tuple of Probe's fields (Probe's own
+        # constructor, with its defaults, costs twice as much).
+        return _new(Probe, (0, st.st_mode, st.st_uid, st.st_gid, st.st_size, int(st.st_mtime), False))
 
     def folder_probes(self, folder: str) -> Iterator[tuple[str, Probe]]:
         yield "", self.probe("")
