@@ -105,6 +105,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--attachments", type=int, default=400, help="attachments to generate [400]")
     demo.add_argument("--keep", action="store_true", help="leave PostgreSQL running and print how to reach it")
     demo.add_argument("--build-only", action="store_true", help="build the world, print its variables, no scan")
+    demo.add_argument(
+        "--storage", choices=("folder", "s3"), default="folder",
+        help="where the attachments are: a folder, or a bucket in a local S3 server (SeaweedFS) [folder]",
+    )  # fmt: skip
     return parser
 
 
@@ -235,7 +239,7 @@ def _cmd_demo(args) -> int:
     _setup_logging("INFO")
     if args.attachments < 10:
         raise ConfigError("--attachments: at least 10")
-    return run_demo(args.dir, args.attachments, keep=args.keep, build_only=args.build_only)
+    return run_demo(args.dir, args.attachments, keep=args.keep, build_only=args.build_only, storage=args.storage)
 
 
 def main(argv: list[str] | None = None) -> int:

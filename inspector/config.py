@@ -73,7 +73,8 @@ SETTINGS: tuple[Setting, ...] = (
     _S("DB_CONNECT_TIMEOUT", 30, "seconds to keep retrying the database (at start, or after a lost connection)",
        "source: postgres", "int", 1),
     # storage: a POSIX folder (storage/posix.py)
-    _S("ATTACHMENTS_ROOT", "", "Jira's data/attachments folder", "storage: posix", shown="(required)"),
+    _S("ATTACHMENTS_ROOT", "", "Jira's data/attachments folder, or s3://BUCKET/PREFIX for object storage",
+       "storage: posix", shown="(required)"),
     _S("JIRA_UID", None, "numeric uid Jira runs as; permissions are evaluated for it", "storage: posix",
        shown="owner of ATTACHMENTS_ROOT"),
     _S("JIRA_GID", None, "numeric primary gid of the Jira account", "storage: posix",
@@ -81,6 +82,11 @@ SETTINGS: tuple[Setting, ...] = (
     _S("JIRA_EXTRA_GIDS", (), "comma-separated supplementary gids of the Jira account", "storage: posix"),
     _S("STAT_TIMEOUT", 30.0, "seconds a single stat may hang (dead NFS server) before it is recorded as an error",
        "storage: posix", "float", 0.1, shown="30"),
+    # storage: S3-compatible object storage (storage/s3.py)
+    _S("FILESTORE_CONFIG", None, "Jira's <local home>/filestore-config.xml: bucket, region and endpoint of its "
+       "attachments association (ATTACHMENTS_ROOT then defaults to s3://<bucket>/attachments)", "storage: s3"),
+    _S("S3_VERIFY_READ", False, "1: HEAD every object as well, to find objects the credentials may list but not "
+       "read (one request per attachment)", "storage: s3", "bool"),
     # the scan
     _S("JIRA_URL", "http://jira.invalid", "base URL used in report links", "scan"),
     _S("STATE_DB", Path("./inspector-state.sqlite"), "SQLite file holding results and the resume cursor", "scan",
@@ -152,6 +158,10 @@ class Config:
     db_connect_timeout: int
     attachments_root: str
     identity: Identity
+    filestore_config: str | None
+    s3_verify_read: bool
+    s3_endpoint: str | None  # from FILESTORE_CONFIG, else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL
+    s3_region: str | None  # from FILESTORE_CONFIG (else the SDK's chain: AWS_REGION, the profile)
     stat_timeout: float
     jira_url: str
     state_db: Path
@@ -197,7 +207,7 @@ def defaults(**overrides: Any) -> Config:
     """A Config of every setting's default (for code that builds one without an environment,
     such as tests): no validation, ``overrides`` by field name."""
     values = {s.field: s.default_value() for s in SETTINGS if s.field not in _NOT_SETTINGS}
-    values["identity"] = Identity(0, frozenset({0}))
+    values.update(identity=Identity(0, frozenset({0})), s3_endpoint=None, s3_region=None)
     values.update(overrides)
     return Config(**values)
 
@@ -302,11 +312,33 @@ def from_env() -> Config:
         dsn = psycopg.conninfo.make_conninfo(dsn, password=password)
     values.update(db_dsn=dsn, db_password=None)
 
-    # The storage: the root's own form selects the backend, which checks it.
+    # The storage: the root's own form selects the backend, which checks it. Jira's own
+    # filestore-config.xml may name the bucket instead.
     root_text = raw("ATTACHMENTS_ROOT")
+    endpoint: str | None = None
+    region = None
+    if filestore_path := raw("FILESTORE_CONFIG"):
+        from .storage.s3 import read_filestore_config
+
+        try:
+            store = read_filestore_config(filestore_path)
+        except ValueError as exc:
+            errors["FILESTORE_CONFIG"] = str(exc)
+        else:
+            endpoint, region = store.endpoint, store.region
+            if not root_text:
+                root_text = f"s3://{store.bucket}/attachments"
+            elif not root_text.startswith(f"s3://{store.bucket}/") and root_text != f"s3://{store.bucket}":
+                errors["ATTACHMENTS_ROOT"] = (
+                    f"'{root_text}' is not in the bucket '{store.bucket}' that {filestore_path} names for attachments"
+                )
+    if endpoint is None:
+        endpoint = (environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL") or "").strip() or None
+    values.update(filestore_config=filestore_path or None, s3_endpoint=endpoint, s3_region=region)
     root, root_probe = root_text or ".", None
     if not root_text:
-        errors["ATTACHMENTS_ROOT"] = "is required (Jira's data/attachments folder)"
+        if "FILESTORE_CONFIG" not in errors:  # else that one line says why there is no root
+            errors["ATTACHMENTS_ROOT"] = "is required (Jira's data/attachments folder, or s3://BUCKET/PREFIX)"
     else:
         from .storage import check_root
 

@@ -14,7 +14,7 @@ from typing import NamedTuple
 NEW, OLD = "new", "old"
 
 Unit = tuple[str, str]  # a project/bucket folder of the orphan walk
-WalkEntry = tuple[str, int | None, int | None, str]  # relpath, claimed id, size, kind
+WalkEntry = tuple[str, int | None, int | None, str, int | None]  # relpath, claimed id, size, kind, mtime
 BlockedFolder = tuple[str, int, str, str]  # project key, issue number, relpath, detail
 HashItem = tuple[str, int, int]  # relpath, size, mtime
 

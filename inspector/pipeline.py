@@ -36,7 +36,7 @@ from .sources import open_source
 from .stages import checker, hasher, reader, walker, writer
 from .stages.runtime import peak_rss_mb
 from .state import PassInfo, State, exclusive
-from .storage import open_storage
+from .storage import capabilities, open_storage
 
 log = logging.getLogger("inspector")
 
@@ -114,7 +114,7 @@ def _finish(config: Config, pass_id: int) -> dict:
 
     Orphans are found by DuckDB's anti-join over the state; only they are sized (report.size_orphans).
     """
-    storage = open_storage(config.attachments_root)
+    storage = open_storage(config)
 
     def settle(conn) -> None:  # each step may repeat: the report may be built a second time
         with State(config.state_db) as state:
@@ -164,18 +164,28 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
     # Held for the whole run (a shared object nobody holds is gone before the children open it).
     claims = walker.Claims.shared(multiprocessing.get_context("spawn"), current.walk_cursor)
 
-    def scan(work_q, result_q, progress, _clock):
-        plan = writer.Plan(pass_id, n, reading, walkers)
-        procs: dict[str, tuple[Callable, tuple]] = {"writer": (writer.run, (config, plan, result_q, progress))}
-        if reading:
-            procs["reader"] = (reader.run, (config, current, work_q, result_q, n))
-            for i in range(n):
-                procs[f"checker-{i}"] = (checker.run, (config, pass_id, work_q, result_q, i))
-        for i in range(walkers):
-            procs[f"walker-{i}"] = (walker.run, (config, pass_id, current.walk_cursor, result_q, claims, i))
-        return procs
+    def stages(reading: bool, walkers: int):
+        def make(work_q, result_q, progress, _clock):
+            plan = writer.Plan(pass_id, n, reading, walkers)
+            procs: dict[str, tuple[Callable, tuple]] = {"writer": (writer.run, (config, plan, result_q, progress))}
+            if reading:
+                procs["reader"] = (reader.run, (config, current, work_q, result_q, n))
+                for i in range(n):
+                    procs[f"checker-{i}"] = (checker.run, (config, pass_id, work_q, result_q, i))
+            for i in range(walkers):
+                procs[f"walker-{i}"] = (walker.run, (config, pass_id, current.walk_cursor, result_q, claims, i))
+            return procs
 
-    _run_stages(config, scan, should_stop, _Progress(estimate, current.rows_done, config.progress_interval, metrics))
+        return make
+
+    if walkers and reading and capabilities(config.attachments_root).settles_from_listing:
+        # Object storage: the walk lists every object first (a page of 1,000 per request) and the
+        # checkers then settle rows from what it stored, instead of one request per row.
+        log.info("listing %s first: its listings settle the attachment rows", config.attachments_root)
+        _run_stages(config, stages(False, walkers), should_stop)
+        walkers = 0
+    shown = _Progress(estimate, current.rows_done, config.progress_interval, metrics)
+    _run_stages(config, stages(reading, walkers), should_stop, shown)
     hashing = None
     if config.hash:
         started = time.monotonic()

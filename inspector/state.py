@@ -24,9 +24,9 @@ from .config import Config
 from .errors import StateError
 from .messages import NEW, Cursor, Unit
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # version -> the sql/state file that brings the previous version to it
-MIGRATIONS = {1: "state/schema_v1", 2: "state/schema_v2", 3: "state/schema_v3", 4: "state/schema_v4"}
+MIGRATIONS = {version: f"state/schema_v{version}" for version in range(1, SCHEMA_VERSION + 1)}
 
 
 @contextmanager

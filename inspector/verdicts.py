@@ -12,6 +12,7 @@ import errno as errnos
 import os
 import stat
 from collections.abc import Iterable
+from stat import S_ISREG
 from typing import NamedTuple
 
 from .config import Identity
@@ -95,10 +96,11 @@ def file_verdicts(row: tuple, rel: str, probe: Probe, identity: Identity | None)
     if probe.errno == errnos.ENOENT:
         what = "dangling symlink" if probe.dangling_symlink else "no file"
         return [Verdict("missing", f"{what} at {rel}")]
-    if probe.errno == errnos.EACCES:
-        return [Verdict("permissions", f"cannot stat {rel}: permission denied")]
+    if probe.errno == errnos.EACCES:  # object storage: the credentials may not read it (its code)
+        why = f"cannot read {rel}: {probe.reason}" if probe.reason else f"cannot stat {rel}: permission denied"
+        return [Verdict("permissions", why)]
     if probe.errno:
-        return [Verdict("error", f"{rel}: {errno_text(probe.errno)}")]
+        return [Verdict("error", f"{rel}: {probe.reason or errno_text(probe.errno)}")]
     verdicts = []
     expected = row[FILESIZE]
     if not stat.S_ISREG(probe.mode):
@@ -111,18 +113,19 @@ def file_verdicts(row: tuple, rel: str, probe: Probe, identity: Identity | None)
     return verdicts
 
 
-def is_healthy(row: tuple, probe: Probe, identity: Identity | None) -> bool:
-    """The common case in one test: a regular, readable file of the expected size.
+def healthy(pass_id: int, row: tuple, rel: str, probe: Probe, identity: Identity | None) -> tuple | None:
+    """The common case in one call: the result row of a regular, readable file of the expected
+    size (what ``result`` makes when there is no verdict), else None.
 
-    Exactly the condition under which ``file_verdicts`` finds nothing for a successful stat
-    (tests hold the two together), so the checker can skip building verdicts for it.
+    Exactly the condition under which ``file_verdicts`` finds nothing for a successful probe
+    (tests hold the two together), so the checker can skip building verdicts for it. One call
+    unpacking the probe once: this runs for every attachment.
     """
-    expected, mode = row[FILESIZE], probe.mode
-    return (
-        stat.S_ISREG(mode)
-        and (expected is None or probe.size == expected)
-        and can_read(mode, probe.uid, probe.gid, identity)
-    )
+    _, mode, uid, gid, size, mtime, _, _ = probe
+    expected = row[FILESIZE]
+    if S_ISREG(mode) and (expected is None or size == expected) and can_read(mode, uid, gid, identity):
+        return (pass_id, *row, rel, size, mode, uid, gid, mtime, 0, None)
+    return None
 
 
 def result(pass_id: int, row: tuple, rel: str | None, probe: Probe | None, verdicts: list[Verdict]) -> tuple:
@@ -134,8 +137,3 @@ def result(pass_id: int, row: tuple, rel: str | None, probe: Probe | None, verdi
     if probe is not None and probe.errno == 0:
         return (pass_id, *row, rel, probe.size, probe.mode, probe.uid, probe.gid, probe.mtime, flags, detail)
     return (pass_id, *row, rel, None, None, None, None, None, flags, detail)
-
-
-def healthy(pass_id: int, row: tuple, rel: str, probe: Probe) -> tuple:
-    """``result`` for a file with no verdict, without building one (the common case)."""
-    return (pass_id, *row, rel, probe.size, probe.mode, probe.uid, probe.gid, probe.mtime, 0, None)

@@ -26,6 +26,8 @@ HOSTILE_NAMES = (
     "<img src=x onerror=alert(1)></script>.html",
 )  # fmt: skip
 FILE_FAULTS = ("missing", "size", "unreadable", "legacy", "dangling", "folder", "loop", "no_issue")
+# The faults object storage can hold as a file system does (no links, folders or modes there).
+OBJECT_FAULTS = ("missing", "size", "legacy", "no_issue")
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,10 @@ class WorldSpec:
     hostile_rate: float = 0.05
     max_size: int = 4096
     duplicate_rate: float = 0.03  # attachments uploaded again: same bytes as an earlier one
+    # The file faults to plant, and whether some issue folders are closed to the Jira account.
+    # A world both a folder and a bucket can hold alike: OBJECT_FAULTS and no locked folders.
+    faults: tuple[str, ...] = FILE_FAULTS
+    lock_folders: bool = True
 
 
 @dataclass
@@ -54,6 +60,8 @@ class Expected:
     # the key is the content without its trailing zero bytes: with the size it names the
     # content exactly, and for a world file it is just the short stamp (not kilobytes each)
     content: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+    # attachment id -> the fault planted on its file (FILE_FAULTS, "evil", "no_project")
+    fault: dict[int, str] = field(default_factory=dict)
 
     def record(self, aid: int, data: bytes, size: int) -> None:
         """Attachment ``aid`` holds ``data`` followed by zeros up to ``size`` bytes."""
@@ -136,7 +144,7 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
         counters[p] += 1
     issues.append((30_000 + n_issues, len(projects) - 1, 1))  # the evil project's single issue
     orphan_project_issue = (30_000 + n_issues + 1, None, 7)  # its project row is gone
-    locked = {iss[0] for iss in issues[1:-1] if rng.random() < spec.fault_rate}
+    locked = {iss[0] for iss in issues[1:-1] if rng.random() < spec.fault_rate and spec.lock_folders}
 
     att_rows = []
     uploads: list[tuple[int, bytes]] = []  # (size, stamp) of healthy files, to upload again
@@ -145,7 +153,7 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
         aid = 100_000 + k
         fault = None
         if rng.random() < spec.fault_rate * len(FILE_FAULTS):
-            fault = rng.choice(FILE_FAULTS)
+            fault = rng.choice(spec.faults)
         if k == 0:
             issue_id = issues[-1][0]  # the evil project gets the first attachment
             fault = "evil"
@@ -154,7 +162,7 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
             fault = "no_project"
         elif k in (2, 3):  # a legacy-named file beside a symlink loop: the listing must survive it
             issue_id = issues[0][0]
-            fault = "legacy" if k == 2 else "loop"
+            fault = "legacy" if k == 2 else "loop" if "loop" in spec.faults else None
         elif fault == "no_issue":
             issue_id = 990_000_000 + k
         else:
@@ -173,6 +181,8 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
         att_rows.append((aid, issue_id, "text/plain", name, created, size, f"user{rng.randrange(20)}", None, None))
         exp.issue_of[aid] = issue_id
         exp.total += 1
+        if fault is not None:
+            exp.fault[aid] = fault
 
         if fault in ("no_issue", "no_project", "missing"):
             exp.missing.add(aid)

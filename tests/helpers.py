@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -209,3 +212,23 @@ def as_jira_account(fn):
         out = f.read()
     os.waitpid(pid, 0)
     return eval(out)
+
+
+def kill_when(env, state_path, rows_at_least: int, timeout: float = 60, running_only: bool = False) -> bool:
+    """Start a scan, SIGKILL its whole process group once rows_done reaches the target."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "inspector"], env=env, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + timeout
+    killed = False
+    while time.monotonic() < deadline and proc.poll() is None:
+        if progress(state_path, running_only)[0] >= rows_at_least:
+            os.killpg(proc.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.003)
+    proc.wait(timeout=30)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of a finished run too
+    return killed

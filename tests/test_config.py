@@ -88,7 +88,7 @@ def test_cli_prints_one_line_per_problem_and_exits_2(tmp_path):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert lines == [
-        "inspector: error: INSPECTOR_ATTACHMENTS_ROOT: is required (Jira's data/attachments folder)",
+        "inspector: error: INSPECTOR_ATTACHMENTS_ROOT: is required (Jira's data/attachments folder, or s3://BUCKET/PREFIX)",
         "inspector: error: INSPECTOR_BATCH_SIZE: must be at least 1, got 0",
     ]
     assert "topsecret" not in result.stderr + result.stdout
@@ -202,4 +202,6 @@ def test_a_root_of_an_unknown_kind_is_named(clean_env):
     clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", "gs://bucket/attachments")
     with pytest.raises(ConfigError) as caught:
         config.from_env()
-    assert str(caught.value) == ("INSPECTOR_ATTACHMENTS_ROOT: 'gs://' storage is not supported (supported: a folder)")
+    assert str(caught.value) == (
+        "INSPECTOR_ATTACHMENTS_ROOT: 'gs://' storage is not supported (supported: a folder, s3://)"
+    )

@@ -18,27 +18,7 @@ import pytest
 
 from jiraworld import world
 
-from .helpers import inspector_env, progress, reference_report, report_files, run_cli
-
-
-def kill_when(env, state_path, rows_at_least: int, timeout: float = 60, running_only: bool = False) -> bool:
-    """Start a scan, SIGKILL its whole process group once rows_done reaches the target."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "inspector"], env=env, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    deadline = time.monotonic() + timeout
-    killed = False
-    while time.monotonic() < deadline and proc.poll() is None:
-        if progress(state_path, running_only)[0] >= rows_at_least:
-            os.killpg(proc.pid, signal.SIGKILL)
-            killed = True
-            break
-        time.sleep(0.003)
-    proc.wait(timeout=30)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of a finished run too
-    return killed
+from .helpers import inspector_env, kill_when, progress, reference_report, report_files, run_cli
 
 
 @pytest.mark.faults

@@ -67,7 +67,7 @@ def test_finished_passes_are_pruned_to_keep(tmp_path):
         ids = []
         for _ in range(4):
             p = st.start_pass(cfg, 10)
-            st.write_disk(p.pass_id, [("x", None, 1, "file")], None)
+            st.write_disk(p.pass_id, [("x", None, 1, "file", None)], None)
             st.finish_pass(p.pass_id, keep=2)
             ids.append(p.pass_id)
         kept = [r[0] for r in st.conn.execute("SELECT pass_id FROM passes ORDER BY pass_id")]

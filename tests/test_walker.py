@@ -17,7 +17,7 @@ from .helpers import as_jira_account, put
 
 
 def entries(root: Path, after=None) -> dict[str, tuple]:
-    return {rel: (claimed, kind) for _, it in Walk(PosixStorage(root)).units(after) for rel, claimed, _, kind in it}
+    return {rel: (claimed, kind) for _, it in Walk(PosixStorage(root)).units(after) for rel, claimed, _, kind, _ in it}
 
 
 def test_walk_lists_files_with_claimed_ids_and_skips_thumbnails(tmp_path):
@@ -134,8 +134,8 @@ def test_a_listing_that_hangs_is_recorded_as_unlistable_and_the_walk_goes_on(tmp
     entries = [e for _, it in walk.units(None) for e in it]
     took = time.monotonic() - started
     release.set()
-    assert ("A/10000/A-12", None, None, "unlistable") in entries
-    files = {rel for rel, _, _, kind in entries if kind == "file"}
+    assert ("A/10000/A-12", None, None, "unlistable", None) in entries
+    files = {rel for rel, _, _, kind, _ in entries if kind == "file"}
     assert files == {f"A/10000/A-{i}/{i}" for i in range(1, 30) if i != 12}
     assert [e[0] for e in entries] == sorted(e[0] for e in entries)  # order kept
     assert took < 2 and walk.watchdog.hung == 1
@@ -195,7 +195,7 @@ def test_walkers_claim_units_one_at_a_time_and_together_see_everything(tmp_path)
             continue
         unit, it = got
         claimed += [unit] if unit else []
-        for rel, claimed_id, _, kind in it:
+        for rel, claimed_id, _, kind, _ in it:
             assert rel not in seen  # nothing twice
             seen[rel] = (claimed_id, kind)
     assert seen == whole  # nothing lost

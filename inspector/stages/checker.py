@@ -22,6 +22,7 @@ from ..config import Config, Identity
 from ..messages import Batch, Checked, CheckerDone, Cursor, Hashed
 from ..model import FILENAME, ID, ISSUE_NUM, ORIGINAL_KEY, RESULT_COLUMNS
 from ..storage import Probe, Storage, open_storage, text_path
+from ..storage.listed import ListingIndex
 from ..throttle import Pacer
 from ..watchdog import MAX_HUNG, Watchdog
 from . import hasher
@@ -66,7 +67,7 @@ class RowChecker:
         out = [] if out is None else out
         append = out.append
         probe_file, identity, pass_id = self.storage.probe, self.identity, self.pass_id
-        healthy, placeable, paths, hung = verdicts.is_healthy, layout.placeable, layout.paths, self.hung_folders
+        healthy, placeable, paths, hung = verdicts.healthy, layout.placeable, layout.paths, self.hung_folders
         for row in rows:
             if job is not None and job.cancelled:
                 break
@@ -84,8 +85,8 @@ class RowChecker:
             probe = probe_file(rel)
             if probe.errno:
                 append(self._absent(row, folder, rel, probe, blocked))
-            elif blocked is None and healthy(row, probe, identity):
-                append(verdicts.healthy(pass_id, row, rel, probe))
+            elif blocked is None and (fine := healthy(pass_id, row, rel, probe, identity)) is not None:
+                append(fine)
             else:
                 found = ([blocked] if blocked else []) + verdicts.file_verdicts(row, rel, probe, identity)
                 append(verdicts.result(pass_id, row, rel, probe, found))
@@ -109,7 +110,7 @@ class RowChecker:
         """The file did not answer: a dangling link, a legacy ``<id>_<name>`` file, or a fault."""
         if failed.errno in (errno.ENOENT, errno.ENOTDIR):
             # Say so when the issue folder itself is what is missing (one probe, on this rare path).
-            gone, final = verdicts.folder_verdict([(folder, self.storage.probe(folder))], self.identity, blocked)
+            gone, final = verdicts.folder_verdict([(folder, self.storage.folder(folder))], self.identity, blocked)
             if final:
                 return verdicts.result(self.pass_id, row, rel, None, [gone] if gone else [])
         probe = self.storage.file(rel, failed)
@@ -122,6 +123,8 @@ class RowChecker:
                 if isinstance(names, set) and legacy in names:
                     rel = f"{folder}/{legacy}"
                     probe = self.storage.file(rel)
+        if probe.errno == errno.ENOENT and not probe.dangling_symlink:
+            probe = self.storage.recheck(rel, probe)  # absent by every listing: a last look
         found = [blocked] if blocked else []
         found += verdicts.file_verdicts(row, rel, probe, self.identity)
         return verdicts.result(self.pass_id, row, text_path(rel), probe, found)
@@ -138,7 +141,9 @@ class BatchChecker:
     """Checks whole batches under a watchdog; goes wide over threads only when the storage is slow."""
 
     def __init__(self, config: Config, pass_id: int, storage: Storage | None = None):
-        storage = storage or open_storage(config.attachments_root)
+        # Where listings settle rows (object storage), checkers look rows up in what the walk,
+        # which ran first, stored in the state file.
+        storage = storage or open_storage(config, ListingIndex(config.state_db, pass_id))
         self.rows = RowChecker(storage, config.identity, pass_id)
         self.watchdog = Watchdog(self.rows.check, self.rows.timed_out, config.stat_timeout, MAX_HUNG)
         self.adaptive = Adaptive(self.watchdog, config.checker_threads, PROBE_ROWS, SLOW_ROW_SECONDS, "checked rows")

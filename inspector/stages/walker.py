@@ -19,12 +19,13 @@ import errno
 import logging
 import threading
 from collections.abc import Iterator
+from typing import cast
 
 from .. import layout, verdicts
 from ..adaptive import Adaptive
 from ..config import Config, Identity
 from ..messages import BlockedFolder, Unit, WalkDone, Walked, WalkEntry
-from ..storage import Entry, Listing, Probe, Storage, open_storage, text_path
+from ..storage import Entry, FlatStorage, Listing, Probe, Storage, open_storage, text_path
 from ..watchdog import MAX_HUNG, Watchdog
 from .runtime import stage
 
@@ -89,7 +90,7 @@ class Walk:
     @staticmethod
     def _hung(rel: str, seconds: float) -> list[WalkEntry]:
         log.warning("listing %s did not answer within %g s: recorded as unlistable", rel, seconds)
-        return [(text_path(rel), None, None, "unlistable")]
+        return [(text_path(rel), None, None, "unlistable", None)]
 
     def _listing(self, rel: str) -> Listing:
         """The root, a project or a bucket folder, listed under the watchdog like the issue
@@ -109,19 +110,39 @@ class Walk:
     def bucket(self, rel: str) -> Iterator[WalkEntry]:
         """A ``<KEY>/<bucket>`` folder. Its issue folders are listed in this thread while
         listings are fast, and many at a time once they turn out slow (NFS round trips)."""
+        if self.storage.capabilities.settles_from_listing:
+            yield from self.flat(rel)
+            return
         listed = self._listing(rel)
         if listed.errno:
-            yield text_path(rel), None, None, "unlistable"
+            yield text_path(rel), None, None, "unlistable", None
             return
         folders = []
         for entry in listed.entries:
             if self._enter(entry):
                 folders.append(f"{rel}/{entry.name}")
             else:
-                yield text_path(f"{rel}/{entry.name}"), None, None, self._kind(entry)
+                yield text_path(f"{rel}/{entry.name}"), None, None, self._kind(entry), None
         # One bucket holds at most 10,000 issue folders: their entries fit in memory at once.
         for entries in self.adaptive.run(folders):
             yield from entries
+
+    def flat(self, rel: str) -> Iterator[WalkEntry]:
+        """A project/bucket folder of a storage that lists flat (object storage): every object
+        under it with its size and time, a page of up to 1,000 per request, in key order. A
+        page is bounded by the storage's own timeouts and retries (it continues after the
+        last key it got), so it runs outside the watchdog."""
+        storage = cast(FlatStorage, self.storage)
+        try:
+            for path, size, mtime in storage.walk(rel):
+                parts = path.split("/")
+                if path.endswith("/") or (len(parts) > 4 and parts[3] == layout.THUMBS):
+                    continue  # a zero-byte "folder" marker; Jira's thumbnails
+                claimed = layout.claimed_id(parts[3]) if len(parts) == 4 else None
+                yield path, claimed, size, "file", mtime
+        except OSError as exc:
+            log.warning("listing %s failed: %s; recorded as unlistable", rel, exc.strerror or exc)
+            yield rel, None, None, "unlistable", None
 
     def _enter(self, entry: Entry) -> bool:
         """Folders are followed, symlinked ones once only (Jira follows them; loops must not)."""
@@ -141,7 +162,7 @@ class Walk:
         """Everything below ``rel`` (depth = number of parts in rel)."""
         listed = self._scan_issue(rel) if depth == 3 else self.storage.listing(rel)
         if listed.errno:
-            yield text_path(rel), None, None, "unlistable"
+            yield text_path(rel), None, None, "unlistable", None
             return
         for entry in listed.entries:
             child = f"{rel}/{entry.name}" if rel else entry.name
@@ -151,7 +172,7 @@ class Walk:
                 yield from self.tree(child, depth + 1)
             else:
                 claimed = layout.claimed_id(entry.name) if depth == 3 else None
-                yield text_path(child), claimed, None, self._kind(entry)
+                yield text_path(child), claimed, None, self._kind(entry), None
 
     def units(
         self, after: Unit | None, claims: Claims | None = None, index: int = 0
@@ -162,18 +183,18 @@ class Walk:
         listed = self._listing("")
         if listed.errno:
             if index == 0:
-                yield None, iter([("", None, None, "unlistable")])
+                yield None, iter([("", None, None, "unlistable", None)])
             return
         units: list[Unit] = []
         for top in listed.entries:
             if not self._enter(top):
                 if index == 0:
-                    yield None, iter([(text_path(top.name), None, None, self._kind(top))])
+                    yield None, iter([(text_path(top.name), None, None, self._kind(top), None)])
                 continue
             second = self._listing(top.name)
             if second.errno:
                 if index == 0:
-                    yield None, iter([(text_path(top.name), None, None, "unlistable")])
+                    yield None, iter([(text_path(top.name), None, None, "unlistable", None)])
                 continue
             for sub in second.entries:
                 # Whether to enter each unit (a symlinked one once only) is decided here, for all
@@ -192,7 +213,7 @@ class Walk:
             if entered:
                 yield claimed, self.bucket(rel)
             else:
-                yield claimed, iter([(text_path(rel), None, None, self._kind(sub))])
+                yield claimed, iter([(text_path(rel), None, None, self._kind(sub), None)])
 
 
 class Claims:
@@ -249,7 +270,7 @@ _MAX_UNIT = 4096  # bytes of one "<project>/<bucket>" name (a file name is at mo
 def run(config: Config, pass_id: int, after: Unit | None, result_q, claims: Claims, index: int) -> None:
     """One of INSPECTOR_WALKERS walkers: claims project/bucket folders until none is left.
     A unit's last message carries (claim number, unit) for the writer's walk checkpoint."""
-    storage = open_storage(config.attachments_root)
+    storage = open_storage(config)
     walk = Walk(storage, config.checker_threads, config.stat_timeout, identity=config.identity)
     batch: list[WalkEntry] = []
     for claimed, entries in walk.units(after, claims, index):

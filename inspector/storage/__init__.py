@@ -18,12 +18,17 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from ..config import Config
+    from .listed import ListingIndex
 
 
 class Probe(NamedTuple):
     """What storage saw at one path: ``errno`` 0 means it answered. ``mode`` holds the POSIX
-    file type and permission bits (object storage reports a regular, readable file)."""
+    file type and permission bits (object storage reports a regular, readable file);
+    ``reason`` the storage's own words for a failure (an S3 error code), shown in the report."""
 
     errno: int
     mode: int = 0
@@ -32,6 +37,7 @@ class Probe(NamedTuple):
     size: int = -1
     mtime: int = 0
     dangling_symlink: bool = False
+    reason: str = ""
 
 
 class Entry(NamedTuple):
@@ -55,11 +61,16 @@ class Listing(NamedTuple):
 
 @dataclass(frozen=True)
 class Capabilities:
-    """Which checks a storage can answer. ``ownership``: owner, group and mode exist and are
-    evaluated for the Jira account (POSIX); object storage has none of those, and only an
-    access denied there is a permissions finding."""
+    """Which checks a storage can answer, and how it is best asked.
+
+    ``ownership``: owner, group and mode exist and are evaluated for the Jira account (POSIX);
+    object storage has none of those, and only an access denied there is a permissions finding.
+    ``settles_from_listing``: a listing is the cheap way to learn about many files at once
+    (object storage: 1,000 objects a request); the walk then runs before the checks, lists each
+    project/bucket folder flat (``walk``), and checkers settle rows from what it stored."""
 
     ownership: bool
+    settles_from_listing: bool = False
 
 
 class Reader(Protocol):
@@ -88,6 +99,16 @@ class Storage(Protocol):
         all. ``failed`` is a probe of ``rel`` the caller already made."""
         ...
 
+    def folder(self, rel: str) -> Probe:
+        """A folder on the way to a file: whether it exists, and may be entered."""
+        ...
+
+    def recheck(self, rel: str, absent: Probe) -> Probe:
+        """A last look at a file every look so far found absent (``absent``). Object storage
+        settles rows from listings made before: it asks the object itself, which may have come
+        after the listing, or may be denied to these credentials. POSIX: ``absent`` itself."""
+        ...
+
     def folder_probes(self, folder: str) -> Iterator[tuple[str, Probe]]:
         """(rel, Probe) of the root and each folder down to ``folder``, lazily and top first,
         so nothing below a gap is looked at."""
@@ -110,6 +131,14 @@ class Storage(Protocol):
         ...
 
 
+class FlatStorage(Storage, Protocol):
+    """A storage whose capabilities say ``settles_from_listing``."""
+
+    def walk(self, folder: str) -> Iterator[tuple[str, int, int]]:
+        """(relpath, size, mtime) of everything under ``folder``, flat, in key order."""
+        ...
+
+
 def text_path(rel: str) -> str:
     """A relative path as storable text: bytes a name could not decode (a POSIX name read with
     surrogateescape) become visible \\x escapes; any other text is unchanged."""
@@ -119,12 +148,11 @@ def text_path(rel: str) -> str:
 def scheme(root: str) -> str:
     """``s3`` for ``s3://bucket/prefix``; "" for a folder."""
     head, sep, _ = root.partition("://")
-    return head.lower() if sep and head.isalpha() else ""
+    return head.lower() if sep and head[:1].isalpha() and head.isalnum() else ""
 
 
-# scheme -> the module of its backend (a class named in BACKEND_CLASSES, and check_root).
-BACKENDS = {"": "posix"}
-BACKEND_CLASSES = {"posix": "PosixStorage"}
+# scheme -> the module of its backend; each has check_root(text) and open_<name>(root, config, listed).
+BACKENDS = {"": "posix", "s3": "s3"}
 
 
 def _backend(root: str) -> tuple[ModuleType, str]:
@@ -132,10 +160,18 @@ def _backend(root: str) -> tuple[ModuleType, str]:
     return importlib.import_module(f"{__name__}.{name}"), name
 
 
-def open_storage(root: str) -> Storage:
-    """The backend for an attachments root (checked by ``check_root`` when configured)."""
-    module, name = _backend(root)
-    storage: Storage = getattr(module, BACKEND_CLASSES[name])(root)
+def capabilities(root: str) -> Capabilities:
+    """What the backend of ``root`` can answer, without connecting to it."""
+    module, _ = _backend(root)
+    found: Capabilities = module.CAPABILITIES
+    return found
+
+
+def open_storage(config: Config, listed: ListingIndex | None = None) -> Storage:
+    """The backend for the configured attachments root. ``listed``: what the walk stored, for
+    a backend that settles rows from listings (the others ignore it)."""
+    module, name = _backend(config.attachments_root)
+    storage: Storage = getattr(module, f"open_{name}")(config.attachments_root, config, listed)
     return storage
 
 

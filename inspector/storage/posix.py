@@ -110,7 +110,13 @@ class PosixStorage:
             return Probe(exc.errno or 0)
         # The checker's one call per row: built as a bare tuple of Probe's fields (Probe's own
         # constructor, with its defaults, costs twice as much).
-        return _new(Probe, (0, st.st_mode, st.st_uid, st.st_gid, st.st_size, int(st.st_mtime), False))
+        return _new(Probe, (0, st.st_mode, st.st_uid, st.st_gid, st.st_size, int(st.st_mtime), False, ""))
+
+    def folder(self, rel: str) -> Probe:
+        return self.probe(rel)
+
+    def recheck(self, rel: str, absent: Probe) -> Probe:
+        return absent  # the stat that found it absent was the file itself
 
     def folder_probes(self, folder: str) -> Iterator[tuple[str, Probe]]:
         yield "", self.probe("")
@@ -166,3 +172,8 @@ def check_root(text: str) -> tuple[str, str | None, Probe | None]:
     if not stat.S_ISDIR(st.st_mode):
         return text, f"'{text}' is not a folder", None
     return os.path.realpath(text), None, probe_of(st)
+
+
+def open_posix(root: str, config: object, listed: object) -> PosixStorage:
+    """The storage of a configuration (listings settle nothing here: ``listed`` is unused)."""
+    return PosixStorage(root)

@@ -1,0 +1,76 @@
+"""What the walk listed, as answers for a storage whose listings settle rows (object storage).
+
+On object storage a listing page names up to 1,000 objects with their size and last-modified
+time, where a HEAD answers for one. There the walk runs first and stores every object it
+listed (``disk_files``); checkers then look each row up here, in the state file they open
+read-only, and ask the storage itself only about what no listing settled. SQLite answers a
+lookup by primary key in microseconds, and nothing of the listing is held in memory.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import NamedTuple
+
+
+class Listed(NamedTuple):
+    size: int | None
+    mtime: int | None
+    kind: str  # file | other | unlistable (disk_files.kind)
+
+
+class ListingIndex:
+    """Lookups in one pass's ``disk_files``; opened lazily in the process that uses it (a
+    sqlite3 connection never crosses a process boundary), one connection per thread."""
+
+    def __init__(self, state_db: Path | str, pass_id: int):
+        self.state_db, self.pass_id = str(Path(state_db).resolve()), pass_id
+        self._conns: dict[int, sqlite3.Connection] = {}
+
+    def __getstate__(self) -> dict:
+        return {"state_db": self.state_db, "pass_id": self.pass_id, "_conns": {}}
+
+    def _conn(self) -> sqlite3.Connection:
+        import threading
+
+        ident = threading.get_ident()
+        conn = self._conns.get(ident)
+        if conn is None:
+            conn = sqlite3.connect(f"file:{self.state_db}?mode=ro", uri=True, timeout=30, check_same_thread=False)
+            self._conns[ident] = conn
+        return conn
+
+    def get(self, rel: str) -> Listed | None:
+        row = (
+            self._conn()
+            .execute("SELECT size, mtime, kind FROM disk_files WHERE pass_id = ? AND relpath = ?", (self.pass_id, rel))
+            .fetchone()
+        )
+        return None if row is None else Listed(*row)
+
+    def names(self, folder: str) -> set[str]:
+        """The names of the objects directly in ``folder`` (a range of the primary key)."""
+        start = f"{folder}/"
+        rows = self._conn().execute(
+            "SELECT relpath FROM disk_files WHERE pass_id = ? AND relpath >= ? AND relpath < ?",
+            (self.pass_id, start, start[:-1] + "0"),  # "0" is the character after "/"
+        )
+        return {rel[len(start) :] for (rel,) in rows if "/" not in rel[len(start) :]}
+
+    def any_under(self, folder: str) -> bool:
+        start = f"{folder}/"
+        row = (
+            self._conn()
+            .execute(
+                "SELECT 1 FROM disk_files WHERE pass_id = ? AND relpath >= ? AND relpath < ? LIMIT 1",
+                (self.pass_id, start, start[:-1] + "0"),
+            )
+            .fetchone()
+        )
+        return row is not None
+
+    def close(self) -> None:
+        for conn in self._conns.values():
+            conn.close()
+        self._conns.clear()
