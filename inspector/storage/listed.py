@@ -10,6 +10,7 @@ lookup by primary key in microseconds, and nothing of the listing is held in mem
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,7 +33,6 @@ class ListingIndex:
         return {"state_db": self.state_db, "pass_id": self.pass_id, "_conns": {}}
 
     def _conn(self) -> sqlite3.Connection:
-        import threading
 
         ident = threading.get_ident()
         conn = self._conns.get(ident)

@@ -154,12 +154,23 @@ class S3Storage:
         listed: ListingIndex | None = None, pool: int = 72, timeout: float = 30.0,
     ):  # fmt: skip
         self.root = parse_root(root)
-        self.client = make_client(endpoint, region, pool, timeout)
+        self._client_args = (endpoint, region, pool, timeout)
+        self._client: Any = None
         self.verify_read, self.listed = verify_read, listed
         self._failed = 0
         self._quiet_until = 0.0
         self._lock = threading.Lock()
         self.requests = self.throttled = 0  # made by this process, for the log and the benchmark
+
+    @property
+    def client(self) -> Any:
+        """Made on first use: a process that asks nothing (the parent, whose orphans the
+        listings sized) does not pay boto3's 25 MB."""
+        if self._client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = make_client(*self._client_args)
+        return self._client
 
     def describe(self) -> str:
         return f"s3://{self.root.bucket}/{self.root.prefix}" if self.root.prefix else f"s3://{self.root.bucket}"
@@ -380,12 +391,12 @@ def _failed_probe(exc: BaseException) -> Probe:
 
 def open_s3(root: str, settings: Any, listed: ListingIndex | None) -> S3Storage:
     """The storage of a configuration (``settings``: the Config)."""
-    try:
-        import boto3  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("boto3") is None:  # found, not imported: the client comes on first use
         raise ConfigError(
             "INSPECTOR_ATTACHMENTS_ROOT: s3:// needs the s3 extra: pip install 'jira-attachment-inspector[s3]'"
-        ) from None
+        )
     return S3Storage(
         root, endpoint=settings.s3_endpoint, region=settings.s3_region, verify_read=settings.s3_verify_read,
         listed=listed, pool=settings.checker_threads + 8, timeout=settings.stat_timeout,
