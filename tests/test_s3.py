@@ -157,6 +157,7 @@ def test_throttling_and_a_listing_cut_short_are_survived(jira, s3, workdir):
         proxy.stop()
     assert result.returncode == 0, result.stderr
     assert proxy.counts["slowdown"] == 12 and proxy.dropped == 1
+    assert "throttles requests (SlowDown / 503): backing off" in result.stderr
     assert _found(workdir / "report") == _wanted(on_s3)
 
 

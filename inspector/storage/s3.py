@@ -160,7 +160,7 @@ class S3Storage:
         self._failed = 0
         self._quiet_until = 0.0
         self._lock = threading.Lock()
-        self.requests = self.throttled = 0  # made by this process, for the log and the benchmark
+        self._throttled = False
 
     @property
     def client(self) -> Any:
@@ -189,8 +189,6 @@ class S3Storage:
         request that still cannot reach the storage counts towards declaring it gone."""
         for attempt in range(ATTEMPTS):
             self._wait_quiet()
-            with self._lock:
-                self.requests += 1
             try:
                 result = getattr(self.client, operation)(Bucket=self.root.bucket, **kwargs)
             except Exception as exc:
@@ -217,9 +215,10 @@ class S3Storage:
     def _back_off(self, attempt: int, throttled: bool) -> None:
         delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (0.5 + random.random() / 2)
         with self._lock:
-            if throttled:
-                self.throttled += 1
+            said, self._throttled = self._throttled, self._throttled or throttled
             self._quiet_until = max(self._quiet_until, time.monotonic() + delay)
+        if throttled and not said:  # once per process: the admin learns the bucket pushes back
+            log.warning("%s throttles requests (SlowDown / 503): backing off and retrying", self.describe())
         self._wait_quiet()
 
     def _unreachable(self, exc: BaseException) -> None:
