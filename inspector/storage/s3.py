@@ -10,9 +10,9 @@ tell a missing object from one the credentials may not read), or every row with
 
 The client is boto3, for the AWS SDK's credential chain and variables (``AWS_PROFILE``,
 ``AWS_ACCESS_KEY_ID``, web identity for EKS IRSA, instance profiles, ``AWS_REGION``,
-``AWS_ENDPOINT_URL_S3``), with botocore's adaptive retry mode: throttling (``SlowDown``, 503)
-is retried with backoff under one client-side rate shared by every thread of the process.
-Nothing here writes to the bucket.
+``AWS_ENDPOINT_URL_S3``). Throttling (``SlowDown``, 503) and dropped connections are retried
+here (``request``), with a backoff every thread of the process waits out together. Nothing
+here writes to the bucket.
 """
 
 from __future__ import annotations
