@@ -37,10 +37,10 @@ CAPABILITIES = Capabilities(ownership=False, settles_from_listing=True)
 # a denial shows as an error code, not as bits).
 OBJECT_MODE = stat.S_IFREG | 0o444
 FOLDER_MODE = stat.S_IFDIR | 0o555
-# Requests in a row that could not reach the storage, each after its retries, before it counts
-# as gone (exit 7), as hung stats do on a dead NFS server.
-MAX_FAILED_REQUESTS = 3
-# Tries of one request while the storage throttles (SlowDown, 503) or cannot be reached.
+# Tries of one request while the storage throttles (SlowDown, 503) or cannot be reached: with
+# the backoff, about 10-20 s. A request that still cannot reach it stops the pass (exit 7), as
+# hung stats do on a dead NFS server: recorded as an error, its row would stay one after the
+# storage is back, below the resume cursor.
 ATTEMPTS = 8
 BACKOFF_BASE, BACKOFF_CAP = 0.2, 10.0
 _THROTTLED = {"SlowDown", "503", "RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequests",
@@ -157,7 +157,6 @@ class S3Storage:
         self._client_args = (endpoint, region, pool, timeout)
         self._client: Any = None
         self.verify_read, self.listed = verify_read, listed
-        self._failed = 0
         self._quiet_until = 0.0
         self._lock = threading.Lock()
         self._throttled = False
@@ -186,7 +185,7 @@ class S3Storage:
         """One request. Throttling (SlowDown, 503) and a connection that drops are retried with
         exponential backoff and jitter; while one thread backs off, the others of the process
         wait too (``_quiet_until``), so a throttled bucket sees the whole process slow down. A
-        request that still cannot reach the storage counts towards declaring it gone."""
+        request that still cannot reach the storage stops the pass (StorageError, exit 7)."""
         for attempt in range(ATTEMPTS):
             self._wait_quiet()
             try:
@@ -196,14 +195,16 @@ class S3Storage:
                 throttled = not unreachable and _code(exc)[0] in _THROTTLED
                 if not (unreachable or throttled):
                     raise
-                if (unreachable and attempt >= 2) or attempt == ATTEMPTS - 1:
+                if attempt == ATTEMPTS - 1:
                     if unreachable:
-                        self._unreachable(exc)
+                        raise StorageError(
+                            f"the attachments storage stopped answering: {self.describe()} could not be reached "
+                            f"in {ATTEMPTS} tries ({type(exc).__name__}); progress up to the last checkpoint is "
+                            "kept, run again once the storage is back"
+                        ) from None
                     raise
                 self._back_off(attempt, throttled)
                 continue
-            with self._lock:
-                self._failed = 0
             return result
         raise AssertionError("unreachable")  # the loop returns or raises
 
@@ -221,17 +222,6 @@ class S3Storage:
             log.warning("%s throttles requests (SlowDown / 503): backing off and retrying", self.describe())
         self._wait_quiet()
 
-    def _unreachable(self, exc: BaseException) -> None:
-        with self._lock:
-            self._failed += 1
-            failed = self._failed
-        if failed >= MAX_FAILED_REQUESTS:
-            raise StorageError(
-                f"the attachments storage stopped answering: {failed} requests in a row to {self.describe()} "
-                f"could not reach it ({type(exc).__name__}); progress up to the last checkpoint is kept, "
-                "run again once the storage is back"
-            ) from None
-
     def head(self, rel: str) -> Probe:
         """The object itself: 404 is missing, a denial is a permissions finding with its code."""
         try:
@@ -245,42 +235,18 @@ class S3Storage:
         return Probe(0, OBJECT_MODE, -1, -1, int(response.get("ContentLength", 0)), mtime)
 
     def _pages(self, prefix: str, delimiter: str | None) -> Iterator[dict]:
-        """ListObjectsV2 pages under ``prefix``. A page that fails even after its retries (a
-        connection dropped again and again) is asked for again after the last key seen, so a
-        long listing never starts over."""
+        """ListObjectsV2 pages under ``prefix``, in key order. A page whose connection drops is
+        asked for again with the same continuation token (``request``), so a listing
+        interrupted halfway continues from its last page, never from the start."""
         kwargs: dict[str, Any] = {"Prefix": prefix}
         if delimiter:
             kwargs["Delimiter"] = delimiter
-        token, last, attempt = None, None, 0
         while True:
-            extra: dict[str, str] = {}
-            if token:
-                extra["ContinuationToken"] = token
-            elif last:
-                extra["StartAfter"] = last
-            try:
-                page = self.request("list_objects_v2", **kwargs, **extra)
-            except StorageError:
-                raise
-            except Exception as exc:
-                # A page that failed even after request()'s retries: ask again after the last key
-                # seen (a continuation token may not outlive a lost connection), twice more.
-                if not _connection_error(exc) or attempt >= 2:
-                    raise
-                attempt += 1
-                log.warning(
-                    "listing %s: %s; continuing after %s", prefix or "/", type(exc).__name__, last or "the start"
-                )
-                token = None
-                continue
-            attempt = 0
+            page = self.request("list_objects_v2", **kwargs)
             yield page
-            keys = [c["Key"] for c in page.get("Contents", ())] + [p["Prefix"] for p in page.get("CommonPrefixes", ())]
-            if keys:
-                last = max(keys)
             if not page.get("IsTruncated"):
                 return
-            token = page.get("NextContinuationToken")
+            kwargs["ContinuationToken"] = page["NextContinuationToken"]
 
     # the Storage protocol ---------------------------------------------------------------------
     def probe(self, rel: str) -> Probe:
