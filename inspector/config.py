@@ -128,6 +128,11 @@ SETTINGS: tuple[Setting, ...] = (
        "Telegram Bot API base URL (a proxy or a local Bot API server)", "notifications"),
     _S("WEBHOOK_URL", None, "URL that receives a JSON POST per notification (or INSPECTOR_WEBHOOK_URL_FILE)",
        "notifications", secret_file=True),
+    _S("AMQP_URL", None, "amqp:// or amqps:// URL of a RabbitMQ broker that gets every notification as a "
+       "persistent JSON message (or INSPECTOR_AMQP_URL_FILE; needs the amqp extra)", "notifications",
+       secret_file=True),
+    _S("AMQP_EXCHANGE", "jira-attachment-inspector", "topic exchange the notifications go to, routing key "
+       "inspector.<event>", "notifications", "str"),
 )  # fmt: skip
 BY_NAME = {s.name: s for s in SETTINGS}
 # (name, default as shown, help) of every variable, for --help, the README and its test.
@@ -187,6 +192,8 @@ class Config:
     telegram_chat_ids: tuple
     telegram_api_url: str
     webhook_url: str | None = field(repr=False)
+    amqp_url: str | None = field(repr=False)
+    amqp_exchange: str
 
     def now(self):
         """The current time in the windows' zone (aware)."""
@@ -413,6 +420,15 @@ def from_env() -> Config:
         if url and not re.match(r"https?://[^/\s]+", url):
             errors[name] = "must start with http:// or https:// and name a host"
     values.update(telegram_token=token or None, telegram_chat_ids=chats, telegram_api_url=api_url, webhook_url=webhook)
+    amqp = secret("AMQP_URL") or None
+    if amqp:
+        import importlib.util
+
+        if not re.match(r"amqps?://[^/\s]+", amqp):
+            errors["AMQP_URL"] = "must start with amqp:// or amqps:// and name a host"
+        elif importlib.util.find_spec("pika") is None:
+            errors["AMQP_URL"] = "needs the amqp extra: pip install 'jira-attachment-inspector[amqp]'"
+    values["amqp_url"] = amqp
 
     try:
         env.seal()

@@ -1,13 +1,15 @@
-"""Notifications on start, pause, resume, finish and failure: Telegram and a JSON webhook.
+"""Notifications on start, pause, resume, finish and failure: Telegram, a JSON webhook and
+AMQP (RabbitMQ).
 
 Sending happens on a background thread with bounded retries (exponential backoff with jitter,
 honouring Telegram's ``retry_after``), so a slow or dead endpoint can never fail or stall a
-scan; at exit the queue gets a bounded time to drain. Tokens are never logged: messages name
-the chat, not the URL.
+scan; at exit the queue gets a bounded time to drain. Tokens and passwords are never logged:
+messages name the chat, the exchange and the broker's host, not the URL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import random
@@ -15,6 +17,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from typing import Any
 
 import orjson
 
@@ -25,14 +28,46 @@ BACKOFF = 1.0  # seconds before the second attempt; doubles each time
 TIMEOUT = 10.0
 
 
+class Retry(Exception):
+    """The delivery failed and may succeed later (``wait``: seconds the endpoint asked for)."""
+
+    def __init__(self, reason: str, wait: float | None = None):
+        super().__init__(reason)
+        self.reason, self.wait = reason, wait
+
+
+class Rejected(Exception):
+    """The endpoint refused the message for good (bad token, unknown chat): no retry."""
+
+
 class _Target:
     name = "target"
 
+    def deliver(self, event: str, text: str, summary: dict | None) -> None:
+        """Send once; raise Retry or Rejected."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Let go of a connection kept between messages."""
+
+
+class _HttpTarget(_Target):
     def request(self, event: str, text: str, summary: dict | None) -> urllib.request.Request:
         raise NotImplementedError
 
+    def deliver(self, event: str, text: str, summary: dict | None) -> None:
+        try:
+            with urllib.request.urlopen(self.request(event, text, summary), timeout=TIMEOUT) as response:
+                response.read()
+        except urllib.error.HTTPError as exc:
+            if 400 <= exc.code < 500 and exc.code != 429:
+                raise Rejected(f"HTTP {exc.code}") from None
+            raise Retry(f"HTTP {exc.code}", _retry_after(exc) if exc.code == 429 else None) from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise Retry(str(getattr(exc, "reason", exc))) from None
 
-class Telegram(_Target):
+
+class Telegram(_HttpTarget):
     def __init__(self, api_url: str, token: str, chat_id: str):
         self.url = f"{api_url.rstrip('/')}/bot{token}/sendMessage"
         self.name = f"telegram chat {chat_id}"
@@ -45,7 +80,7 @@ class Telegram(_Target):
         )
 
 
-class Webhook(_Target):
+class Webhook(_HttpTarget):
     def __init__(self, url: str):
         self.url = url
         self.name = "webhook"
@@ -55,6 +90,56 @@ class Webhook(_Target):
         return urllib.request.Request(
             self.url, data=orjson.dumps(body), headers={"Content-Type": "application/json"}, method="POST"
         )
+
+
+class Amqp(_Target):
+    """Every notification as a persistent JSON message to a topic exchange, routing key
+    ``inspector.<event>``, with publisher confirms: a message counts as delivered once the
+    broker has taken responsibility for it. One connection, kept between messages and opened
+    again after a failure (pika, the client RabbitMQ's own tutorials use)."""
+
+    def __init__(self, url: str, exchange: str):
+        self.url, self.exchange = url, exchange
+        self._channel: Any = None
+        self._connection: Any = None
+        host = url.split("@")[-1].split("/")[0] if "@" in url else url.split("://")[-1].split("/")[0]
+        self.name = f"amqp exchange {exchange} at {host}"
+
+    def _open(self):
+        import pika
+
+        params = pika.URLParameters(self.url)
+        params.socket_timeout = params.blocked_connection_timeout = TIMEOUT
+        params.connection_attempts, params.retry_delay = 1, 0
+        connection = self._connection = pika.BlockingConnection(params)
+        channel = connection.channel()
+        channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        channel.confirm_delivery()
+        self._channel = channel
+        return channel
+
+    def deliver(self, event: str, text: str, summary: dict | None) -> None:
+        import pika
+
+        body = orjson.dumps({"source": "jira-attachment-inspector", "event": event, "text": text, "summary": summary})
+        try:
+            channel = self._channel or self._open()
+            channel.basic_publish(
+                self.exchange, f"inspector.{event}", body,
+                pika.BasicProperties(content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent),
+            )  # fmt: skip
+        except pika.exceptions.ProbableAuthenticationError:
+            self.close()
+            raise Rejected("the broker refused the credentials") from None
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            self.close()  # opened again on the next attempt
+            raise Retry(type(exc).__name__ + (f": {exc}" if str(exc) else "")) from None
+
+    def close(self) -> None:
+        connection, self._connection, self._channel = self._connection, None, None
+        if connection is not None and connection.is_open:
+            with contextlib.suppress(Exception):  # a connection already broken: nothing left to close
+                connection.close()
 
 
 def _retry_after(exc: urllib.error.HTTPError) -> float | None:
@@ -80,6 +165,8 @@ class Notifier:
         ] if config.telegram_token else []  # fmt: skip
         if config.webhook_url:
             targets.append(Webhook(config.webhook_url))
+        if config.amqp_url:
+            targets.append(Amqp(config.amqp_url, config.amqp_exchange))
         return cls(targets)
 
     def send(self, event: str, text: str, summary: dict | None = None) -> None:
@@ -97,6 +184,8 @@ class Notifier:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)
+        for target in self.targets:
+            target.close()
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -106,19 +195,15 @@ class Notifier:
         delay = BACKOFF
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                with urllib.request.urlopen(target.request(event, text, summary), timeout=TIMEOUT) as response:
-                    response.read()
+                target.deliver(event, text, summary)
                 self.delivered += 1
                 return
-            except urllib.error.HTTPError as exc:
-                wait = _retry_after(exc) if exc.code == 429 else None
-                reason = f"HTTP {exc.code}"
-                if 400 <= exc.code < 500 and exc.code != 429:
-                    log.warning("notification to %s rejected (%s); not retrying", target.name, reason)
-                    self.failed += 1
-                    return
-            except (urllib.error.URLError, OSError) as exc:
-                wait, reason = None, str(getattr(exc, "reason", exc))
+            except Rejected as exc:
+                log.warning("notification to %s rejected (%s); not retrying", target.name, exc)
+                self.failed += 1
+                return
+            except Retry as exc:
+                wait, reason = exc.wait, exc.reason
             if attempt == ATTEMPTS:
                 break
             pause = wait if wait is not None else delay * (1 + random.random() / 2)  # jitter, still growing

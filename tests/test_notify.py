@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import threading
 import time
+import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
@@ -137,3 +139,75 @@ def test_a_dead_endpoint_never_fails_the_scan(jira, workdir):
     assert "notification to telegram chat 42 failed" in result.stderr
     assert TOKEN not in result.stderr
     assert time.monotonic() - started < 60
+
+
+RABBIT = "amqp://guest:guest@127.0.0.1:5672/%2F"
+
+
+@pytest.fixture
+def rabbit():
+    """A queue bound to a fresh topic exchange of the real RabbitMQ on 127.0.0.1:5672 (.ci/run
+    starts one where none runs): (exchange, a function returning the messages that arrived)."""
+    import pika
+
+    try:
+        connection = pika.BlockingConnection(pika.URLParameters(RABBIT))
+    except pika.exceptions.AMQPConnectionError as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the AMQP tests: no RabbitMQ on 127.0.0.1:5672 ({exc!r})")
+        pytest.skip("no RabbitMQ on 127.0.0.1:5672")
+    channel = connection.channel()
+    exchange = f"inspector-test-{uuid.uuid4().hex[:8]}"
+    channel.exchange_declare(exchange, exchange_type="topic", durable=True)
+    queue = channel.queue_declare("", exclusive=True).method.queue
+    channel.queue_bind(queue, exchange, routing_key="inspector.#")
+
+    def messages() -> list[tuple[str, int, dict]]:
+        got = []
+        while True:
+            method, props, body = channel.basic_get(queue, auto_ack=True)
+            if method is None:
+                return got
+            got.append((method.routing_key, props.delivery_mode, orjson.loads(body)))
+
+    yield exchange, messages
+    channel.exchange_delete(exchange)
+    connection.close()
+
+
+def test_a_scan_publishes_its_events_to_rabbitmq(rabbit, jira, workdir):
+    exchange, messages = rabbit
+    root = workdir / "attachments"
+    expected = world.build(jira.admin_dsn, root, world.WorldSpec(attachments=200))
+    env = inspector_env(jira, root, workdir, INSPECTOR_AMQP_URL=RABBIT, INSPECTOR_AMQP_EXCHANGE=exchange)
+    result = run_cli([], env)
+    assert result.returncode == 0, result.stderr
+    got = messages()
+    assert [(key, mode) for key, mode, _ in got] == [("inspector.start", 2), ("inspector.finish", 2)]
+    start, finish = got[0][2], got[1][2]
+    assert start["event"] == "start" and start["source"] == "jira-attachment-inspector"
+    assert finish["summary"]["missing"] == len(expected.missing) and "pass 1" in finish["text"]
+    assert "guest:guest" not in result.stderr + result.stdout
+
+
+def test_a_broker_that_is_down_never_fails_the_scan(jira, workdir):
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=100))
+    env = inspector_env(jira, root, workdir, INSPECTOR_AMQP_URL="amqp://guest:s3cret@127.0.0.1:9/%2F")
+    started = time.monotonic()
+    result = run_cli([], env)
+    assert result.returncode == 0, result.stderr
+    assert orjson.loads((workdir / "report/summary.json").read_bytes())["status"] == "finished"
+    assert "notification to amqp exchange jira-attachment-inspector at 127.0.0.1:9 failed" in result.stderr
+    assert "s3cret" not in result.stderr
+    assert time.monotonic() - started < 60
+
+
+def test_credentials_the_broker_refuses_are_not_retried(rabbit):
+    from inspector.notify import Amqp
+
+    waits = []
+    notifier = Notifier([Amqp("amqp://guest:wrong@127.0.0.1:5672/%2F", rabbit[0])], sleep=waits.append)
+    notifier.send("start", "hello")
+    notifier.close()
+    assert waits == [] and notifier.failed == 1 and rabbit[1]() == []
