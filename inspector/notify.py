@@ -17,7 +17,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any
 
 import orjson
 
@@ -46,9 +45,6 @@ class _Target:
     def deliver(self, event: str, text: str, summary: dict | None) -> None:
         """Send once; raise Retry or Rejected."""
         raise NotImplementedError
-
-    def close(self) -> None:
-        """Let go of a connection kept between messages."""
 
 
 class _HttpTarget(_Target):
@@ -95,51 +91,40 @@ class Webhook(_HttpTarget):
 class Amqp(_Target):
     """Every notification as a persistent JSON message to a topic exchange, routing key
     ``inspector.<event>``, with publisher confirms: a message counts as delivered once the
-    broker has taken responsibility for it. One connection, kept between messages and opened
-    again after a failure (pika, the client RabbitMQ's own tutorials use)."""
+    broker has taken responsibility for it. A connection per message: notifications are a
+    handful per pass, hours apart, and a connection kept that long would be dropped by the
+    broker's heartbeat check in between (pika, the client of RabbitMQ's own tutorials)."""
 
     def __init__(self, url: str, exchange: str):
         self.url, self.exchange = url, exchange
-        self._channel: Any = None
-        self._connection: Any = None
         host = url.split("@")[-1].split("/")[0] if "@" in url else url.split("://")[-1].split("/")[0]
         self.name = f"amqp exchange {exchange} at {host}"
-
-    def _open(self):
-        import pika
-
-        params = pika.URLParameters(self.url)
-        params.socket_timeout = params.blocked_connection_timeout = TIMEOUT
-        params.connection_attempts, params.retry_delay = 1, 0
-        connection = self._connection = pika.BlockingConnection(params)
-        channel = connection.channel()
-        channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
-        channel.confirm_delivery()
-        self._channel = channel
-        return channel
 
     def deliver(self, event: str, text: str, summary: dict | None) -> None:
         import pika
 
         body = orjson.dumps({"source": "jira-attachment-inspector", "event": event, "text": text, "summary": summary})
+        params = pika.URLParameters(self.url)
+        params.socket_timeout = params.blocked_connection_timeout = TIMEOUT
+        params.connection_attempts, params.retry_delay = 1, 0
+        connection = None
         try:
-            channel = self._channel or self._open()
+            connection = pika.BlockingConnection(params)
+            channel = connection.channel()
+            channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+            channel.confirm_delivery()
             channel.basic_publish(
                 self.exchange, f"inspector.{event}", body,
                 pika.BasicProperties(content_type="application/json", delivery_mode=pika.DeliveryMode.Persistent),
             )  # fmt: skip
         except pika.exceptions.ProbableAuthenticationError:
-            self.close()
             raise Rejected("the broker refused the credentials") from None
         except (pika.exceptions.AMQPError, OSError) as exc:
-            self.close()  # opened again on the next attempt
             raise Retry(type(exc).__name__ + (f": {exc}" if str(exc) else "")) from None
-
-    def close(self) -> None:
-        connection, self._connection, self._channel = self._connection, None, None
-        if connection is not None and connection.is_open:
-            with contextlib.suppress(Exception):  # a connection already broken: nothing left to close
-                connection.close()
+        finally:
+            if connection is not None and connection.is_open:
+                with contextlib.suppress(Exception):  # a connection already broken: nothing left to close
+                    connection.close()
 
 
 def _retry_after(exc: urllib.error.HTTPError) -> float | None:
@@ -184,8 +169,6 @@ class Notifier:
         if self._thread is not None:
             self._queue.put(None)
             self._thread.join(timeout)
-        for target in self.targets:
-            target.close()
 
     def _work(self) -> None:
         while (item := self._queue.get()) is not None:
