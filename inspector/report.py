@@ -13,11 +13,13 @@ nor a user's ``--sql`` query can change it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import itertools
 import logging
 import os
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import duckdb
@@ -405,7 +407,26 @@ def build(
             conn.close()
             _unlink_sqlite(report_dir / SORTED_LISTS_FILE)
 
-    return within_memory(attempt)
+    with _one_build_at_a_time(report_dir):
+        return within_memory(attempt)
+
+
+@contextlib.contextmanager
+def _one_build_at_a_time(report_dir: Path) -> Iterator[None]:
+    """Builds of one report folder take turns (an OS lock on ``<report dir>/.lock``): an
+    `inspector report` run while a scan finishes must not write its partial files over the
+    scan's final ones when it ends last, nor share its scratch files. The lock dies with its
+    holder; a build waits for the other's few seconds."""
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(report_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        raise ReportError(f"cannot write report files in {report_dir}: {exc.strerror}") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
 
 
 def _has_statement(sql: str) -> bool:
