@@ -30,19 +30,14 @@ def is_plain_key(key: str | None) -> bool:
     return key is not None and _KEY_RE.match(key) is not None
 
 
-def bucket_folder(key: str, issue_num: int) -> str:
-    """``KEY/<bucket>``: the project/bucket folder, a unit of the orphan walk."""
-    return f"{key}/{bucket(issue_num)}"
-
-
 def issue_folder(key: str, issue_num: int) -> str:
     """``KEY/<bucket>/KEY-<n>`` for a plain key and a positive issue number."""
     return f"{key}/{bucket(issue_num)}/{key}-{issue_num}"
 
 
 def paths(key: str, issue_num: int, attachment_id: int) -> tuple[str, str, str]:
-    """(bucket folder, issue folder, file path) of an attachment, in one call: the checker's
-    per-row path (the three calls above cost it 10% of its time on a local disk)."""
+    """(bucket folder, issue folder, file path) of an attachment in one call: the checker's
+    per-row path, where three separate calls cost its loop measurably on a local disk."""
     parent = f"{key}/{bucket(issue_num)}"
     folder = f"{parent}/{key}-{issue_num}"
     return parent, folder, f"{folder}/{attachment_id}"

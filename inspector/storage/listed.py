@@ -68,9 +68,3 @@ class ListingIndex:
             (self.pass_id, start, start[:-1] + "0"),
         )
         return bool(rows)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None

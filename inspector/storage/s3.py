@@ -349,9 +349,7 @@ def _failed_probe(exc: BaseException) -> Probe:
             # A HEAD's answer has no body, so no code: S3 means AccessDenied by a bare 403.
             return Probe(errnos.EACCES, reason=f"{'AccessDenied' if code.isdigit() else code} (HTTP {status})")
         return Probe(errnos.EIO, reason=f"{code} (HTTP {status})")
-    if _connection_error(exc):
-        return Probe(errnos.EIO, reason=f"{type(exc).__name__}: {exc}")
-    raise exc
+    raise exc  # a storage out of reach never gets here: request() raised StorageError
 
 
 def open_s3(root: str, settings: Any, listed: ListingIndex | None) -> S3Storage:
