@@ -16,128 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
+from .settings import BY_NAME, PREFIX, SECTIONS, SETTINGS, VARIABLES, Setting
 
-PREFIX = "INSPECTOR_"
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One ``INSPECTOR_*`` variable: the single source of its name, default, parsing and help.
-
-    ``kind`` is how a plain value is parsed (``int``, ``float``, ``bool``, ``path``, ``str``);
-    ``custom`` settings are parsed by ``from_env`` itself because they depend on each other
-    (a password joins the DSN, the Jira account defaults to the root's owner). ``default`` is
-    the parsed value (a callable computes it), ``shown`` the default as people read it."""
-
-    name: str
-    default: Any
-    help: str
-    section: str
-    kind: str = "custom"
-    minimum: float | None = None
-    shown: str | None = None
-    secret_file: bool = False  # NAME_FILE may hold the value (Docker and Kubernetes secrets)
-
-    @property
-    def field(self) -> str:
-        return self.name.lower()
-
-    @property
-    def variable(self) -> str:
-        return PREFIX + self.name
-
-    def shown_default(self) -> str:
-        if self.shown is not None:
-            return self.shown
-        if isinstance(self.default, bool):
-            return "1" if self.default else "0"
-        return "(none)" if self.default in (None, (), "") else str(self.default)
-
-    def default_value(self) -> Any:
-        return self.default() if callable(self.default) else self.default
-
-
-_S = Setting
-# Each source and storage contributes its own section; the rest is the pipeline's and the operators'.
-SETTINGS: tuple[Setting, ...] = (
-    # source: Jira's PostgreSQL (sources/postgres.py)
-    _S("DB_DSN", "", "Jira's PostgreSQL: URL or conninfo; libpq PG* variables fill the gaps "
-       "(or INSPECTOR_DB_DSN_FILE)", "source: postgres", shown="(required)", secret_file=True),
-    _S("DB_PASSWORD", None, "password added to the DSN, for secrets kept apart (or INSPECTOR_DB_PASSWORD_FILE)",
-       "source: postgres", secret_file=True),
-    _S("DB_POOL_SIZE", 2, "connections in the reader's pool (at most)", "source: postgres", "int", 1),
-    _S("DB_SEGMENT_ROWS", 100_000, "rows read per database transaction; the reader reconnects between",
-       "source: postgres", "int", 1),
-    _S("DB_STATEMENT_TIMEOUT", 300, "seconds a single query may run on Jira's database", "source: postgres",
-       "int", 1),
-    _S("DB_CONNECT_TIMEOUT", 30, "seconds to keep retrying the database (at start, or after a lost connection)",
-       "source: postgres", "int", 1),
-    # storage: a POSIX folder (storage/posix.py)
-    _S("ATTACHMENTS_ROOT", "", "Jira's data/attachments folder, or s3://BUCKET/PREFIX for object storage",
-       "storage: posix", shown="(required)"),
-    _S("JIRA_UID", None, "numeric uid Jira runs as; permissions are evaluated for it", "storage: posix",
-       shown="owner of ATTACHMENTS_ROOT"),
-    _S("JIRA_GID", None, "numeric primary gid of the Jira account", "storage: posix",
-       shown="group of ATTACHMENTS_ROOT"),
-    _S("JIRA_EXTRA_GIDS", (), "comma-separated supplementary gids of the Jira account", "storage: posix"),
-    _S("STAT_TIMEOUT", 30.0, "seconds a single stat may hang (dead NFS server) before it is recorded as an error",
-       "storage: posix", "float", 0.1, shown="30"),
-    # storage: S3-compatible object storage (storage/s3.py)
-    _S("FILESTORE_CONFIG", None, "Jira's <local home>/filestore-config.xml: bucket, region and endpoint of its "
-       "attachments association (ATTACHMENTS_ROOT then defaults to s3://<bucket>/attachments)", "storage: s3"),
-    _S("S3_VERIFY_READ", False, "1: HEAD every object as well, to find objects the credentials may list but not "
-       "read (one request per attachment)", "storage: s3", "bool"),
-    # the scan
-    _S("JIRA_URL", "http://jira.invalid", "base URL used in report links", "scan"),
-    _S("STATE_DB", Path("./inspector-state.sqlite"), "SQLite file holding results and the resume cursor", "scan",
-       "path", shown="./inspector-state.sqlite"),
-    _S("REPORT_DIR", Path("./inspector-report"), "folder the report files are written to", "scan", "path",
-       shown="./inspector-report"),
-    _S("BATCH_SIZE", 1000, "rows per batch between pipeline stages", "scan", "int", 1),
-    _S("CHECKERS", lambda: os.cpu_count() or 1, "checker processes", "scan", "int", 1, shown="CPU count"),
-    _S("CHECKER_THREADS", 64, "threads per checker (and for the walk), used once storage turns out slow (NFS)",
-       "scan", "int", 1),
-    _S("WALKERS", 2, "processes listing the tree for orphans, each a share of the project/bucket folders",
-       "scan", "int", 1),
-    _S("MAX_ROWS_PER_SECOND", 0.0, "cap on attachments checked per second, to spare a busy shared disk", "scan",
-       "float", 0, shown="0 (no limit)"),
-    _S("HASH", False, "1: find duplicate attachments by content (reads files that share a size; also --hash)",
-       "scan", "bool"),
-    _S("HASH_MAX_MBPS", 0.0, "cap on reading file content for duplicates, in MB/s for all checkers together",
-       "scan", "float", 0, shown="0 (no limit)"),
-    _S("KEEP_PASSES", 2, "finished passes kept queryable in the state file", "scan", "int", 1),
-    # operations
-    _S("PROGRESS_INTERVAL", 10.0, "seconds between progress log lines when stderr is not a terminal",
-       "operations", "float", 0.1, shown="10"),
-    _S("LOG_LEVEL", "INFO", "DEBUG, INFO, WARNING or ERROR", "operations"),
-    _S("LOG_FILE", None, "also log to this file, rotated by size", "operations"),
-    _S("LOG_MAX_BYTES", 10 * 1024 * 1024, "size at which the log file is rotated", "operations", "int", 1),
-    _S("LOG_BACKUPS", 5, "rotated log files kept", "operations", "int", 0),
-    _S("METRICS_FILE", None, "Prometheus text-format metrics for node_exporter's textfile collector", "operations"),
-    _S("WINDOWS", (), "maintenance windows, e.g. 22:00-06:00,12:30-13:15", "operations",
-       shown="(none: work straight through)"),
-    _S("TZ", None, "IANA time zone of the windows, e.g. Europe/Berlin", "operations",
-       shown="the machine's local time"),
-    _S("REPEAT", None, "run pass after pass, this long apart (e.g. 24h, 30m, 90s); --loop uses 24h", "operations",
-       shown="(none: one pass)"),
-    # notifications
-    _S("TELEGRAM_TOKEN", None, "Telegram bot token for notifications (or INSPECTOR_TELEGRAM_TOKEN_FILE)",
-       "notifications", secret_file=True),
-    _S("TELEGRAM_CHAT_IDS", (), "comma-separated Telegram chat ids to notify", "notifications"),
-    _S("TELEGRAM_API_URL", "https://api.telegram.org",
-       "Telegram Bot API base URL (a proxy or a local Bot API server)", "notifications"),
-    _S("WEBHOOK_URL", None, "URL that receives a JSON POST per notification (or INSPECTOR_WEBHOOK_URL_FILE)",
-       "notifications", secret_file=True),
-    _S("AMQP_URL", None, "amqp:// or amqps:// URL of a RabbitMQ broker that gets every notification as a "
-       "persistent JSON message (or INSPECTOR_AMQP_URL_FILE; needs the amqp extra)", "notifications",
-       secret_file=True),
-    _S("AMQP_EXCHANGE", "jira-attachment-inspector", "topic exchange the notifications go to, routing key "
-       "inspector.<event>", "notifications", "str"),
-)  # fmt: skip
-BY_NAME = {s.name: s for s in SETTINGS}
-# (name, default as shown, help) of every variable, for --help, the README and its test.
-VARIABLES: tuple[tuple[str, str, str], ...] = tuple((s.name, s.shown_default(), s.help) for s in SETTINGS)
-SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS))
+__all__ = ["BY_NAME", "PREFIX", "SECTIONS", "SETTINGS", "VARIABLES", "Setting"]
 
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -194,6 +75,16 @@ class Config:
     webhook_url: str | None = field(repr=False)
     amqp_url: str | None = field(repr=False)
     amqp_exchange: str
+    jira_gid: int  # the primary group restored files get (identity.gids holds it among the others)
+    restore_parallel: int
+    restore_max_mbps: float
+    restore_retry_timeout: float
+    restore_file_mode: int
+    restore_dir_mode: int
+    restore_quarantine: Path
+    sftp_known_hosts: Path
+    sftp_key_file: Path | None
+    sftp_password: str | None = field(repr=False)
 
     def now(self):
         """The current time in the windows' zone (aware)."""
@@ -207,14 +98,15 @@ class Config:
         return describe_dsn(self.db_dsn)
 
 
-_NOT_SETTINGS = {"jira_uid", "jira_gid", "jira_extra_gids"}  # folded into ``identity``
+_NOT_SETTINGS = {"jira_uid", "jira_extra_gids"}  # folded into ``identity``
 
 
 def defaults(**overrides: Any) -> Config:
     """A Config of every setting's default (for code that builds one without an environment,
     such as tests): no validation, ``overrides`` by field name."""
     values = {s.field: s.default_value() for s in SETTINGS if s.field not in _NOT_SETTINGS}
-    values.update(identity=Identity(0, frozenset({0})), s3_endpoint=None, s3_region=None)
+    values.update(identity=Identity(0, frozenset({0})), s3_endpoint=None, s3_region=None, jira_gid=0)
+    values.update(restore_quarantine=Path("quarantine"), sftp_known_hosts=_default_known_hosts())
     values.update(overrides)
     return Config(**values)
 
@@ -256,8 +148,24 @@ def _jira_url(value: str) -> str | None:
     return value.rstrip("/")
 
 
-def from_env() -> Config:
-    """Build the Config from os.environ, or raise ConfigError listing every bad variable."""
+def _default_known_hosts() -> Path:
+    return Path("~/.ssh/known_hosts").expanduser()
+
+
+def _octal_mode(text: str | None, default: int) -> int | None:
+    """A permission mode written in octal (0640, 640, 0o640); None when it is not one."""
+    if not text:
+        return default
+    digits = text.lower().removeprefix("0o")
+    if not re.fullmatch(r"[0-7]{3,4}", digits):
+        return None
+    mode = int(digits, 8)
+    return mode if mode <= 0o7777 else None
+
+
+def from_env(require_db: bool = True) -> Config:
+    """Build the Config from os.environ, or raise ConfigError listing every bad variable.
+    ``require_db``: false for commands that work from the state file alone (restore)."""
     # Imported here: pipeline processes unpickle a Config and must not pay for these imports.
     from environs import Env, EnvValidationError, validate
 
@@ -308,7 +216,7 @@ def from_env() -> Config:
     # The source.
     dsn = secret("DB_DSN")
     if dsn is None:
-        if "DB_DSN_FILE" not in errors:
+        if "DB_DSN_FILE" not in errors and require_db:
             errors["DB_DSN"] = "is required (a postgresql:// URL or conninfo string)"
         dsn = ""
     elif (reason := check_dsn(dsn)) is not None:
@@ -364,10 +272,10 @@ def from_env() -> Config:
                 raise ValueError
         except ValueError:
             errors["JIRA_EXTRA_GIDS"] = f"'{extra_text}' is not a comma-separated list of gids"
-    identity = Identity(
-        uid=uid if isinstance(uid, int) else 0, gids=frozenset({gid if isinstance(gid, int) else 0, *extra})
-    )
-    values.update(attachments_root=root, identity=identity)
+    gid = gid if isinstance(gid, int) else 0
+    identity = Identity(uid=uid if isinstance(uid, int) else 0, gids=frozenset({gid, *extra}))
+    values.update(attachments_root=root, identity=identity, jira_gid=gid)
+    _restore_settings(raw, secret, values, errors)
 
     # The scan and its operation.
     jira_url = _jira_url(raw("JIRA_URL") or BY_NAME["JIRA_URL"].default)
@@ -440,6 +348,24 @@ def from_env() -> Config:
     if errors:
         raise ConfigError("\n".join(f"{PREFIX}{name}: {why}" for name, why in sorted(errors.items())))
     return Config(**values)
+
+
+def _restore_settings(raw, secret, values: dict[str, Any], errors: dict[str, str]) -> None:
+    """The settings only ``inspector restore`` uses: modes, the quarantine, SFTP's login."""
+    for name in ("RESTORE_FILE_MODE", "RESTORE_DIR_MODE"):
+        mode = _octal_mode(raw(name), BY_NAME[name].default)
+        if mode is None:
+            errors[name] = f"'{raw(name)}' is not an octal mode like 0640"
+        values[name.lower()] = mode or 0
+    quarantine = raw("RESTORE_QUARANTINE")
+    values["restore_quarantine"] = Path(quarantine) if quarantine else values["state_db"].parent / "quarantine"
+    known = raw("SFTP_KNOWN_HOSTS")
+    values["sftp_known_hosts"] = Path(known).expanduser() if known else _default_known_hosts()
+    key = raw("SFTP_KEY_FILE")
+    values["sftp_key_file"] = Path(key).expanduser() if key else None
+    if key and not Path(key).expanduser().is_file():
+        errors["SFTP_KEY_FILE"] = f"'{key}' is not a file"
+    values["sftp_password"] = secret("SFTP_PASSWORD") or None
 
 
 def check_tz(tz: str) -> str | None:
