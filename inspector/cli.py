@@ -26,6 +26,7 @@ EXIT_CODES = """exit codes:
   0  finished          2  configuration or usage error   3  database error
   4  state file error  5  a pipeline process failed      6  report or query error
   7  the attachments storage stopped answering (stats hang past INSPECTOR_STAT_TIMEOUT)
+  8  restore finished, but some attachments could not be copied (restore-plan.txt says why)
   130/143  stopped by SIGINT/SIGTERM (progress kept; the next run resumes)
   1  unexpected internal error (a bug: please report it with the traceback)"""
 
@@ -94,6 +95,27 @@ def _parser() -> argparse.ArgumentParser:
         epilog="uses INSPECTOR_STATE_DB only\n\n" + EXIT_CODES,
     )
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    restore = sub.add_parser(
+        "restore",
+        help="bring missing and corrupted attachments back from a backup (a plan, or --apply)",
+        formatter_class=fmt,
+        description="Look up the attachments a finished pass flagged missing or corrupted in a backup "
+        "of Jira's attachments folder, and write the plan (restore-plan.txt, and restore-permissions.sh "
+        "for files only Jira's account cannot read). With --apply, copy every restorable file into place: "
+        "verified, never over a good file, resumable.",
+        epilog="uses INSPECTOR_ATTACHMENTS_ROOT, INSPECTOR_STATE_DB, INSPECTOR_REPORT_DIR, the restore "
+        "settings and, for s3://, the AWS variables (inspector --help lists them)\n\n" + EXIT_CODES,
+    )
+    restore.add_argument(
+        "--from", dest="source", required=True, metavar="SOURCE",
+        help="the backup: a folder holding a copy of the attachments tree, sftp://user@host[:port]/path "
+        "or s3://bucket/prefix",
+    )  # fmt: skip
+    restore.add_argument("--apply", action="store_true", help="copy the restorable files (default: only plan)")
+    restore.add_argument("--pass", dest="pass_id", type=int, help="restore the findings of this pass "
+                         "(default: the last finished one)")  # fmt: skip
+    restore.add_argument("--only", default="missing,corrupted", help="findings to restore [missing,corrupted]")
 
     demo = sub.add_parser(
         "demo",
@@ -233,6 +255,33 @@ def _cmd_status(args) -> int:
     return 0
 
 
+def _cmd_restore(args) -> int:
+    from .notify import Notifier
+    from .restore import command, plan
+
+    only = frozenset(part.strip() for part in args.only.split(",") if part.strip())
+    if not only or not only <= set(plan.FINDINGS):
+        raise ConfigError(f"--only: '{args.only}' is not a list of {', '.join(plan.FINDINGS)}")
+    cfg = config.from_env(require_db=False)
+    _setup_logging(cfg.log_level, cfg)
+    notifier = Notifier.from_config(cfg)
+    try:
+        options = command.Options(args.source, args.apply, args.pass_id, only)
+        try:
+            counts = command.run(cfg, options, notifier)
+        except InspectorError as exc:
+            if args.apply:
+                notifier.send("restore_failure", f"Jira attachment restore stopped: {exc}")
+            raise
+    finally:
+        notifier.close()
+    lines = plan.summary_lines(counts, args.source, applied=args.apply)
+    lines.append(f"  plan: {cfg.report_dir / command.PLAN_FILE}")
+    lines.append(f"  permission fixes to review: {cfg.report_dir / command.PERMISSIONS_FILE}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -251,7 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return int(exc.code or 0) and ConfigError.exit_code
-    handlers = {"run": _cmd_run, "report": _cmd_report, "status": _cmd_status, "demo": _cmd_demo}
+    handlers = {
+        "run": _cmd_run, "report": _cmd_report, "status": _cmd_status, "restore": _cmd_restore, "demo": _cmd_demo,
+    }  # fmt: skip
     try:
         return handlers[args.command](args)
     except InspectorError as exc:

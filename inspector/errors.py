@@ -60,3 +60,9 @@ class Interrupted(InspectorError):
 
 class Paused(Exception):
     """The maintenance window closed: the pass stopped at a checkpoint and resumes later."""
+
+
+class RestoreIncomplete(InspectorError):
+    """A restore finished, but some attachments could not be copied (their rows say why)."""
+
+    exit_code = 8

@@ -151,6 +151,8 @@ def _define_views(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(sqlfiles.load("report/blocked_source" if has_blocked else "report/blocked_source_empty"))
     (has_hashes,) = _one(conn, "has_table", ["file_hashes"])
     conn.execute(sqlfiles.load("report/hash_source" if has_hashes else "report/hash_source_empty"))
+    (has_restores,) = _one(conn, "has_table", ["restores"])
+    conn.execute(sqlfiles.load("report/restore_source" if has_restores else "report/restore_source_empty"))
     for name in ("report/views", "report/analytics"):
         for statement in sqlfiles.statements(name):
             conn.execute(statement)

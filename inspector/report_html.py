@@ -217,6 +217,25 @@ def _quick_wins(groups: list[dict], hashed: int) -> str:
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _restores(conn: duckdb.DuckDBPyConnection) -> str:
+    """The restore section, when `inspector restore --apply` ran for this pass."""
+    counts = conn.execute(sqlfiles.load("report/html_restores")).fetchall()
+    if not counts:
+        return ""
+    parts = []
+    for backup in dict.fromkeys(row[0] for row in counts):
+        rows = [
+            [status, n, human_bytes(copied), str(last or "-")] for b, status, n, copied, last in counts if b == backup
+        ]
+        parts.append(f"<h2>Restore from {escape(backup)}</h2>"
+                     + _table(["status", "attachments", "copied", "last change (UTC)"], rows, {1, 2}))  # fmt: skip
+    left = [[r[0], [r[1], r[2] or "?"], r[3], r[4], r[5]]
+            for r in conn.execute(sqlfiles.load("report/html_restores_open")).fetchall()]  # fmt: skip
+    if left:
+        parts.append("<h3>not restored</h3>" + _table(["status", "attachment", "issue", "path", "why"], left))
+    return "\n".join(parts) + "\n"
+
+
 def write(
     conn: duckdb.DuckDBPyConnection, s: dict, storage: dict, out: TextIO, sorted_lists: Collection[str] = ()
 ) -> None:
@@ -257,7 +276,7 @@ def write(
 <div><h3>largest attachments</h3>{_table(["attachment", "issue", "uploaded by", "size"], largest, {3})}</div></div>
 <h2>Quick wins: duplicates that free the most space</h2>{_quick_wins(storage["quick_wins"], s["hashed_files"])}
 <h2>Projects</h2>{_table(["key", "project", "attachments", "on disk", "missing", "permissions", "corrupted", "errors", "in duplicates"], project_rows, {2, 3, 4, 5, 6, 7, 8})}
-<h2>Lists</h2>""")
+{_restores(conn)}<h2>Lists</h2>""")
     _lists(conn, out, sorted_lists)
     out.write(f"""
 <script>{_SCRIPT}</script>

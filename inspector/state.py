@@ -24,7 +24,7 @@ from .config import Config
 from .errors import StateError
 from .messages import NEW, Cursor, Unit
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # version -> the sql/state file that brings the previous version to it
 MIGRATIONS = {version: f"state/schema_v{version}" for version in range(1, SCHEMA_VERSION + 1)}
 
@@ -259,6 +259,11 @@ def _unwritable(path: Path, exc: sqlite3.Error) -> StateError:
         f"cannot write the state file {path}: {why}; progress up to the last checkpoint is kept, "
         f"{hint} and run again to resume"
     )
+
+
+def transaction(conn: sqlite3.Connection, path: Path) -> _Transaction:
+    """A write transaction on another connection to the state file (the restore's own)."""
+    return _Transaction(conn, path)
 
 
 class _Transaction:

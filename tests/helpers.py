@@ -232,3 +232,67 @@ def kill_when(env, state_path, rows_at_least: int, timeout: float = 60, running_
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # stragglers of a finished run too
     return killed
+
+
+@dataclass
+class RestoreWorld:
+    """A scanned-to-be world whose backup (a copy taken before the damage) can repair it."""
+
+    root: Path
+    backup: Path
+    env: dict[str, str]
+    restorable: set[int]  # missing at the root, good in the backup
+    corrupted: set[int]  # wrong size at the root, good in the backup
+    gone: set[int]  # missing at the root and in the backup
+    differs: set[int]  # missing at the root, wrong size in the backup
+    legacy: set[int]  # missing at the root, in the backup under <id>_<filename>
+    permissions: set[int]  # there, but closed to the Jira account
+    paths: dict[int, str]  # id -> relative path of every planted attachment
+    legacy_names: dict[int, str]  # id -> its name in the backup
+
+    @property
+    def copied(self) -> set[int]:
+        return self.restorable | self.corrupted | self.legacy
+
+
+def restore_world(jira: JiraDB, workdir: Path, attachments: int = 200, **extra: str) -> RestoreWorld:
+    """A clean world, a copy of its tree as the backup, then damage planted at the root: the
+    backup holds exactly what a restore needs, except where a fault says otherwise."""
+    import shutil
+
+    from jiraworld import world
+
+    root, backup = workdir / "attachments", workdir / "backup"
+    spec = world.WorldSpec(attachments=attachments, fault_rate=0, hostile_rate=0.1, lock_folders=False)
+    expected = world.build(jira.admin_dsn, root, spec)
+    shutil.copytree(root, backup, symlinks=True)
+    files = healthy_files(root, expected)
+    ids = sorted(aid for aid, path in files.items() if expected.content[aid][0] > 0)
+    names = dict(jira.execute("SELECT id, filename FROM fileattachment"))
+    # The legacy one needs a name that can be a file name (hostile names may hold a slash).
+    legacy = next(aid for aid in ids[5:] if "/" not in names[aid] and len(names[aid].encode()) < 200)
+    picks = iter(aid for aid in ids[5:] if aid != legacy)
+    take = lambda n: {next(picks) for _ in range(n)}  # noqa: E731
+    w = RestoreWorld(root, backup, inspector_env(jira, root, workdir, **extra), take(6), take(3), take(2), take(2),
+                     {legacy}, take(2), {}, {})  # fmt: skip
+    for aid in w.restorable | w.corrupted | w.gone | w.differs | w.legacy | w.permissions:
+        rel = os.path.relpath(files[aid], root)
+        w.paths[aid] = rel
+        live, saved = root / rel, backup / rel
+        if aid in w.corrupted:
+            with open(live, "ab") as f:
+                f.write(b"trailing garbage")
+        elif aid in w.permissions:
+            os.chown(live, 0, 0)
+            os.chmod(live, 0o600)
+        else:
+            live.unlink()
+        if aid in w.gone:
+            saved.unlink()
+        elif aid in w.differs:
+            with open(saved, "ab") as f:
+                f.write(b"x")
+        elif aid in w.legacy:
+            w.legacy_names[aid] = f"{aid}_{names[aid]}"
+            saved.rename(saved.with_name(w.legacy_names[aid]))
+    return w

@@ -77,3 +77,12 @@ CREATE OR REPLACE VIEW missing AS SELECT * FROM attachments WHERE missing;
 CREATE OR REPLACE VIEW permissions AS SELECT * FROM attachments WHERE permissions;
 CREATE OR REPLACE VIEW corrupted AS SELECT * FROM attachments WHERE corrupted;
 CREATE OR REPLACE VIEW errors AS SELECT * FROM attachments WHERE error;
+
+-- What `inspector restore --apply` did for the attachments of this pass: one row each, with the
+-- attachment's link (times UTC).
+CREATE OR REPLACE VIEW restores AS
+SELECT r.id, a.issue_key, a.filename, a.link, r.finding, r.status, r.relpath, r.backup, r.backup_path,
+       r.expected, r.backup_size, r.bytes, CAST(r.started_at AS TIMESTAMP) AS started_at,
+       CAST(r.finished_at AS TIMESTAMP) AS finished_at, r.message, r.quarantined
+FROM restore_source r
+LEFT JOIN attachments a ON a.id = r.id;

@@ -1,0 +1,197 @@
+"""``inspector restore`` from a folder, end to end: a real Jira database and tree, a scan, a
+backup copy taken before the damage, then the plan, --apply, and a scan that finds the
+restored attachments healthy. Faults: a backup of the wrong size, a file appearing at the
+target, a full disk, ``kill -9`` in the middle of --apply."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from .helpers import ids_in, restore_world, run_cli
+
+
+def _plan(report_dir: Path) -> dict[int, list[str]]:
+    """id -> fields (status, link, issue, path, backup path, detail) of restore-plan.txt."""
+    rows = {}
+    for line in (report_dir / "restore-plan.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            continue
+        fields = line.split("\t")
+        rows[int(fields[1].split("/secure/attachment/")[1].split("/")[0])] = fields
+    return rows
+
+
+def _tree(root: Path) -> dict[str, tuple]:
+    found = {}
+    for folder, dirs, files in os.walk(root):
+        for name in dirs + files:
+            st = os.lstat(os.path.join(folder, name))
+            found[os.path.relpath(os.path.join(folder, name), root)] = (st.st_mode, st.st_size, st.st_mtime_ns)
+    return found
+
+
+def _statuses(state: Path) -> dict[int, str]:
+    with sqlite3.connect(state) as conn:
+        return dict(conn.execute("SELECT id, status FROM restores"))
+
+
+def _scanned(jira, workdir, **extra):
+    w = restore_world(jira, workdir, **extra)
+    result = run_cli([], w.env)
+    assert result.returncode == 0, result.stderr
+    report = workdir / "report"
+    assert ids_in(report / "missing.txt") >= w.restorable | w.gone | w.differs | w.legacy
+    assert ids_in(report / "corrupted.txt") == w.corrupted
+    return w, report
+
+
+def test_plan_classifies_every_finding_and_writes_nothing(jira, workdir):
+    w, report = _scanned(jira, workdir)
+    before = _tree(w.root)
+    result = run_cli(["restore", "--from", str(w.backup)], w.env)
+    assert result.returncode == 0, result.stderr
+    plan = _plan(report)
+    status = {aid: fields[0] for aid, fields in plan.items()}
+    for aid in w.restorable | w.corrupted | w.legacy:
+        assert status[aid] == "restorable", (aid, plan[aid])
+    assert {aid for aid, s in status.items() if s == "not_in_backup"} == w.gone
+    assert {aid for aid, s in status.items() if s == "backup_differs"} == w.differs
+    for aid in w.legacy:
+        assert plan[aid][4].endswith("/" + w.legacy_names[aid])
+    assert all(w.paths[aid] == plan[aid][3] for aid in w.copied)
+    assert _tree(w.root) == before  # nothing written under the root
+    assert not (workdir / "quarantine").exists()
+    assert _statuses(w.env["INSPECTOR_STATE_DB"] and Path(w.env["INSPECTOR_STATE_DB"])) == {}
+    script = (report / "restore-permissions.sh").read_text()
+    for aid in w.permissions:
+        assert f"chown 2001:2001 {w.root / w.paths[aid]} && chmod 0640" in script
+    assert "restorable" in result.stdout and "plan only" in result.stdout
+
+
+def test_apply_restores_verified_copies_and_a_new_scan_finds_them_healthy(jira, workdir):
+    w, report = _scanned(jira, workdir)
+    bad = {aid: (w.root / w.paths[aid]).read_bytes() for aid in w.corrupted}
+    result = run_cli(["restore", "--from", str(w.backup), "--apply"], w.env)
+    assert result.returncode == 0, result.stderr + (report / "restore-plan.txt").read_text()
+    statuses = _statuses(Path(w.env["INSPECTOR_STATE_DB"]))
+    assert {aid for aid, s in statuses.items() if s == "restored"} == w.copied
+    assert {aid for aid, s in statuses.items() if s == "not_in_backup"} == w.gone
+    assert {aid for aid, s in statuses.items() if s == "backup_differs"} == w.differs
+    for aid in w.copied:
+        source = w.backup / (w.paths[aid] if aid not in w.legacy else
+                             str(Path(w.paths[aid]).with_name(w.legacy_names[aid])))  # fmt: skip
+        target = w.root / w.paths[aid]
+        assert target.read_bytes() == source.read_bytes()
+        st = target.stat()
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (2001, 2001, 0o640)
+    for aid, data in bad.items():  # the corrupted files were kept, not deleted
+        assert (workdir / "quarantine" / w.paths[aid]).read_bytes() == data
+    assert not [p for p in w.root.rglob(".inspector-restore-*")]
+
+    again = run_cli([], w.env)
+    assert again.returncode == 0, again.stderr
+    assert not ids_in(report / "missing.txt") & w.copied
+    assert not ids_in(report / "corrupted.txt")
+    assert ids_in(report / "missing.txt") >= w.gone | w.differs
+    # The restore is queryable and shown; a second --apply copies nothing again.
+    query = run_cli(["report", "--pass", "1", "--format", "json", "--sql",
+                     "SELECT status, count(*) AS n FROM restores GROUP BY status ORDER BY status"], w.env)  # fmt: skip
+    assert query.returncode == 0, query.stderr
+    assert {r["status"]: r["n"] for r in orjson.loads(query.stdout)}["restored"] == len(w.copied)
+    html = run_cli(["report", "--pass", "1"], w.env)
+    assert html.returncode == 0, html.stderr
+    assert "Restore from" in (report / "report.html").read_text()
+    rerun = run_cli(["restore", "--from", str(w.backup), "--apply", "--pass", "1"], w.env)
+    assert rerun.returncode == 0, rerun.stderr
+    with sqlite3.connect(w.env["INSPECTOR_STATE_DB"]) as conn:
+        copied = dict(conn.execute("SELECT id, bytes FROM restores WHERE status = 'restored'"))
+        sizes = dict(conn.execute("SELECT id, expected FROM restores WHERE status = 'restored'"))
+    assert copied == sizes  # each restored file was copied once, whole
+
+
+def test_only_missing_leaves_corrupted_files_alone(jira, workdir):
+    w, _ = _scanned(jira, workdir)
+    result = run_cli(["restore", "--from", str(w.backup), "--apply", "--only", "missing"], w.env)
+    assert result.returncode == 0, result.stderr
+    restored = {aid for aid, s in _statuses(Path(w.env["INSPECTOR_STATE_DB"])).items() if s == "restored"}
+    assert restored == w.restorable | w.legacy
+    for aid in w.corrupted:
+        assert (w.root / w.paths[aid]).read_bytes().endswith(b"trailing garbage")
+
+
+def test_a_file_that_appears_between_plan_and_apply_is_left_alone(jira, workdir):
+    w, _ = _scanned(jira, workdir)
+    appeared = min(w.restorable)
+    target = w.root / w.paths[appeared]
+    target.write_bytes((w.backup / w.paths[appeared]).read_bytes())  # someone restored it by hand
+    inode = target.stat().st_ino
+    result = run_cli(["restore", "--from", str(w.backup), "--apply"], w.env)
+    assert result.returncode == 0, result.stderr
+    assert _statuses(Path(w.env["INSPECTOR_STATE_DB"]))[appeared] == "already_ok"
+    assert target.stat().st_ino == inode
+
+
+def test_bad_restore_input_is_one_line_and_nonzero(jira, workdir):
+    w, _ = _scanned(jira, workdir)
+    cases = [
+        (["restore", "--from", str(workdir / "nowhere")], "is not a folder"),
+        (["restore", "--from", "gs://bucket/x"], "'gs://' is not a backup"),
+        (["restore", "--from", str(w.backup), "--only", "orphans"], "--only"),
+        (["restore", "--from", str(w.backup), "--pass", "9"], "--pass 9"),
+        (["restore", "--from", "sftp://host/x"], "name the user"),
+        (["restore", "--from", "sftp://u:hunter2@host/x"], "INSPECTOR_SFTP_PASSWORD"),
+    ]
+    for args, words in cases:
+        result = run_cli(args, w.env)
+        assert result.returncode != 0, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and words in lines[0], (args, result.stderr)
+        assert "hunter2" not in result.stderr
+    other = dict(w.env, INSPECTOR_ATTACHMENTS_ROOT=str(w.backup))
+    result = run_cli(["restore", "--from", str(w.backup), "--apply"], other)
+    assert result.returncode == 2 and "restore into the tree the pass checked" in result.stderr
+
+
+@pytest.mark.slow
+def test_kill_9_in_the_middle_of_apply_then_a_rerun_finishes_without_copying_twice(jira, workdir):
+    w, _ = _scanned(jira, workdir)
+    big = min(w.restorable)
+    data = os.urandom(3 * 1024 * 1024 + 123)
+    (w.backup / w.paths[big]).write_bytes(data)
+    jira.execute("UPDATE fileattachment SET filesize = %s WHERE id = %s", (len(data), big))
+    assert run_cli([], w.env).returncode == 0
+    env = dict(w.env, INSPECTOR_RESTORE_MAX_MBPS="1", INSPECTOR_RESTORE_PARALLEL="2")
+    part = w.root / Path(w.paths[big]).parent / f".inspector-restore-{big}.part"
+    proc = subprocess.Popen([sys.executable, "-m", "inspector", "restore", "--from", str(w.backup), "--apply"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not (part.exists() and part.stat().st_size > 1024 * 1024) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    assert part.exists() and 0 < part.stat().st_size < len(data)
+    kept = part.stat().st_size
+    assert not (w.root / w.paths[big]).exists()  # nothing half-written under the attachment's name
+    assert _statuses(Path(w.env["INSPECTOR_STATE_DB"]))[big] == "copying"
+
+    rerun = run_cli(["restore", "--from", str(w.backup), "--apply"], dict(w.env, INSPECTOR_RESTORE_MAX_MBPS="0"))
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"continuing its copy at byte {kept}" in rerun.stderr
+    assert (w.root / w.paths[big]).read_bytes() == data
+    assert not part.exists()
+    with sqlite3.connect(w.env["INSPECTOR_STATE_DB"]) as conn:
+        rows = {r[0]: r[1:] for r in conn.execute("SELECT id, status, bytes, expected FROM restores")}
+    assert {aid for aid, r in rows.items() if r[0] == "restored"} == w.copied
+    # The rerun wrote only what the killed run had not: the big file's rest, the others whole.
+    assert rows[big][1] == len(data) - kept
+    assert all(r[1] == r[2] for aid, r in rows.items() if r[0] == "restored" and aid != big)
