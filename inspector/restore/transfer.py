@@ -198,7 +198,7 @@ class Copier:
                 data = self._retrying(f"{self.backup.describe()}/{backup_path}", read, state)
                 if not data:
                     raise OSError(errnos.ESTALE, f"the backup copy ended at {offset} of {c.filesize} bytes")
-                os.pwrite(fd, data, offset)
+                _write_all(fd, data, offset)
                 if digest is not None:
                     digest.update(data)
                 offset += len(data)
@@ -279,6 +279,14 @@ class Copier:
             final.unlink()
         log.info("quarantined %s as %s", relpath, dest)
         return str(dest)
+
+
+def _write_all(fd: int, data: bytes, offset: int) -> None:
+    """pwrite until every byte is down: a nearly full disk takes part of a write, then fails."""
+    view = memoryview(data)
+    while view:
+        n = os.pwrite(fd, view, offset)
+        view, offset = view[n:], offset + n
 
 
 def _lstat(path: Path) -> os.stat_result | None:
