@@ -1,0 +1,128 @@
+"""``inspector restore --from sftp://...`` against a real OpenSSH sshd (internal-sftp) on
+127.0.0.1, reached through a TCP proxy that can cut the connection mid-file: key and password
+logins, host keys checked, a dropped connection continued from its offset."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from jiraworld import sftpserver
+from jiraworld.tcpproxy import TcpProxy
+
+from .helpers import restore_world, run_cli
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    why = sftpserver.available()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the SFTP tests: {why}")
+        pytest.skip(why)
+    server = sftpserver.SftpServer(tmp_path_factory.mktemp("sshd"), password_auth=True).start()
+    yield server
+    server.stop()
+
+
+def _sftp_env(w, sshd, port: int | None = None, **extra: str) -> dict[str, str]:
+    env = dict(w.env, INSPECTOR_SFTP_KNOWN_HOSTS=str(sshd.known_hosts), INSPECTOR_SFTP_KEY_FILE=str(sshd.client_key))
+    if port is not None:  # the proxy listens elsewhere: its address carries the server's key
+        known = Path(w.env["INSPECTOR_STATE_DB"]).parent / "known_hosts"
+        known.write_text(sshd.known_hosts.read_text().replace(f":{sshd.port} ", f":{port} "))
+        env["INSPECTOR_SFTP_KNOWN_HOSTS"] = str(known)
+    env.update(extra)
+    return env
+
+
+def _restored(state: str) -> dict[int, tuple]:
+    with sqlite3.connect(state) as conn:
+        return {r[0]: r[1:] for r in conn.execute("SELECT id, status, bytes, expected FROM restores")}
+
+
+def test_apply_from_sftp_restores_byte_identical_files(jira, workdir, sshd):
+    w = restore_world(jira, workdir)
+    assert run_cli([], w.env).returncode == 0
+    url = f"sftp://root@127.0.0.1:{sshd.port}{w.backup}"
+    plan = run_cli(["restore", "--from", url], _sftp_env(w, sshd))
+    assert plan.returncode == 0, plan.stderr
+    result = run_cli(["restore", "--from", url, "--apply"], _sftp_env(w, sshd))
+    assert result.returncode == 0, result.stderr
+    rows = _restored(w.env["INSPECTOR_STATE_DB"])
+    assert {aid for aid, r in rows.items() if r[0] == "restored"} == w.copied
+    assert {aid for aid, r in rows.items() if r[0] == "not_in_backup"} == w.gone
+    assert {aid for aid, r in rows.items() if r[0] == "backup_differs"} == w.differs
+    for aid in w.restorable | w.corrupted:
+        assert (w.root / w.paths[aid]).read_bytes() == (w.backup / w.paths[aid]).read_bytes()
+    again = run_cli([], w.env)
+    assert again.returncode == 0
+    from .helpers import ids_in
+
+    assert not ids_in(workdir / "report/missing.txt") & w.copied
+
+
+def test_a_connection_cut_in_the_middle_of_a_large_file_continues_from_its_offset(jira, workdir, sshd):
+    w = restore_world(jira, workdir)
+    big = min(w.restorable)
+    data = os.urandom(24 * 1024 * 1024 + 5)
+    (w.backup / w.paths[big]).write_bytes(data)
+    jira.execute("UPDATE fileattachment SET filesize = %s WHERE id = %s", (len(data), big))
+    assert run_cli([], w.env).returncode == 0
+    with TcpProxy(sshd.port) as proxy:
+        proxy.cut_after = 10 * 1024 * 1024  # well into the big file: the small ones are done by then
+        env = _sftp_env(w, sshd, proxy.port, INSPECTOR_RESTORE_PARALLEL="1", INSPECTOR_RESTORE_RETRY_TIMEOUT="60")
+        url = f"sftp://root@127.0.0.1:{proxy.port}{w.backup}"
+        result = run_cli(["restore", "--from", url, "--apply", "--only", "missing"], env, timeout=240)
+        assert result.returncode == 0, result.stderr
+        assert proxy.cuts == 1 and proxy.connections >= 2
+    assert "connection lost" in result.stderr and "retrying in" in result.stderr
+    assert (w.root / w.paths[big]).read_bytes() == data
+    rows = _restored(w.env["INSPECTOR_STATE_DB"])
+    assert rows[big][0] == "restored"
+    # Continued where the cut left it: the bytes written are the file, not the file and a restart.
+    assert rows[big][1] == len(data)
+    assert not list(w.root.rglob(".inspector-restore-*"))
+
+
+def test_an_unknown_host_key_is_refused_naming_its_fingerprint(jira, workdir, sshd):
+    w = restore_world(jira, workdir)
+    assert run_cli([], w.env).returncode == 0
+    before = sorted(p.name for p in w.root.rglob("*"))
+    env = _sftp_env(w, sshd, INSPECTOR_SFTP_KNOWN_HOSTS=str(sshd.base / "other_known_hosts"))
+    result = run_cli(["restore", "--from", f"sftp://root@127.0.0.1:{sshd.port}{w.backup}", "--apply"], env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "SHA256:" in lines[0] and "other_known_hosts" in lines[0], result.stderr
+    host_key = (sshd.base / "host_key.pub").read_text().split()[1]
+    import base64
+    import hashlib
+
+    fingerprint = base64.b64encode(hashlib.sha256(base64.b64decode(host_key)).digest()).decode().rstrip("=")
+    assert f"SHA256:{fingerprint}" in lines[0]  # the server's real key, as ssh-keygen -l shows it
+    assert sorted(p.name for p in w.root.rglob("*")) == before
+
+
+def test_password_logins_and_a_wrong_password(jira, workdir, sshd):
+    w = restore_world(jira, workdir)
+    assert run_cli([], w.env).returncode == 0
+    sshd.password_user("inspbackup", "right-horse-battery")
+    os.chmod(workdir, 0o755)  # the backup user reads the copy
+    url = f"sftp://inspbackup@127.0.0.1:{sshd.port}{w.backup}"
+    secret = workdir / "sftp-password"
+    secret.write_text("wrong-horse-battery\n")
+    env = _sftp_env(w, sshd, INSPECTOR_SFTP_PASSWORD_FILE=str(secret))
+    del env["INSPECTOR_SFTP_KEY_FILE"]
+    refused = run_cli(["restore", "--from", url], env)
+    assert refused.returncode == 2
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "refused the login of 'inspbackup' (password)" in lines[0], refused.stderr
+    assert "wrong-horse" not in refused.stderr + refused.stdout
+    secret.write_text("right-horse-battery\n")
+    done = run_cli(["restore", "--from", url, "--apply"], env)
+    assert done.returncode == 0, done.stderr
+    assert "right-horse" not in done.stderr + done.stdout
+    rows = _restored(w.env["INSPECTOR_STATE_DB"])
+    assert {aid for aid, r in rows.items() if r[0] == "restored"} == w.copied
