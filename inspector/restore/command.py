@@ -203,9 +203,12 @@ def run(config: Config, options: Options, notifier: Any = None) -> dict[str, int
     pacer = transfer.LockedPacer(config.restore_max_mbps * 1e6)
     copier = transfer.Copier(backup, target, pacer, _Halt(gate))
     try:
-        root_probe = copier._retrying(f"{backup.describe()}", lambda: backup.probe(""), {})
-        if root_probe.errno:
-            raise ConfigError(f"--from: cannot read {backup.describe()}: {os.strerror(root_probe.errno)}")
+        # One listing of the backup's top level: reachable, readable, and not empty (a wrong path).
+        top = copier._retrying(f"{backup.describe()}", lambda: backup.names(""), {})
+        if isinstance(top, int):
+            raise ConfigError(f"--from: cannot read {backup.describe()}: {os.strerror(top)}")
+        if not top:
+            raise ConfigError(f"--from: {backup.describe()} is empty: is it the copy of Jira's attachments folder?")
         log.info("restore from %s: looking up %d attachments of pass %d", backup.describe(), len(copies), pass_id)
         with ThreadPoolExecutor(LOOKUPS, thread_name_prefix="lookup") as pool:
             found = list(pool.map(lambda c: _lookup(backup, copier, c), copies))

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import errno as errnos
+import logging
 import stat
 import threading
 import urllib.parse
