@@ -18,7 +18,7 @@ import pytest
 from inspector.notify import ATTEMPTS, Notifier, Telegram, Webhook
 from jiraworld import world
 
-from .helpers import inspector_env, run_cli
+from .helpers import inspector_env, restore_world, run_cli
 
 TOKEN = "123456:AAH-secret-token"
 
@@ -188,6 +188,20 @@ def test_a_scan_publishes_its_events_to_rabbitmq(rabbit, jira, workdir):
     assert start["event"] == "start" and start["source"] == "jira-attachment-inspector"
     assert finish["summary"]["missing"] == len(expected.missing) and "pass 1" in finish["text"]
     assert "guest:guest" not in result.stderr + result.stdout
+
+
+def test_a_restore_publishes_its_start_and_its_counts(rabbit, jira, workdir):
+    exchange, messages = rabbit
+    w = restore_world(jira, workdir, attachments=100)
+    assert run_cli([], w.env).returncode == 0
+    env = dict(w.env, INSPECTOR_AMQP_URL=RABBIT, INSPECTOR_AMQP_EXCHANGE=exchange)
+    result = run_cli(["restore", "--from", str(w.backup), "--apply"], env)
+    assert result.returncode == 0, result.stderr
+    got = messages()
+    assert [key for key, _, _ in got] == ["inspector.restore_start", "inspector.restore_finish"]
+    finish = got[1][2]
+    assert finish["summary"]["restored"] == len(w.copied)
+    assert finish["summary"]["not_in_backup"] == len(w.gone) and str(w.backup) in finish["text"]
 
 
 def test_a_broker_that_is_down_never_fails_the_scan(jira, workdir):

@@ -195,3 +195,25 @@ def test_kill_9_in_the_middle_of_apply_then_a_rerun_finishes_without_copying_twi
     # The rerun wrote only what the killed run had not: the big file's rest, the others whole.
     assert rows[big][1] == len(data) - kept
     assert all(r[1] == r[2] for aid, r in rows.items() if r[0] == "restored" and aid != big)
+
+
+def test_outside_the_windows_nothing_is_copied_and_sigterm_stops_cleanly(jira, workdir):
+    w, _ = _scanned(jira, workdir)
+    now = time.localtime()
+    closed = f"{(now.tm_hour + 2) % 24:02d}:00-{(now.tm_hour + 3) % 24:02d}:00"  # opens in an hour or more
+    env = dict(w.env, INSPECTOR_WINDOWS=closed)
+    proc = subprocess.Popen([sys.executable, "-m", "inspector", "restore", "--from", str(w.backup), "--apply"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and set(_statuses(Path(w.env["INSPECTOR_STATE_DB"])).values()) != {
+        "pending", "not_in_backup", "backup_differs", "no_place"
+    }:  # fmt: skip
+        time.sleep(0.1)
+    time.sleep(1)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert "outside the maintenance windows: copying waits until" in err
+    statuses = _statuses(Path(w.env["INSPECTOR_STATE_DB"]))
+    assert {aid for aid, s in statuses.items() if s == "pending"} == w.copied
+    assert all(not (w.root / w.paths[aid]).exists() for aid in w.restorable)

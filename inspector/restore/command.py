@@ -202,16 +202,17 @@ def run(config: Config, options: Options, notifier: Any = None) -> dict[str, int
     )  # fmt: skip
     pacer = transfer.LockedPacer(config.restore_max_mbps * 1e6)
     copier = transfer.Copier(backup, target, pacer, _Halt(gate))
+    looker = transfer.Copier(backup, target, pacer, gate.stop)  # lookups read little: any time, until a signal
     try:
         # One listing of the backup's top level: reachable, readable, and not empty (a wrong path).
-        top = copier._retrying(f"{backup.describe()}", lambda: backup.names(""), {})
+        top = looker._retrying(f"{backup.describe()}", lambda: backup.names(""), {})
         if isinstance(top, int):
             raise ConfigError(f"--from: cannot read {backup.describe()}: {os.strerror(top)}")
         if not top:
             raise ConfigError(f"--from: {backup.describe()} is empty: is it the copy of Jira's attachments folder?")
         log.info("restore from %s: looking up %d attachments of pass %d", backup.describe(), len(copies), pass_id)
         with ThreadPoolExecutor(LOOKUPS, thread_name_prefix="lookup") as pool:
-            found = list(pool.map(lambda c: _lookup(backup, copier, c), copies))
+            found = list(pool.map(lambda c: _lookup(backup, looker, c), copies))
         _write_permissions(config, root, permissions)
         if not options.apply:
             return _plan_only(config, options, copies, found)
