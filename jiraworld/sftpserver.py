@@ -36,6 +36,8 @@ def _free_port() -> int:
 
 
 def _keygen(path: Path) -> None:
+    for old in (path, path.with_suffix(".pub")):  # a folder used before: fresh keys each start
+        old.unlink(missing_ok=True)
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)], check=True)
 
 

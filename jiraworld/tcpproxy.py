@@ -8,6 +8,7 @@ This kernel has no netem; this is the userspace stand-in the restore tests and b
 from __future__ import annotations
 
 import contextlib
+import queue
 import socket
 import threading
 import time
@@ -76,23 +77,38 @@ class TcpProxy:
             threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
 
     def _pump(self, src: socket.socket, dst: socket.socket, to_client: bool) -> None:
+        """Forward ``src`` to ``dst`` as a delay line: each chunk leaves half the round trip
+        after it arrived, while the next ones keep arriving (a network delays packets, it does
+        not serialize them: requests pipelined on one connection overlap)."""
+        line: queue.Queue[tuple[float, bytes] | None] = queue.Queue()
+        sender = threading.Thread(target=self._send, args=(line, dst, to_client), daemon=True)
+        sender.start()
         try:
             while data := src.recv(65536):
-                if self.latency:
-                    time.sleep(self.latency / 2)
+                line.put((time.monotonic() + self.latency / 2, data))
+        except OSError:
+            pass
+        finally:
+            line.put(None)
+
+    def _send(self, line: queue.Queue, dst: socket.socket, to_client: bool) -> None:
+        try:
+            while (item := line.get()) is not None:
+                due, data = item
+                if (wait := due - time.monotonic()) > 0:
+                    time.sleep(wait)
                 dst.sendall(data)
                 if to_client:
                     with self._lock:
                         self.sent += len(data)
-                        due = self.cut_after is not None and self.sent >= self.cut_after
-                        if due:
+                        cut = self.cut_after is not None and self.sent >= self.cut_after
+                        if cut:
                             self.cut_after = None
-                    if due:
+                    if cut:
                         self.cut()
                         return
         except OSError:
             pass
         finally:
-            for sock in (src, dst):
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_RDWR)

@@ -24,7 +24,15 @@ from typing import Any
 from .. import report, sqlfiles
 from .. import windows as win
 from ..config import Config
-from ..errors import ConfigError, InspectorError, Interrupted, RestoreIncomplete, StateError, StorageError
+from ..errors import (
+    ConfigError,
+    InspectorError,
+    Interrupted,
+    ReportError,
+    RestoreIncomplete,
+    StateError,
+    StorageError,
+)  # fmt: skip
 from ..storage import scheme
 from . import plan, transfer
 from .ledger import Ledger
@@ -163,11 +171,14 @@ def _lookup(backup: Any, copier: transfer.Copier, c: plan.Candidate) -> plan.Fou
 
 
 def _write_plan(report_dir: Path, lines: list[str], summary: list[str]) -> None:
-    report_dir.mkdir(parents=True, exist_ok=True)
     body = "\n".join(["# " + line for line in summary] + ["# status\tlink\tissue\tpath\tbackup path\tdetail"] + lines)
     tmp = report_dir / (PLAN_FILE + ".tmp")
-    tmp.write_text(body + "\n", encoding="utf-8")
-    os.replace(tmp, report_dir / PLAN_FILE)
+    try:
+        report_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(body + "\n", encoding="utf-8")
+        os.replace(tmp, report_dir / PLAN_FILE)
+    except OSError as exc:
+        raise ReportError(f"cannot write {report_dir / PLAN_FILE}: {exc.strerror}") from None
 
 
 def _write_permissions(config: Config, root: str, rows: list[plan.Candidate]) -> None:
@@ -176,9 +187,13 @@ def _write_permissions(config: Config, root: str, rows: list[plan.Candidate]) ->
     )
     target = config.report_dir / PERMISSIONS_FILE
     tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    os.chmod(tmp, 0o600)  # for the admin to read first: not executable, not for everyone
-    os.replace(tmp, target)
+    try:
+        config.report_dir.mkdir(parents=True, exist_ok=True)
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        os.chmod(tmp, 0o600)  # for the admin to read first: not executable, not for everyone
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise ReportError(f"cannot write {target}: {exc.strerror}") from None
 
 
 def run(config: Config, options: Options, notifier: Any = None) -> dict[str, int]:
@@ -320,6 +335,10 @@ def _copy_all(config: Config, pass_id: int, todo: list, copier: transfer.Copier,
                 return
             except TimeoutError as exc:
                 ledger.finish(pass_id, c.id, plan.ERROR, 0, str(exc))
+                return
+            except Exception as exc:  # one file's failure is its row's error, not the run's end
+                log.exception("attachment %d: the copy failed", c.id)
+                ledger.finish(pass_id, c.id, plan.ERROR, 0, f"{type(exc).__name__}: {exc}")
                 return
             after = transfer.final_probe(copier.target, c.relpath)
             message = outcome.message
