@@ -217,3 +217,13 @@ def test_outside_the_windows_nothing_is_copied_and_sigterm_stops_cleanly(jira, w
     statuses = _statuses(Path(w.env["INSPECTOR_STATE_DB"]))
     assert {aid for aid, s in statuses.items() if s == "pending"} == w.copied
     assert all(not (w.root / w.paths[aid]).exists() for aid in w.restorable)
+
+
+def test_apply_takes_the_scans_one_instance_lock(jira, workdir):
+    from inspector.state import exclusive
+
+    w, _ = _scanned(jira, workdir)
+    with exclusive(Path(w.env["INSPECTOR_STATE_DB"])):  # a scan (or another restore) is running
+        result = run_cli(["restore", "--from", str(w.backup), "--apply"], w.env)
+    assert result.returncode == 4 and "another inspector" in result.stderr
+    assert all(not (w.root / w.paths[aid]).exists() for aid in w.restorable)

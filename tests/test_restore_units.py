@@ -135,8 +135,8 @@ def test_a_file_that_appears_right_before_the_rename_is_never_overwritten(trees,
             super().__init__(path)
             self.content = content
 
-        def open(self, rel):
-            reader = super().open(rel)
+        def open(self, rel, known=None):
+            reader = super().open(rel, known)
             folder.mkdir(parents=True, exist_ok=True)
             (folder / "7").write_bytes(self.content)
             return reader
@@ -198,8 +198,8 @@ def test_a_dropped_backup_is_retried_and_the_copy_continues_at_its_offset(trees,
     class Flaky(PosixStorage):
         """Reads that fail twice after the first chunk, as a dropped connection does."""
 
-        def open(self, rel):
-            reader = super().open(rel)
+        def open(self, rel, known=None):
+            reader = super().open(rel, known)
             real = reader.read_at
 
             def read_at(offset, size):

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import StorageError
-from ..storage import Reader
+from ..storage import Probe, Reader
 from ..throttle import Pacer
 from . import plan
 
@@ -183,6 +183,7 @@ class Copier:
                 log.info("attachment %d: continuing its copy at byte %d", c.id, offset)
             digest = _hash_prefix(fd, offset) if c.full_hash else None
             state: dict = {}
+            known = Probe(0, stat.S_IFREG | 0o644, size=c.filesize)  # what the lookup found
             while offset < c.filesize:
                 if self.stop.is_set():
                     raise Stopped()
@@ -190,7 +191,7 @@ class Copier:
 
                 def read(at: int = offset, size: int = want) -> bytes:
                     if "reader" not in state:
-                        state["reader"] = self.backup.open(backup_path)
+                        state["reader"] = self.backup.open(backup_path, known)
                     reader: Reader = state["reader"]
                     return reader.read_at(at, size)
 

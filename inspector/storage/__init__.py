@@ -126,8 +126,10 @@ class Storage(Protocol):
         """Size of the entry itself (a symlink is not followed), or -1 when it is gone."""
         ...
 
-    def open(self, rel: str) -> Reader:
-        """Open for reading content; raises OSError like ``open`` would."""
+    def open(self, rel: str, known: Probe | None = None) -> Reader:
+        """Open for reading content; raises OSError like ``open`` would. ``known``: a probe of
+        ``rel`` the caller just made (a restore's lookup), so a backend that would ask the
+        storage again first (a HEAD, an SFTP stat) need not."""
         ...
 
 

@@ -159,7 +159,7 @@ class PosixStorage:
         except (OSError, ValueError):
             return -1
 
-    def open(self, rel: str) -> PosixReader:
+    def open(self, rel: str, known: Probe | None = None) -> PosixReader:  # fstat of the fd is free
         return PosixReader(self._path(rel))
 
 

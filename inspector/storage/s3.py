@@ -112,9 +112,9 @@ def make_client(endpoint: str | None, region: str | None, pool: int, timeout: fl
 class S3Reader:
     """An object opened for hashing: a HEAD, then ranged GETs; sequential reads share one stream."""
 
-    def __init__(self, storage: S3Storage, rel: str):
+    def __init__(self, storage: S3Storage, rel: str, known: Probe | None = None):
         self._storage, self._key = storage, storage.key(rel)
-        self.probe = storage.head(rel)
+        self.probe = known if known is not None and not known.errno else storage.head(rel)
         if self.probe.errno:
             raise OSError(self.probe.errno, self.probe.reason or "cannot read")
         self._body: Any = None
@@ -333,8 +333,8 @@ class S3Storage:
         probe = self.head(rel)
         return probe.size if probe.errno == 0 else -1
 
-    def open(self, rel: str) -> S3Reader:
-        return S3Reader(self, rel)
+    def open(self, rel: str, known: Probe | None = None) -> S3Reader:
+        return S3Reader(self, rel, known)
 
 
 def _failed_probe(exc: BaseException) -> Probe:

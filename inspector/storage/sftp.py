@@ -343,8 +343,8 @@ class SftpStorage:
         probe = self._call(self._stat(rel, follow=False))
         return probe.size if probe.errno == 0 else -1
 
-    def open(self, rel: str) -> SftpReader:
-        probe = self.probe(rel)
+    def open(self, rel: str, known: Probe | None = None) -> SftpReader:
+        probe = known if known is not None else self.probe(rel)
         if probe.errno:
             raise OSError(probe.errno, probe.reason or "cannot open", self._path(rel))
         return SftpReader(self, rel, probe)
