@@ -11,8 +11,8 @@ COPY sql /src/sql
 # duckdb-extension-sqlite-scanner ships the extension file: it is baked into the venv here and
 # loaded from disk at run time (containers next to Jira cannot download it).
 # The s3 extra (boto3): attachments in S3 need no other image; sftp (asyncssh): restores from a
-# backup host over SFTP.
-RUN /opt/inspector/bin/pip install --no-cache-dir "/src[s3,sftp]" \
+# backup host over SFTP; cloud (urllib3): Jira Cloud sites.
+RUN /opt/inspector/bin/pip install --no-cache-dir "/src[s3,sftp,cloud]" \
  && /opt/inspector/bin/python -c "import duckdb; from inspector.report import extension_path; \
 duckdb.connect().execute(f\"LOAD '{extension_path()}'\")"
 

@@ -19,6 +19,7 @@ QUICK_WINS = 10
 # storage.json's parts, in order: each is sql/report/storage/<name>.sql
 STORAGE_PARTS = (
     "by_project", "by_extension", "by_mimetype", "by_author", "by_year", "largest_attachments", "largest_issues",
+    "by_status_category", "by_staleness",  # Jira Cloud only (empty lists for Data Center)
 )  # fmt: skip
 
 

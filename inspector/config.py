@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,12 @@ class Config:
     sftp_known_hosts: Path
     sftp_key_file: Path | None
     sftp_password: str | None = field(repr=False)
+    jira_cloud_url: str | None = None
+    jira_email: str | None = None
+    jira_api_token: str | None = field(default=None, repr=False)
+    jira_jql: str | None = None
+    jira_max_requests_per_second: float = 10.0
+    jira_streams: int = 8
 
     def now(self):
         """The current time in the windows' zone (aware)."""
@@ -213,10 +220,14 @@ def from_env(require_db: bool = True) -> Config:
             value = text or default
         values[s.field] = value if isinstance(value, type(default)) or s.kind == "path" else default
 
-    # The source.
+    # The source: Jira Cloud over REST, or Jira's database and storage.
+    cloud = _cloud_settings(raw, secret, values, errors)
     dsn = secret("DB_DSN")
+    if cloud and (dsn is not None or raw("ATTACHMENTS_ROOT") or raw("FILESTORE_CONFIG")):
+        name = "DB_DSN" if dsn is not None else "ATTACHMENTS_ROOT" if raw("ATTACHMENTS_ROOT") else "FILESTORE_CONFIG"
+        errors[name] = "is not used with INSPECTOR_JIRA_CLOUD_URL (a Cloud site is read over REST): unset one of them"
     if dsn is None:
-        if "DB_DSN_FILE" not in errors and require_db:
+        if "DB_DSN_FILE" not in errors and require_db and not cloud:
             errors["DB_DSN"] = "is required (a postgresql:// URL or conninfo string)"
         dsn = ""
     elif (reason := check_dsn(dsn)) is not None:
@@ -251,7 +262,9 @@ def from_env(require_db: bool = True) -> Config:
         endpoint = (environ.get("AWS_ENDPOINT_URL_S3") or environ.get("AWS_ENDPOINT_URL") or "").strip() or None
     values.update(filestore_config=filestore_path or None, s3_endpoint=endpoint, s3_region=region)
     root, root_probe = root_text or ".", None
-    if not root_text:
+    if cloud:
+        root = cloud  # what the pass records as its root: the site
+    elif not root_text:
         if "FILESTORE_CONFIG" not in errors:  # else that one line says why there is no root
             errors["ATTACHMENTS_ROOT"] = "is required (Jira's data/attachments folder, or s3://BUCKET/PREFIX)"
     else:
@@ -278,7 +291,7 @@ def from_env(require_db: bool = True) -> Config:
     _restore_settings(raw, secret, values, errors)
 
     # The scan and its operation.
-    jira_url = _jira_url(raw("JIRA_URL") or BY_NAME["JIRA_URL"].default)
+    jira_url = cloud or _jira_url(raw("JIRA_URL") or BY_NAME["JIRA_URL"].default)  # Cloud links go to the site
     if jira_url is None:
         errors["JIRA_URL"] = "must start with http:// or https:// and name a host"
     level = (raw("LOG_LEVEL") or "INFO").upper()
@@ -348,6 +361,29 @@ def from_env(require_db: bool = True) -> Config:
     if errors:
         raise ConfigError("\n".join(f"{PREFIX}{name}: {why}" for name, why in sorted(errors.items())))
     return Config(**values)
+
+
+def _cloud_settings(raw, secret, values: dict[str, Any], errors: dict[str, str]) -> str | None:
+    """The Jira Cloud source's settings; the site's URL when it is configured."""
+    url = raw("JIRA_CLOUD_URL") or None
+    email, token = raw("JIRA_EMAIL") or None, secret("JIRA_API_TOKEN") or None
+    values.update(jira_cloud_url=None, jira_email=email, jira_api_token=token, jira_jql=raw("JIRA_JQL") or None)
+    if url is None:
+        return None
+    site = _jira_url(url)
+    if site is None or urllib.parse.urlsplit(site).path not in ("", "/"):
+        errors["JIRA_CLOUD_URL"] = "must be the site's address, like https://acme.atlassian.net"
+        return url  # meant for Cloud: no database or folder is asked for besides this one line
+    if not email:
+        errors["JIRA_EMAIL"] = "is required with INSPECTOR_JIRA_CLOUD_URL (the account of the API token)"
+    if not token and "JIRA_API_TOKEN_FILE" not in errors:
+        errors["JIRA_API_TOKEN"] = "is required with INSPECTOR_JIRA_CLOUD_URL (or INSPECTOR_JIRA_API_TOKEN_FILE)"
+    import importlib.util
+
+    if importlib.util.find_spec("urllib3") is None:
+        errors["JIRA_CLOUD_URL"] = "needs the cloud extra: pip install 'jira-attachment-inspector[cloud]'"
+    values["jira_cloud_url"] = site
+    return site
 
 
 def _restore_settings(raw, secret, values: dict[str, Any], errors: dict[str, str]) -> None:

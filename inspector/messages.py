@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 # Reading order of a pass: attachments added since the last finished pass, then the rest.
 NEW, OLD = "new", "old"
+# A Jira Cloud partition's part: "cloud:<name>", and "cloud-done:<name>" once it is read whole.
+CLOUD, CLOUD_DONE = "cloud:", "cloud-done:"
 
 Unit = tuple[str, str]  # a project/bucket folder of the orphan walk
 WalkEntry = tuple[str, int | None, int | None, str, int | None]  # relpath, claimed id, size, kind, mtime
@@ -30,6 +32,14 @@ class Batch(NamedTuple):
     seq: int
     part: str
     rows: list[tuple]
+
+
+class Facts(NamedTuple):
+    """What only Jira Cloud says: issue facts (``sources.cloud.IssueFacts``) and the authors'
+    account ids of a batch, sent before the batch's rows."""
+
+    issues: list[tuple]
+    authors: list[tuple[int, str]]
 
 
 class HashBatch(NamedTuple):
@@ -73,4 +83,4 @@ class WalkDone(NamedTuple):
 
 
 Work = Batch | HashBatch | None
-Result = Checked | Hashed | Walked | FeedDone | CheckerDone | WalkDone
+Result = Checked | Facts | Hashed | Walked | FeedDone | CheckerDone | WalkDone

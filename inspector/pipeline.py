@@ -161,6 +161,10 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
     n = config.checkers
     reading, walkers = not current.reader_done, 0 if current.walk_done else config.walkers
 
+    if config.jira_cloud_url:
+        shown = _Progress(estimate, current.rows_done, config.progress_interval, metrics)
+        _run_stages(config, _cloud_stages(config, current, reading), should_stop, shown)
+        return _conclude(config, pass_id, metrics, should_stop, resumed)
     # Held for the whole run (a shared object nobody holds is gone before the children open it).
     claims = walker.Claims.shared(multiprocessing.get_context("spawn"), current.walk_cursor)
 
@@ -186,12 +190,45 @@ def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Out
         walkers = 0
     shown = _Progress(estimate, current.rows_done, config.progress_interval, metrics)
     _run_stages(config, stages(reading, walkers), should_stop, shown)
+    return _conclude(config, pass_id, metrics, should_stop, resumed)
+
+
+def _cloud_stages(config: Config, current: PassInfo, reading: bool):
+    """A Jira Cloud pass: the Cloud reader, whose pages are already judged, and the writer.
+    Its partitions are planned once, when the pass starts, and kept in the state."""
+    from .sources.cloud import CloudSource
+    from .stages import cloudreader
+
+    pass_id = current.pass_id
+    with State(config.state_db) as state:
+        if not state.partitions(pass_id):
+            source = CloudSource(config)
+            state.set_partitions(pass_id, [tuple(p) for p in source.partitions()])
+            state.walk_finished(pass_id)  # nothing to walk: a Cloud site has no orphan files
+        todo = [(name, project, after, stop, cursor) for name, project, after, stop, cursor, done
+                in state.partitions(pass_id) if not done]  # fmt: skip
+
+    def make(work_q, result_q, progress, _clock):
+        plan = writer.Plan(pass_id, 0, reading, 0)
+        procs: dict[str, tuple[Callable, tuple]] = {"writer": (writer.run, (config, plan, result_q, progress))}
+        if reading:
+            procs["reader"] = (cloudreader.run, (config, pass_id, todo, result_q))
+        return procs
+
+    return make
+
+
+def _conclude(config: Config, pass_id: int, metrics: Metrics, should_stop, resumed: bool) -> Outcome:
+    """After the rows: hash for duplicates when asked, then the report."""
     hashing = None
     if config.hash:
         started = time.monotonic()
         for level in (hasher.HEAD_TAIL, hasher.FULL):
             _run_stages(config, _hashing(config, pass_id, level), should_stop)
         hashing = time.monotonic() - started
+        if config.jira_cloud_url:
+            with State(config.state_db) as state:
+                state.cloud_content_verdicts(pass_id)
 
     stored = time.monotonic()
     log.debug("pass stored; parent peak rss so far %.1f MB", peak_rss_mb())

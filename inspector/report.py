@@ -151,6 +151,8 @@ def _define_views(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(sqlfiles.load("report/blocked_source" if has_blocked else "report/blocked_source_empty"))
     (has_hashes,) = _one(conn, "has_table", ["file_hashes"])
     conn.execute(sqlfiles.load("report/hash_source" if has_hashes else "report/hash_source_empty"))
+    (has_facts,) = _one(conn, "has_table", ["issue_facts"])
+    conn.execute(sqlfiles.load("report/facts_source" if has_facts else "report/facts_source_empty"))
     (has_restores,) = _one(conn, "has_table", ["restores"])
     conn.execute(sqlfiles.load("report/restore_source" if has_restores else "report/restore_source_empty"))
     for name in ("report/views", "report/analytics"):
@@ -225,8 +227,12 @@ def summary_text(s: dict, report_dir: Path | None = None) -> str:
     lines = [
         f"Jira attachment inspection, pass {s['pass_id']}: {state}",
         f"  started {s['started_at']}, finished {s['finished_at'] or '-'}",
-        f"  root    {s['attachments_root']} (evaluated for uid {s['jira_uid']},"
-        f" gids {','.join(map(str, s['jira_gids']))})",
+        (
+            f"  site    {s['attachments_root']} (Jira Cloud, read over REST)"
+            if str(s["attachments_root"]).startswith(("https://", "http://"))
+            else f"  root    {s['attachments_root']} (evaluated for uid {s['jira_uid']},"
+            f" gids {','.join(map(str, s['jira_gids']))})"
+        ),
         "",
         f"  attachments checked   {s['total_attachments']:>10}  ({human_bytes(s['total_bytes'])})",
         f"  missing               {s['missing']:>10}",

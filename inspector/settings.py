@@ -67,6 +67,17 @@ SETTINGS: tuple[Setting, ...] = (
        "int", 1),
     _S("DB_CONNECT_TIMEOUT", 30, "seconds to keep retrying the database (at start, or after a lost connection)",
        "source: postgres", "int", 1),
+    # source: Jira Cloud over REST (sources/cloud.py)
+    _S("JIRA_CLOUD_URL", None, "https://SITE.atlassian.net: scan this Jira Cloud site over REST instead of a "
+       "database and a folder", "source: jira cloud"),
+    _S("JIRA_EMAIL", None, "email of the Atlassian account whose API token is used", "source: jira cloud"),
+    _S("JIRA_API_TOKEN", None, "API token of that account (or INSPECTOR_JIRA_API_TOKEN_FILE)", "source: jira cloud",
+       secret_file=True),
+    _S("JIRA_JQL", None, "JQL that narrows the scan (default: every issue with attachments)", "source: jira cloud"),
+    _S("JIRA_MAX_REQUESTS_PER_SECOND", 10.0, "requests per second to the site, all streams together; a 429 "
+       "halves it for a while", "source: jira cloud", "float", 0.1, shown="10"),
+    _S("JIRA_STREAMS", 8, "search page streams read at once (projects, big ones split by issue number)",
+       "source: jira cloud", "int", 1),
     # storage: a POSIX folder (storage/posix.py)
     _S("ATTACHMENTS_ROOT", "", "Jira's data/attachments folder, or s3://BUCKET/PREFIX for object storage",
        "storage: posix", shown="(required)"),

@@ -22,9 +22,9 @@ import orjson
 from . import sqlfiles
 from .config import Config
 from .errors import StateError
-from .messages import NEW, Cursor, Unit
+from .messages import CLOUD, CLOUD_DONE, NEW, Cursor, Unit
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # version -> the sql/state file that brings the previous version to it
 MIGRATIONS = {version: f"state/schema_v{version}" for version in range(1, SCHEMA_VERSION + 1)}
 
@@ -210,6 +210,16 @@ class State:
                 self.conn.execute(
                     "UPDATE passes SET rows_done = rows_done + ? WHERE pass_id = ?", (len(results), pass_id)
                 )
+            elif cursor.part.startswith((CLOUD, CLOUD_DONE)):  # a Cloud partition: its last issue number stored
+                done = cursor.part.startswith(CLOUD_DONE)
+                self.conn.execute(
+                    "UPDATE cloud_partitions SET cursor_num = max(cursor_num, ?), done = max(done, ?) "
+                    "WHERE pass_id = ? AND name = ?",
+                    (cursor.last_id, int(done), pass_id, cursor.part.split(":", 1)[1]),
+                )
+                self.conn.execute(
+                    "UPDATE passes SET rows_done = rows_done + ? WHERE pass_id = ?", (len(results), pass_id)
+                )
             elif cursor.part == NEW:
                 self.conn.execute(
                     "UPDATE passes SET cursor_id = max(cursor_id, ?), rows_done = rows_done + ? WHERE pass_id = ?",
@@ -233,6 +243,42 @@ class State:
                 self.conn.execute(
                     "UPDATE passes SET walk_cursor = ? WHERE pass_id = ?", (orjson.dumps(list(unit)).decode(), pass_id)
                 )
+
+    def write_facts(self, pass_id: int, facts: list[tuple], authors: list[tuple[int, str]]) -> None:
+        """What only Jira Cloud says about issues and authors (stored before their rows)."""
+        with self.transaction():
+            self.conn.executemany(_q("insert_issue_facts"), [(pass_id, *f) for f in facts])
+            self.conn.executemany(
+                "INSERT OR REPLACE INTO attachment_authors (pass_id, id, account_id) VALUES (?, ?, ?)",
+                [(pass_id, *a) for a in authors],
+            )
+
+    def cloud_content_verdicts(self, pass_id: int) -> None:
+        """Jira Cloud: attachments whose content answered 404 become missing, other failures
+        errors (sql/state/cloud_content_verdicts.sql); run after hashing."""
+        from .model import FLAG_BITS
+
+        with self.transaction():
+            self.conn.execute(
+                _q("cloud_content_verdicts"),
+                {"pass_id": pass_id, "missing": FLAG_BITS["missing"], "error": FLAG_BITS["error"]},
+            )
+
+    def partitions(self, pass_id: int) -> list[tuple]:
+        """(name, project, after, stop, cursor, done) of a Cloud pass's partitions."""
+        return self.conn.execute(
+            "SELECT name, project, after_num, stop_num, cursor_num, done FROM cloud_partitions WHERE pass_id = ? "
+            "ORDER BY rowid",
+            (pass_id,),
+        ).fetchall()
+
+    def set_partitions(self, pass_id: int, partitions: list[tuple]) -> None:
+        with self.transaction():
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO cloud_partitions (pass_id, name, project, after_num, stop_num) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [(pass_id, *p) for p in partitions],
+            )
 
     def write_hashes(self, pass_id: int, rows: list[dict], bytes_read: int) -> None:
         now = utcnow()

@@ -44,6 +44,10 @@ class Source(Protocol):
 
 def open_source(config: Config, name: str) -> Source:
     """The configured source, connected (``name`` tells its sessions apart on the server)."""
+    if config.jira_cloud_url:
+        from .cloud import CloudSource
+
+        return CloudSource(config)
     from .postgres import PostgresSource
 
     return PostgresSource(config, name)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..config import Config
-from ..messages import Checked, CheckerDone, FeedDone, Hashed, Result, WalkDone, Walked
+from ..messages import Checked, CheckerDone, Facts, FeedDone, Hashed, Result, WalkDone, Walked
 from ..state import State
 from .runtime import stage
 
@@ -69,6 +69,8 @@ def run(config: Config, plan: Plan, result_q: Any, progress: Any) -> None:
                 state.write_results(pass_id, message.results, tracker.complete(message.seq, message.cursor))
                 with progress.get_lock():
                     progress.value += len(message.results)
+            elif isinstance(message, Facts):
+                state.write_facts(pass_id, message.issues, message.authors)
             elif isinstance(message, Hashed):
                 state.write_hashes(pass_id, message.rows, message.bytes_read)
                 tracker.complete(message.seq, None)

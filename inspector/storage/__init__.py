@@ -154,7 +154,7 @@ def scheme(root: str) -> str:
 
 
 # scheme -> the module of its backend; each has check_root(text) and open_<name>(root, config, listed).
-BACKENDS = {"": "posix", "s3": "s3"}
+BACKENDS = {"": "posix", "s3": "s3", "https": "cloud", "http": "cloud"}
 
 
 def _backend(root: str) -> tuple[ModuleType, str]:
@@ -181,7 +181,7 @@ def check_root(text: str) -> tuple[str, str | None, Probe | None]:
     """(normalized root, problem or None, the root's probe) for the configuration, from the
     backend the root's form selects."""
     if scheme(text) not in BACKENDS:
-        kinds = ", ".join(["a folder", *(f"{s}://" for s in BACKENDS if s)])
+        kinds = ", ".join(["a folder", *(f"{s}://" for s, name in BACKENDS.items() if s and name != "cloud")])
         return text, f"'{scheme(text)}://' storage is not supported (supported: {kinds})", None
     module, _ = _backend(text)
     checked: tuple[str, str | None, Probe | None] = module.check_root(text)

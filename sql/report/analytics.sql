@@ -136,3 +136,30 @@ ORDER BY t.bytes DESC, t.issue_id;
 
 CREATE OR REPLACE VIEW largest_attachments AS FROM largest_attachments_in('attachments');
 CREATE OR REPLACE VIEW largest_issues AS FROM largest_issues_in('attachments');
+
+-- Jira Cloud: storage by the status category of the issue (new, indeterminate, done), and by
+-- how long the issue has gone without an update when the pass started (whole years). Done
+-- issues untouched for years hold the attachments admins archive first. Empty for Data Center.
+CREATE OR REPLACE VIEW issue_facts AS
+SELECT issue_id, status, status_category, issue_type, make_timestamp(updated * 1000000) AS updated
+FROM facts_source;
+
+CREATE OR REPLACE VIEW storage_by_status_category AS
+SELECT f.status_category, count(*) AS attachments, count(DISTINCT r.issue_id) AS issues,
+       coalesce(sum(r.actual_size), 0)::BIGINT AS bytes
+FROM state.results r
+JOIN facts_source f ON f.issue_id = r.issue_id
+WHERE r.pass_id = getvariable('pass_id')
+GROUP BY 1;
+
+CREATE OR REPLACE VIEW storage_by_staleness AS
+SELECT f.status_category,
+       least(3, floor((epoch(CAST(p.started_at AS TIMESTAMP)) - f.updated) / (365.25 * 86400)))::INTEGER
+           AS years_untouched,
+       count(*) AS attachments, count(DISTINCT r.issue_id) AS issues,
+       coalesce(sum(r.actual_size), 0)::BIGINT AS bytes
+FROM state.results r
+JOIN facts_source f ON f.issue_id = r.issue_id
+JOIN state.passes p ON p.pass_id = r.pass_id
+WHERE r.pass_id = getvariable('pass_id') AND f.updated IS NOT NULL
+GROUP BY 1, 2;

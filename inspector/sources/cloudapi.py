@@ -1,0 +1,223 @@
+"""Jira Cloud's REST API, as the inspector calls it: one shared request budget, retries, and
+credentials that never leave the site.
+
+``Budget`` paces every request of every stream together under
+``INSPECTOR_JIRA_MAX_REQUESTS_PER_SECOND``. A ``429`` makes every stream wait its
+``Retry-After`` and halves the rate; the rate climbs back a little after each stretch of
+answered requests (additive increase, multiplicative decrease, as TCP does), never above the
+configured one. ``5xx`` answers and dropped connections are retried 1, 2, 4 … s apart with
+jitter; ``401``/``403`` stop the scan with one line (exit 3).
+
+Attachment content answers with a redirect to a media host: the redirect is followed by hand,
+and the basic-auth header goes only to the Jira site's own host.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import orjson
+
+from ..errors import DatabaseError
+
+log = logging.getLogger("inspector.cloud")
+
+MAX_DELAY = 60.0
+
+
+class CloudAuthError(DatabaseError):
+    """The site refused the credentials (401) or the account may not do this (403)."""
+
+
+class CloudNotFound(DatabaseError):
+    """A 404 from the site (an attachment whose content is gone)."""
+
+
+class Budget:
+    """Requests per second shared by all streams of a process (thread-safe)."""
+
+    def __init__(
+        self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], Any] = time.sleep
+    ):
+        self.ceiling = self.rate = max(0.1, rate)
+        self._clock, self._sleep = clock, sleep
+        self._next = clock()
+        self._answered = 0
+        self._lock = threading.Lock()
+        self.throttled_count = 0
+
+    def take(self) -> None:
+        """Wait for this request's slot."""
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            # 2% under the rate: requests leave evenly spaced, but arrive with a little jitter,
+            # and a site counts any rolling second.
+            self._next = slot + 1.0 / (self.rate * 0.98)
+        if slot > now:
+            self._sleep(slot - now)
+
+    def answered(self) -> None:
+        with self._lock:
+            self._answered += 1
+            if self.rate < self.ceiling and self._answered >= 2 * self.rate:
+                self.rate = min(self.ceiling, self.rate + max(0.5, self.ceiling / 10))
+                self._answered = 0
+
+    def throttled(self, retry_after: float) -> None:
+        """A 429: nobody asks again before ``retry_after`` s, and the rate is halved."""
+        with self._lock:
+            self.throttled_count += 1
+            self._next = max(self._next, self._clock() + retry_after)
+            self.rate = max(0.1, self.rate / 2)
+            self._answered = 0
+
+
+def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
+    """``Retry-After`` as seconds or an HTTP date; ``default`` when absent or unreadable."""
+    if not value:
+        return default
+    value = value.strip()
+    if value.replace(".", "", 1).isdigit():
+        return max(0.0, float(value))
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, moment.timestamp() - time.time())
+
+
+def _messages(data: bytes) -> str:
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return data[:200].decode(errors="replace").strip()
+    if isinstance(body, dict):
+        parts = list(body.get("errorMessages") or []) + [f"{k}: {v}" for k, v in (body.get("errors") or {}).items()]
+        if parts:
+            return "; ".join(map(str, parts))
+    return str(body)[:200]
+
+
+class CloudApi:
+    """Thread-safe: one connection pool and one budget for every stream of the process."""
+
+    def __init__(
+        self, site: str, email: str, token: str, rate: float, retry_timeout: float = 300.0,
+        timeout: float = 60.0, pool: int = 32, sleep: Callable[[float], Any] = time.sleep,
+    ):  # fmt: skip
+        import urllib3
+
+        self.site = site.rstrip("/")
+        self._host = urlsplit(self.site).netloc.lower()
+        self._auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
+        self.budget = Budget(rate, sleep=sleep)
+        self.retry_timeout = retry_timeout
+        self._sleep = sleep
+        self._http = urllib3.PoolManager(
+            num_pools=4, maxsize=pool, block=True, retries=False,
+            timeout=urllib3.Timeout(connect=min(10.0, timeout), read=timeout),
+            headers={"User-Agent": "jira-attachment-inspector", "Accept": "application/json"},
+        )  # fmt: skip
+        self.retried = 0
+        self.requests = 0
+
+    def describe(self) -> str:
+        return self.site
+
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict) -> Any:
+        """One request with the retry policy; returns the urllib3 response (2xx, 3xx, or 404).
+        Requests to the site share the budget; a media host's are not the site's to limit."""
+        import urllib3
+
+        failed_at: float | None = None
+        attempt = 0
+        own = urlsplit(url).netloc.lower() == self._host
+        while True:
+            if own:
+                self.budget.take()
+            why = ""
+            try:
+                self.requests += 1
+                response = self._http.request(method, url, body=body, headers=headers, redirect=False)
+            except (urllib3.exceptions.HTTPError, OSError) as exc:
+                why = f"connection failed ({type(exc).__name__})"
+            else:
+                status = response.status
+                if status < 400 or status == 404:
+                    self.budget.answered()
+                    return response
+                data = response.data
+                if status == 429:
+                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    self.budget.throttled(wait)
+                    self.retried += 1
+                    log.warning("%s answered 429 (rate limited): every stream waits %.1f s and slows down", self.site,
+                                wait)  # fmt: skip
+                    continue  # the budget holds everyone back; a 429 never ends the scan
+                if status in (401, 403):
+                    what = "refused the credentials" if status == 401 else "refused the request for this account"
+                    raise CloudAuthError(
+                        f"{self.site} {what} (HTTP {status}: {_messages(data)}); check INSPECTOR_JIRA_EMAIL and "
+                        "INSPECTOR_JIRA_API_TOKEN, and that the account may browse the projects to scan"
+                    )
+                if status < 500:
+                    raise DatabaseError(f"{self.site}: {method} {urlsplit(url).path} answered HTTP {status}: "
+                                        f"{_messages(data)}")  # fmt: skip
+                why = f"HTTP {status}"
+            now = time.monotonic()
+            failed_at = failed_at or now
+            delay = min(MAX_DELAY, 2.0**attempt) * random.uniform(0.8, 1.2)
+            if now + delay - failed_at > self.retry_timeout:
+                raise DatabaseError(f"{self.site} did not answer for {self.retry_timeout:.0f} s ({why})")
+            attempt += 1
+            self.retried += 1
+            log.warning("%s: %s on %s; retrying in %.1f s", self.site, why, urlsplit(url).path, delay)
+            self._sleep(delay)
+
+    def json(self, method: str, path: str, payload: dict | None = None) -> dict:
+        headers = {"Authorization": self._auth}
+        body = None
+        if payload is not None:
+            body = orjson.dumps(payload)
+            headers["Content-Type"] = "application/json"
+        response = self._send(method, f"{self.site}{path}", body, headers)
+        if response.status == 404:
+            raise CloudNotFound(f"{self.site}{path}: not found ({_messages(response.data)})")
+        try:
+            result: dict = orjson.loads(response.data)
+        except orjson.JSONDecodeError:
+            raise DatabaseError(f"{self.site}{path} answered something that is not JSON") from None
+        return result
+
+    def content(self, attachment_id: int, start: int = 0, end: int | None = None) -> bytes:
+        """An attachment's bytes ``start..end`` (inclusive), following the site's redirect to
+        its media host without the site's credentials. Raises CloudNotFound for a 404."""
+        url = f"{self.site}/rest/api/3/attachment/content/{attachment_id}"
+        headers = {"Authorization": self._auth}
+        wanted = f"bytes={start}-{'' if end is None else end}"
+        for _ in range(5):
+            if start or end is not None:
+                headers["Range"] = wanted
+            response = self._send("GET", url, None, headers)
+            if response.status == 404:
+                raise CloudNotFound(f"attachment {attachment_id}: its content answers 404")
+            if response.status in (301, 302, 303, 307, 308):
+                target = urljoin(url, response.headers.get("Location", ""))
+                url = target
+                # Credentials go to the Jira site only: a media host (another host) gets none.
+                headers = {} if urlsplit(target).netloc.lower() != self._host else {"Authorization": self._auth}
+                continue
+            data: bytes = response.data
+            if response.status == 200 and (start or end is not None):
+                data = data[start : None if end is None else end + 1]  # a host that ignored the range
+            return data
+        raise DatabaseError(f"attachment {attachment_id}: too many redirects")
