@@ -217,6 +217,25 @@ def _quick_wins(groups: list[dict], hashed: int) -> str:
     return f"<table><thead>{head}</thead><tbody>{''.join(rows)}</tbody></table>"
 
 
+def _cloud(storage: dict) -> str:
+    """Jira Cloud's own views: storage by status category, and by years without an update."""
+    categories = storage.get("by_status_category") or []
+    if not categories:
+        return ""
+    names = {"new": "To Do", "indeterminate": "In Progress", "done": "Done"}
+    bars = [(names.get(c["status_category"], c["status_category"] or "?"), [(c["bytes"], BAR)]) for c in categories]
+    stale = [[names.get(r["status_category"], r["status_category"] or "?"),
+              f"{r['years_untouched']}{'+' if r['years_untouched'] == 3 else ''} years", r["issues"], r["attachments"],
+              human_bytes(r["bytes"])] for r in storage.get("by_staleness") or []]  # fmt: skip
+    return (
+        '<h2>By status and age (Jira Cloud)</h2><div class="grid"><div><h3>by status category</h3>'
+        + _bars(bars, human_bytes)
+        + "</div><div><h3>untouched since the last update</h3>"
+        + _table(["status", "untouched", "issues", "attachments", "size"], stale, {2, 3, 4})
+        + "</div></div>\n"
+    )
+
+
 def _restores(conn: duckdb.DuckDBPyConnection) -> str:
     """The restore section, when `inspector restore --apply` ran for this pass."""
     counts = conn.execute(sqlfiles.load("report/html_restores")).fetchall()
@@ -276,7 +295,7 @@ def write(
 <div><h3>largest attachments</h3>{_table(["attachment", "issue", "uploaded by", "size"], largest, {3})}</div></div>
 <h2>Quick wins: duplicates that free the most space</h2>{_quick_wins(storage["quick_wins"], s["hashed_files"])}
 <h2>Projects</h2>{_table(["key", "project", "attachments", "on disk", "missing", "permissions", "corrupted", "errors", "in duplicates"], project_rows, {2, 3, 4, 5, 6, 7, 8})}
-{_restores(conn)}<h2>Lists</h2>""")
+{_cloud(storage)}{_restores(conn)}<h2>Lists</h2>""")
     _lists(conn, out, sorted_lists)
     out.write(f"""
 <script>{_SCRIPT}</script>

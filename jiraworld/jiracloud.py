@@ -97,6 +97,7 @@ class Site:
 def build_site(
     issues: int = 200, projects: int = 4, attachments_per_issue: float = 2.0, seed: int = 3,
     duplicate_rate: float = 0.1, lost_rate: float = 0.0, big_project_share: float = 0.5,
+    per_issue: int | None = None,
 ) -> Site:  # fmt: skip
     """A site whose first project holds ``big_project_share`` of the issues (one big project
     to split); ids are increasing but not dense, as on real sites."""
@@ -117,7 +118,8 @@ def build_site(
         updated = created + timedelta(days=rng.randrange(0, 900))
         key = f"{project['key']}-{counters[project['key']]}"
         issue = Issue(issue_id, key, project, f"Issue {n} of {project['key']}", rng.choice(STATUSES), created, updated)
-        for _ in range(rng.choice((0, 1, 2, 2, 3)) if attachments_per_issue else 0):
+        count = per_issue if per_issue is not None else rng.choice((0, 1, 2, 2, 3)) if attachments_per_issue else 0
+        for _ in range(count):
             att_id += rng.choice((1, 1, 3))
             copy = bool(uploads) and rng.random() < duplicate_rate
             if copy:
@@ -143,6 +145,8 @@ def build_site(
 
 
 def _issue_json(site_url: str, issue: Issue, fields: list[str]) -> dict:
+    if any(name.startswith("*") for name in fields):  # *navigable, *all: every field we model
+        fields = ["attachment", "project", "status", "issuetype", "created", "updated", "summary"]
     f: dict = {}
     if "attachment" in fields:
         f["attachment"] = [
@@ -250,7 +254,7 @@ class JiraCloud:
     """The fake site on 127.0.0.1 and its media host on ``localhost``; start() / stop()."""
 
     def __init__(self, site: Site, email: str = "admin@example.com", token: str = "cloud-token-secret",
-                 latency: float = 0.0, max_rps: float = 0.0, page_limit: int = 37, fail_every: int = 0,
+                 latency: float = 0.0, max_rps: float = 0.0, page_limit: int = 5000, fail_every: int = 0,
                  drop_every: int = 0, seed: int = 5):  # fmt: skip
         self.site, self.email, self.token = site, email, token
         self.latency, self.max_rps, self.page_limit = latency, max_rps, page_limit
@@ -438,12 +442,21 @@ def _handler(cloud: JiraCloud):
             matches = sorted((i for i in self._visible() if predicate(i)), key=sort)
             if after is not None:
                 matches = [i for i in matches if sort(i) > after]
-            # Real sites return fewer than asked for, by their own rules (here: a per-site limit
-            # with some jitter; never more than asked).
+            # Real sites return fewer than asked for, by their own rules: the fewer fields asked
+            # for, the more issues a page holds (Atlassian: "the greatest number of items returned
+            # per page is achieved when requesting id or key only"; 5,000 at most). Modelled here
+            # as 5,000 for id/key only, 1,000 / n for n named fields (at least 50), 50 for all
+            # navigable fields; a site's own page_limit below that, and a little jitter.
             asked = int(body.get("maxResults") or 50)
-            size = max(1, min(asked, cloud.page_limit - cloud.rng.randrange(0, 5)))
-            page, rest = matches[:size], matches[size:]
             fields = body.get("fields") or ["*navigable"]
+            if set(fields) <= {"id", "key"}:
+                cap = 5000
+            elif any(f.startswith("*") for f in fields):
+                cap = 50
+            else:
+                cap = max(50, 1000 // len(fields))
+            size = max(1, min(asked, cap, cloud.page_limit) - cloud.rng.randrange(0, 5))
+            page, rest = matches[:size], matches[size:]
             out: dict[str, object] = {"issues": [_issue_json(cloud.url, i, fields) for i in page]}
             if rest:
                 out["nextPageToken"] = cloud.token_for(body["jql"], sort(page[-1]))

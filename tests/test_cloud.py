@@ -117,6 +117,7 @@ def test_a_scan_reports_the_sites_storage_exactly(workdir):
     assert {a["author"] for a in storage["by_author"]} - {""} == authors  # deleted users: no author
     link = (workdir / "report/report.html").read_text()
     assert f"{fake.url}/secure/attachment/" in link and fake.token not in link
+    assert "By status and age (Jira Cloud)" in link
 
 
 def test_duplicates_by_content_exact_and_credentials_stay_on_the_site(workdir):
