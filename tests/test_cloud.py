@@ -6,6 +6,7 @@ the fake's own data, independently of the inspector."""
 from __future__ import annotations
 
 import collections
+import itertools
 import os
 import signal
 import sqlite3
@@ -48,9 +49,14 @@ def test_budget_paces_every_stream_and_backs_off_on_429():
         now[0] += s
 
     budget = Budget(10, clock=lambda: now[0], sleep=sleep)
+    sent = []
     for _ in range(21):
         budget.take()
-    assert now[0] == pytest.approx(2.0 / 0.98)  # 21 requests at 10/s (less 2%): the 21st leaves ~2 s after the first
+        sent.append(now[0])
+    gaps = [b - a for a, b in itertools.pairwise(sent)]
+    assert min(gaps) >= 1 / 10 - 1e-9  # evenly spaced, never closer than the rate allows
+    assert all(sent[i + 10] - sent[i] >= 1.05 - 1e-9 for i in range(11))  # at most 10 in any rolling second
+    assert 2.0 < sent[-1] < 2.2
     budget.throttled(3.0)
     assert budget.rate == 5
     budget.take()

@@ -28,7 +28,9 @@ from ..errors import DatabaseError
 from ..model import AttachmentRow
 from .cloudapi import CloudApi, CloudAuthError
 
-FIELDS = ["attachment", "project", "status", "issuetype", "created", "updated", "summary"]
+# Only what the scan uses: a site fills a page with more issues the fewer fields are asked for.
+# (No summary: a Cloud report links issues by key.)
+FIELDS = ["attachment", "project", "status", "issuetype", "created", "updated"]
 # Asked for; a site returns what it likes, more the fewer fields are asked for (5,000 at most
 # for ids only; with ours, typically 100 or more): never assumed.
 PAGE = 1000

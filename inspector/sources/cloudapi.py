@@ -31,6 +31,7 @@ from ..errors import DatabaseError
 log = logging.getLogger("inspector.cloud")
 
 MAX_DELAY = 60.0
+WINDOW = 1.05  # seconds in which at most the rate's worth of requests leave (a site counts any second)
 
 
 class CloudAuthError(DatabaseError):
@@ -52,18 +53,27 @@ class Budget:
         self._next = clock()
         self._answered = 0
         self._lock = threading.Lock()
+        self._sent: list[float] = []  # when the last requests left (at most the rate's worth)
         self.throttled_count = 0
 
     def take(self) -> None:
-        """Wait for this request's slot."""
-        with self._lock:
-            now = self._clock()
-            slot = max(now, self._next)
-            # 2% under the rate: requests leave evenly spaced, but arrive with a little jitter,
-            # and a site counts any rolling second.
-            self._next = slot + 1.0 / (self.rate * 0.98)
-        if slot > now:
-            self._sleep(slot - now)
+        """Wait for this request's turn: evenly spaced at the rate (2% under it), and never more
+        than the rate's worth of requests sent within any rolling second (a little over one, for
+        the jitter between sending and the site's clock). Threads late from their sleep look
+        again, so a late request does not crowd the next."""
+        while True:
+            with self._lock:
+                now = self._clock()
+                allowed = self._next
+                cap = max(1, int(self.rate))
+                if len(self._sent) >= cap:
+                    allowed = max(allowed, self._sent[-cap] + WINDOW)
+                if allowed <= now:
+                    self._sent.append(now)
+                    del self._sent[:-cap]
+                    self._next = now + 1.0 / (self.rate * 0.98)
+                    return
+            self._sleep(allowed - now)
 
     def answered(self) -> None:
         with self._lock:
