@@ -86,7 +86,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--sql", help="a DuckDB query over the state; prints the result instead of writing files")
     rep.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output of --sql")
+    rep.add_argument(
+        "--hash", action="store_true",
+        help="with --merge: finish the duplicate search across shards (reads the files whose size only another "
+        "shard shares; needs INSPECTOR_ATTACHMENTS_ROOT or the Cloud site, read-only)",
+    )  # fmt: skip
     rep.add_argument("--pass", dest="pass_id", type=int, help="report this pass id (default: the newest)")
+    rep.add_argument(
+        "--merge", nargs="+", metavar="STATE",
+        help="one report from the state files of a pass split into shards (files or globs, e.g. "
+        "'/state/shard-*.sqlite'); written to INSPECTOR_REPORT_DIR with merged-state.sqlite (with --sql: "
+        "the query runs over the merged pass)",
+    )  # fmt: skip
 
     status = sub.add_parser(
         "status",
@@ -229,6 +240,16 @@ def _cmd_report(args) -> int:
     settings = config.report_settings()
     state_db, report_dir = settings.state_db, settings.report_dir
     _setup_logging("INFO")
+    if args.merge:
+        from . import merge
+
+        if args.pass_id is not None:
+            raise ConfigError("--merge reports each shard's last finished pass: --pass does not apply")
+        state_db = merge.merge(args.merge, report_dir)  # with --sql, the query then reads the merged pass
+        if args.hash:
+            merge.complete_duplicates(state_db)
+    elif args.hash:
+        raise ConfigError("report --hash completes the duplicate search of a --merge")
     if args.sql is None:
         summary = report.build(state_db, report_dir, args.pass_id)
         sys.stdout.write(report.summary_text(summary, report_dir))

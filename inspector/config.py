@@ -92,6 +92,14 @@ class Config:
     jira_jql: str | None = None
     jira_max_requests_per_second: float = 10.0
     jira_streams: int = 8
+    shards: int = 1
+    shard_index: int = 0
+
+    @property
+    def shard(self):
+        from .shards import Shard
+
+        return Shard(self.shards, self.shard_index)
 
     def now(self):
         """The current time in the windows' zone (aware)."""
@@ -113,7 +121,7 @@ def defaults(**overrides: Any) -> Config:
     such as tests): no validation, ``overrides`` by field name."""
     values = {s.field: s.default_value() for s in SETTINGS if s.field not in _NOT_SETTINGS}
     values.update(identity=Identity(0, frozenset({0})), s3_endpoint=None, s3_region=None, jira_gid=0)
-    values.update(restore_quarantine=Path("quarantine"), sftp_known_hosts=_default_known_hosts())
+    values.update(restore_quarantine=Path("quarantine"), sftp_known_hosts=_default_known_hosts(), shard_index=0)
     values.update(overrides)
     return Config(**values)
 
@@ -289,6 +297,11 @@ def from_env(require_db: bool = True) -> Config:
     identity = Identity(uid=uid if isinstance(uid, int) else 0, gids=frozenset({gid, *extra}))
     values.update(attachments_root=root, identity=identity, jira_gid=gid)
     _restore_settings(raw, secret, values, errors)
+    index_text = raw("SHARD_INDEX") or (environ.get("JOB_COMPLETION_INDEX") or "").strip() or "0"
+    if not index_text.isdigit() or int(index_text) >= values["shards"]:
+        source = "INSPECTOR_SHARD_INDEX" if raw("SHARD_INDEX") else "JOB_COMPLETION_INDEX"
+        errors["SHARD_INDEX"] = f"'{index_text}' (from {source}) is not a shard from 0 to {values['shards'] - 1}"
+    values["shard_index"] = int(index_text) if index_text.isdigit() else 0
 
     # The scan and its operation.
     jira_url = cloud or _jira_url(raw("JIRA_URL") or BY_NAME["JIRA_URL"].default)  # Cloud links go to the site

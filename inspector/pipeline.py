@@ -91,6 +91,13 @@ def _prepare(config: Config, fresh: bool) -> tuple[int, bool, PassInfo]:
         if fresh:
             state.abandon_running()
         current = state.running_pass()
+        shard = state.running_shard()
+        if current is not None and shard != (config.shards, config.shard_index):
+            raise StateError(
+                f"{config.state_db} holds an unfinished pass of shard {shard[1] if shard else 0} of "
+                f"{shard[0] if shard else 1}, not {config.shard}: give each shard its own INSPECTOR_STATE_DB, "
+                "or run with --fresh to abandon that pass"
+            )
         if current is not None and current.attachments_root != str(config.attachments_root):
             raise StateError(
                 f"{config.state_db} holds an unfinished pass over {current.attachments_root}; "
@@ -206,7 +213,7 @@ def _cloud_stages(config: Config, current: PassInfo, reading: bool):
             state.set_partitions(pass_id, [tuple(p) for p in source.partitions()])
             state.walk_finished(pass_id)  # nothing to walk: a Cloud site has no orphan files
         todo = [(name, project, after, stop, cursor) for name, project, after, stop, cursor, done
-                in state.partitions(pass_id) if not done]  # fmt: skip
+                in state.partitions(pass_id) if not done and config.shard.owns_name(project)]  # fmt: skip
 
     def make(work_q, result_q, progress, _clock):
         plan = writer.Plan(pass_id, 0, reading, 0)
@@ -223,8 +230,7 @@ def _conclude(config: Config, pass_id: int, metrics: Metrics, should_stop, resum
     hashing = None
     if config.hash:
         started = time.monotonic()
-        for level in (hasher.HEAD_TAIL, hasher.FULL):
-            _run_stages(config, _hashing(config, pass_id, level), should_stop)
+        hash_pass(config, pass_id, should_stop)
         hashing = time.monotonic() - started
         if config.jira_cloud_url:
             with State(config.state_db) as state:
@@ -246,6 +252,15 @@ def _conclude(config: Config, pass_id: int, metrics: Metrics, should_stop, resum
         "orphans sized and report written in %.2f s; parent peak rss %.1f MB", time.monotonic() - stored, peak_rss_mb()
     )
     return Outcome(pass_id, summary, resumed)
+
+
+def hash_pass(config: Config, pass_id: int, should_stop=None) -> None:
+    """Find duplicates by content among the pass's files: the files that share a size read at
+    their first and last 64 KiB, those that share those too read whole. Files hashed before at
+    the same size and time are not read again (so a merge of shards reads only what no shard
+    could compare: files whose size another shard's files share)."""
+    for level in (hasher.HEAD_TAIL, hasher.FULL):
+        _run_stages(config, _hashing(config, pass_id, level), should_stop)
 
 
 def _hashing(config: Config, pass_id: int, level: str):
@@ -372,4 +387,4 @@ def _leave_behind(proc) -> None:
     multiprocessing.process._children.discard(proc)  # type: ignore[attr-defined]
 
 
-__all__ = ["InspectorError", "Outcome", "run_pass", "stop_signals"]
+__all__ = ["InspectorError", "Outcome", "hash_pass", "run_pass", "stop_signals"]

@@ -128,6 +128,9 @@ SETTINGS: tuple[Setting, ...] = (
        "scan", "bool"),
     _S("HASH_MAX_MBPS", 0.0, "cap on reading file content for duplicates, in MB/s for all checkers together",
        "scan", "float", 0, shown="0 (no limit)"),
+    _S("SHARDS", 1, "shards the pass is split into, one per pod of a Kubernetes Indexed Job; each needs its "
+       "own STATE_DB, and `inspector report --merge` joins them", "scan", "int", 1),
+    _S("SHARD_INDEX", None, "which shard this run is, 0 to SHARDS-1", "scan", shown="JOB_COMPLETION_INDEX, else 0"),
     _S("KEEP_PASSES", 2, "finished passes kept queryable in the state file", "scan", "int", 1),
     # operations
     _S("PROGRESS_INTERVAL", 10.0, "seconds between progress log lines when stderr is not a terminal",

@@ -24,7 +24,7 @@ from .config import Config
 from .errors import StateError
 from .messages import CLOUD, CLOUD_DONE, NEW, Cursor, Unit
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # version -> the sql/state file that brings the previous version to it
 MIGRATIONS = {version: f"state/schema_v{version}" for version in range(1, SCHEMA_VERSION + 1)}
 
@@ -140,6 +140,11 @@ class State:
         return _Transaction(self.conn, self.path)
 
     # passes -----------------------------------------------------------------------------------
+    def running_shard(self) -> tuple[int, int] | None:
+        """(shards, index) of the unfinished pass, if there is one."""
+        row = self.conn.execute("SELECT shard_count, shard_index FROM passes WHERE status = 'running'").fetchone()
+        return None if row is None else (row[0], row[1])
+
     def running_pass(self) -> PassInfo | None:
         row = self.conn.execute(_q("current_pass")).fetchone()
         if row is None:
@@ -156,7 +161,17 @@ class State:
         with self.transaction():
             self.conn.execute(
                 _q("new_pass"),
-                (utcnow(), str(config.attachments_root), config.jira_url, config.identity.uid, gids, estimate),
+                (
+                    utcnow(),
+                    str(config.attachments_root),
+                    config.jira_url,
+                    config.identity.uid,
+                    gids,
+                    estimate,
+                    config.shards,
+                    config.shard_index,
+                    config.jira_cloud_url or config.db_target,
+                ),
             )
         started = self.running_pass()
         assert started is not None

@@ -197,7 +197,10 @@ class CloudSource:
         raise NotImplementedError("a Cloud site is read by partitions (stages/cloudreader.py)")
 
     def partitions(self) -> list[Partition]:
-        return plan(projects(self.api), self.config.jira_streams)
+        """The pass's partitions. Shards (INSPECTOR_SHARDS) take whole projects: a split
+        depends on issue counts, which pods starting apart could read differently."""
+        streams = 1 if self.config.shards > 1 else self.config.jira_streams
+        return plan(projects(self.api), streams)
 
     def retried(self) -> int:
         return self.api.retried

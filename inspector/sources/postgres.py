@@ -25,6 +25,7 @@ from ..config import Config
 from ..errors import DatabaseError
 from ..model import ID
 from ..retry import Retry, reason
+from ..shards import WHOLE, Shard
 from . import MAX_ID
 
 log = logging.getLogger("inspector.db")
@@ -99,17 +100,19 @@ def segments(
     batch_size: int,
     until: int = MAX_ID,
     retry: Retry | None = None,
+    shard: Shard = WHOLE,
 ) -> Iterator[list[tuple]]:
     """Yield batches of rows (plain tuples in AttachmentRow order) with id in (``after``,
-    ``until``], in id order. With ``retry``, a transient database failure is waited out and
-    reading resumes after the last row yielded; without, it is raised."""
-    query = sqlfiles.load("postgres/attachments_segment")
+    ``until``], in id order, of ``shard`` only. With ``retry``, a transient database failure is
+    waited out and reading resumes after the last row yielded; without, it is raised."""
+    query = sqlfiles.load("postgres/attachments_segment" if shard.whole else "postgres/attachments_segment_shard")
+    shares = {"shards": shard.count, "shard": shard.index}
     while True:
         got = 0
         try:
             with pool.connection() as conn, conn.transaction(), conn.cursor(name="inspector_attachments") as cur:
                 cur.itersize = batch_size
-                cur.execute(query, {"after": after, "until": until, "limit": segment_rows})
+                cur.execute(query, {"after": after, "until": until, "limit": segment_rows, **shares})
                 while rows := cur.fetchmany(batch_size):
                     if retry is not None and retry.attempts:
                         retry.succeeded()  # rows flow again: a later outage gets a fresh budget
@@ -137,10 +140,10 @@ class PostgresSource:
         return self.config.db_target
 
     def estimate(self) -> int:
-        return estimate_rows(self.pool)
+        return estimate_rows(self.pool) // self.config.shards
 
     def rows(self, after: int, until: int, batch_size: int) -> Iterator[list[tuple]]:
-        return segments(self.pool, after, self.config.db_segment_rows, batch_size, until, self.retry)
+        return segments(self.pool, after, self.config.db_segment_rows, batch_size, until, self.retry, self.config.shard)
 
     def retried(self) -> int:
         return self.retry.total

@@ -25,6 +25,7 @@ from .. import layout, verdicts
 from ..adaptive import Adaptive
 from ..config import Config, Identity
 from ..messages import BlockedFolder, Unit, WalkDone, Walked, WalkEntry
+from ..shards import WHOLE, Shard
 from ..storage import Entry, FlatStorage, Listing, Probe, Storage, open_storage, text_path
 from ..watchdog import MAX_HUNG, Watchdog
 from .runtime import stage
@@ -38,9 +39,10 @@ PROBE_FOLDERS = 8
 class Walk:
     def __init__(
         self, storage: Storage, threads: int = 1, timeout: float = 30.0, max_hung: int = MAX_HUNG,
-        identity: Identity | None = None,
+        identity: Identity | None = None, shard: Shard = WHOLE,
     ):  # fmt: skip
         self.storage = storage
+        self.shard = shard  # INSPECTOR_SHARDS: the project/bucket folders this walk owns
         self._seen_links: set[tuple[int, int]] = set()
         self.watchdog = Watchdog(self._list, self._hung, timeout, max_hung)
         self.adaptive = Adaptive(self.watchdog, threads, PROBE_FOLDERS, SLOW_FOLDER_SECONDS, "listed folders")
@@ -114,14 +116,17 @@ class Walk:
             yield from self.flat(rel)
             return
         listed = self._listing(rel)
+        mine = self.shard.owns_unit(tuple(rel.split("/", 1)))  # type: ignore[arg-type]  # what is the unit's own
         if listed.errno:
-            yield text_path(rel), None, None, "unlistable", None
+            if mine:
+                yield text_path(rel), None, None, "unlistable", None
             return
         folders = []
         for entry in listed.entries:
             if self._enter(entry):
-                folders.append(f"{rel}/{entry.name}")
-            else:
+                if self.shard.owns_name(f"{rel}/{entry.name}"):  # an issue folder: one shard's
+                    folders.append(f"{rel}/{entry.name}")
+            elif mine:
                 yield text_path(f"{rel}/{entry.name}"), None, None, self._kind(entry), None
         # One bucket holds at most 10,000 issue folders: their entries fit in memory at once.
         for entries in self.adaptive.run(folders):
@@ -182,18 +187,18 @@ class Walk:
         next one nobody has claimed yet, and only walker ``index`` 0 reports loose files."""
         listed = self._listing("")
         if listed.errno:
-            if index == 0:
+            if index == 0 and self.shard.index == 0:  # loose entries: the first walker of shard 0
                 yield None, iter([("", None, None, "unlistable", None)])
             return
         units: list[Unit] = []
         for top in listed.entries:
             if not self._enter(top):
-                if index == 0:
+                if index == 0 and self.shard.index == 0:  # loose entries: the first walker of shard 0
                     yield None, iter([(text_path(top.name), None, None, self._kind(top), None)])
                 continue
             second = self._listing(top.name)
             if second.errno:
-                if index == 0:
+                if index == 0 and self.shard.index == 0:  # loose entries: the first walker of shard 0
                     yield None, iter([(text_path(top.name), None, None, "unlistable", None)])
                 continue
             for sub in second.entries:
@@ -202,7 +207,10 @@ class Walk:
                 # resumed walk as the first one did.
                 unit = (top.name, sub.name)
                 entered = self._enter(sub)
-                if after is None or unit > after:
+                # Shards: object storage lists a unit whole, so a unit is a shard's; a file
+                # system's units are listed by every shard, each entering its own issue folders.
+                flat = self.storage.capabilities.settles_from_listing
+                if (after is None or unit > after) and (not flat or self.shard.owns_unit(unit)):
                     units.append(unit)
                     self._subs[unit] = (sub, entered)
         claims = claims or Claims.local(after)
@@ -271,7 +279,7 @@ def run(config: Config, pass_id: int, after: Unit | None, result_q, claims: Clai
     """One of INSPECTOR_WALKERS walkers: claims project/bucket folders until none is left.
     A unit's last message carries (claim number, unit) for the writer's walk checkpoint."""
     storage = open_storage(config)
-    walk = Walk(storage, config.checker_threads, config.stat_timeout, identity=config.identity)
+    walk = Walk(storage, config.checker_threads, config.stat_timeout, identity=config.identity, shard=config.shard)
     batch: list[WalkEntry] = []
     for claimed, entries in walk.units(after, claims, index):
         for entry in entries:

@@ -1,0 +1,27 @@
+-- One shard's keyset segment of attachment rows (INSPECTOR_SHARDS: only ids with id mod shards =
+-- shard; the primary key index still drives the scan) with their issue and project, in id order.
+-- LEFT JOINs on purpose: a row whose issue or project is gone cannot be served by Jira
+-- and must be reported as missing, not silently dropped.
+-- numeric(18,0) is cast to bigint so no Decimal reaches Python; the comparison on fa.id
+-- stays numeric so the primary key index drives the scan (never OFFSET).
+SELECT fa.id::bigint                             AS id,
+       fa.issueid::bigint                        AS issue_id,
+       (ji.id IS NOT NULL)                       AS issue_exists,
+       ji.issuenum::bigint                       AS issue_num,
+       p.id::bigint                              AS project_id,
+       p.pkey                                    AS project_key,
+       coalesce(p.originalkey, p.pkey)           AS original_key,
+       p.pname                                   AS project_name,
+       ji.summary                                AS issue_summary,
+       fa.filename                               AS filename,
+       fa.filesize::bigint                       AS filesize,
+       fa.mimetype                               AS mimetype,
+       fa.author                                 AS author,
+       extract(epoch FROM fa.created)::bigint    AS created
+FROM fileattachment fa
+LEFT JOIN jiraissue ji ON ji.id = fa.issueid
+LEFT JOIN project p ON p.id = ji.project
+WHERE fa.id > %(after)s::numeric AND fa.id <= %(until)s::numeric
+  AND mod(fa.id, %(shards)s::numeric) = %(shard)s::numeric
+ORDER BY fa.id
+LIMIT %(limit)s

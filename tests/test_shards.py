@@ -1,0 +1,165 @@
+"""One pass split into shards (INSPECTOR_SHARDS, one process each, as the pods of a Kubernetes
+Indexed Job), then ``inspector report --merge``: the merged report equals a single run's,
+byte for byte in its lists and counts, also after a shard was killed and run again; sets that
+do not belong together are refused."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+from inspector.shards import Shard, of_text
+from jiraworld import world
+
+from .helpers import inspector_env, report_files, run_cli
+
+SHARDS = 3
+
+
+def _world(jira, workdir):
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=900, hostile_rate=0.1, duplicate_rate=0.05))
+    return root
+
+
+def _shard_env(jira, root, workdir, index: int, **extra: str) -> dict[str, str]:
+    env = inspector_env(jira, root, workdir, INSPECTOR_SHARDS=str(SHARDS), JOB_COMPLETION_INDEX=str(index), **extra)
+    env["INSPECTOR_STATE_DB"] = str(workdir / f"shard-{index}.sqlite")
+    env["INSPECTOR_REPORT_DIR"] = str(workdir / f"report-{index}")
+    return env
+
+
+def _comparable(report_dir: Path) -> dict:
+    """The lists byte for byte, the summary without its times, and the storage analytics."""
+    files = report_files(report_dir)
+    files["storage.json"] = orjson.loads((report_dir / "storage.json").read_bytes())
+    return files
+
+
+def test_ownership_is_a_pure_function_of_the_thing():
+    shards = [Shard(SHARDS, i) for i in range(SHARDS)]
+    for attachment_id in range(10_000, 10_300):
+        assert sum(s.owns_id(attachment_id) for s in shards) == 1
+    units = [
+        (key, str(b))
+        for key in ("ALPHA", "BRAVO", "CHARLIE", "DELTA", "É\udcff")
+        for b in range(10_000, 90_000, 10_000)
+    ]
+    for unit in units:
+        assert sum(s.owns_unit(unit) for s in shards) == 1
+    assert of_text("ALPHA/10000", 7) == of_text("ALPHA/10000", 7)  # stable, not Python's salted hash()
+    assert Shard().owns_id(5) and Shard().owns_unit(("A", "1"))
+
+
+def test_three_shards_merged_equal_one_run(jira, workdir):
+    root = _world(jira, workdir)
+    single = run_cli([], inspector_env(jira, root, workdir, INSPECTOR_REPORT_DIR=str(workdir / "single")))
+    assert single.returncode == 0, single.stderr
+    command = [sys.executable, "-m", "inspector"]
+    procs = [
+        subprocess.Popen(command, env=_shard_env(jira, root, workdir, i), stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for i in range(SHARDS)
+    ]  # fmt: skip
+    for proc in procs:
+        _, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err
+    merged_env = inspector_env(jira, root, workdir, INSPECTOR_REPORT_DIR=str(workdir / "merged"))
+    merged = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], merged_env)
+    assert merged.returncode == 0, merged.stderr
+    assert _comparable(workdir / "merged") == _comparable(workdir / "single")
+    # The shares: every row in exactly one shard, and close to a third each.
+    counts = []
+    for i in range(SHARDS):
+        with sqlite3.connect(workdir / f"shard-{i}.sqlite") as conn:
+            counts.append(conn.execute("SELECT count(*) FROM results").fetchone()[0])
+            assert {r[0] % SHARDS for r in conn.execute("SELECT id FROM results")} == {i}
+    assert sum(counts) == 900 and max(counts) - min(counts) <= 2
+    # --sql over the merged pass answers for the whole instance.
+    total = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite"), "--format", "csv", "--sql",
+                     "SELECT count(*) AS n FROM attachments"], merged_env)  # fmt: skip
+    assert total.returncode == 0 and total.stdout.splitlines()[1] == "900", total.stderr
+
+
+@pytest.mark.slow
+def test_a_shard_killed_and_run_again_still_merges_to_the_same_report(jira, workdir):
+    root = _world(jira, workdir)
+    single = run_cli([], inspector_env(jira, root, workdir, INSPECTOR_REPORT_DIR=str(workdir / "single")))
+    assert single.returncode == 0, single.stderr
+    for i in (0, 2):
+        assert run_cli([], _shard_env(jira, root, workdir, i)).returncode == 0
+    slow = _shard_env(jira, root, workdir, 1, INSPECTOR_MAX_ROWS_PER_SECOND="100", INSPECTOR_BATCH_SIZE="10")
+    proc = subprocess.Popen([sys.executable, "-m", "inspector"], env=slow, stderr=subprocess.DEVNULL)
+    state = workdir / "shard-1.sqlite"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            with sqlite3.connect(state) as conn:
+                if conn.execute("SELECT count(*) FROM results").fetchone()[0] >= 60:
+                    break
+        except sqlite3.Error:
+            pass
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(10)
+    env = inspector_env(jira, root, workdir, INSPECTOR_REPORT_DIR=str(workdir / "merged"))
+    unfinished = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], env)
+    assert unfinished.returncode == 6 and "shard 1" in unfinished.stderr and "not finished" in unfinished.stderr
+    again = run_cli([], _shard_env(jira, root, workdir, 1))
+    assert again.returncode == 0, again.stderr
+    assert "resuming pass" in again.stderr
+    merged = run_cli(["report", "--merge", *(str(workdir / f"shard-{i}.sqlite") for i in range(SHARDS))], env)
+    assert merged.returncode == 0, merged.stderr
+    assert _comparable(workdir / "merged") == _comparable(workdir / "single")
+
+
+def test_sets_that_do_not_belong_together_are_refused(jira, workdir):
+    root = _world(jira, workdir)
+    for i in range(SHARDS):
+        assert run_cli([], _shard_env(jira, root, workdir, i)).returncode == 0
+    other = dict(
+        _shard_env(jira, root, workdir, 0), INSPECTOR_SHARDS="2", INSPECTOR_STATE_DB=str(workdir / "two.sqlite")
+    )
+    assert run_cli([], other).returncode == 0
+    env = inspector_env(jira, root, workdir, INSPECTOR_REPORT_DIR=str(workdir / "merged"))
+    shard = [str(workdir / f"shard-{i}.sqlite") for i in range(SHARDS)]
+    cases = [
+        (shard[:2], "shard 2 of 3 is missing"),
+        ([shard[0], shard[1], shard[1]], "shard 2 of 3 is missing"),  # the same file twice counts once
+        ([shard[0], shard[1], str(workdir / "two.sqlite")], "is shard 0 of 2"),
+        ([*shard, str(workdir / "nothing-*.sqlite")], "no state file matches"),
+    ]
+    for files, words in cases:
+        result = run_cli(["report", "--merge", *files], env)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("inspector: error")]
+        assert result.returncode == 6 and len(errors) == 1 and words in errors[0], (files, result.stderr)
+    dup = workdir / "copy-of-1.sqlite"
+    dup.write_bytes(Path(shard[1]).read_bytes())
+    twice = run_cli(["report", "--merge", shard[0], shard[1], str(dup), shard[2]], env)
+    assert twice.returncode == 6 and "shard 1 is there twice" in twice.stderr
+    wrong = run_cli([], dict(_shard_env(jira, root, workdir, 0), JOB_COMPLETION_INDEX="3"))
+    assert wrong.returncode == 2 and "INSPECTOR_SHARD_INDEX: '3' (from JOB_COMPLETION_INDEX)" in wrong.stderr
+
+
+def test_duplicates_across_shards_are_found_by_the_merge(jira, workdir):
+    root = _world(jira, workdir)
+    single = run_cli(["--hash"], inspector_env(jira, root, workdir, INSPECTOR_REPORT_DIR=str(workdir / "single")))
+    assert single.returncode == 0, single.stderr
+    for i in range(SHARDS):
+        shard = run_cli(["--hash"], _shard_env(jira, root, workdir, i))
+        assert shard.returncode == 0, shard.stderr
+    env = inspector_env(jira, root, workdir, INSPECTOR_REPORT_DIR=str(workdir / "merged"))
+    partial = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], env)
+    assert partial.returncode == 0, partial.stderr
+    within = (workdir / "merged/duplicates.txt").read_text().splitlines()
+    merged = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite"), "--hash"], env)
+    assert merged.returncode == 0, merged.stderr
+    assert _comparable(workdir / "merged") == _comparable(workdir / "single")
+    assert len(within) < len((workdir / "single/duplicates.txt").read_text().splitlines())  # the shards alone miss some
