@@ -216,3 +216,31 @@ def test_every_bad_cloud_configuration_is_one_line(workdir):
         no_cloud = {k: v for k, v in base.items() if not k.startswith("INSPECTOR_JIRA_")}
         result = run_cli([], dict(no_cloud, INSPECTOR_DB_DSN="dbname=x", INSPECTOR_ATTACHMENTS_ROOT=fake.url))
         assert result.returncode == 2 and "set INSPECTOR_JIRA_CLOUD_URL instead" in result.stderr
+
+
+def test_shards_split_a_cloud_site_by_project_and_merge_to_one_report(workdir):
+    site = build_site(issues=300, projects=5, seed=13)
+    with JiraCloud(site) as fake:
+        single = run_cli([], _env(fake, workdir, INSPECTOR_REPORT_DIR=str(workdir / "single")))
+        assert single.returncode == 0, single.stderr
+        for i in range(2):
+            env = _env(fake, workdir, INSPECTOR_SHARDS="2", JOB_COMPLETION_INDEX=str(i),
+                       INSPECTOR_STATE_DB=str(workdir / f"shard-{i}.sqlite"),
+                       INSPECTOR_REPORT_DIR=str(workdir / f"report-{i}"))  # fmt: skip
+            shard = run_cli([], env)
+            assert shard.returncode == 0, shard.stderr
+        merged = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")],
+                         _env(fake, workdir, INSPECTOR_REPORT_DIR=str(workdir / "merged")))  # fmt: skip
+        assert merged.returncode == 0, merged.stderr
+    projects = []
+    for i in range(2):
+        with sqlite3.connect(workdir / f"shard-{i}.sqlite") as conn:
+            projects.append({r[0] for r in conn.execute("SELECT DISTINCT project_key FROM results")})
+    assert projects[0] and projects[1] and not projects[0] & projects[1]  # whole projects, each in one shard
+    single_summary = orjson.loads((workdir / "single/summary.json").read_bytes())
+    merged_summary = orjson.loads((workdir / "merged/summary.json").read_bytes())
+    for key in ("total_attachments", "disk_bytes", "missing", "errors", "duplicate_groups"):
+        assert merged_summary[key] == single_summary[key], key
+    assert orjson.loads((workdir / "merged/storage.json").read_bytes()) == orjson.loads(
+        (workdir / "single/storage.json").read_bytes()
+    )
