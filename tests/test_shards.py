@@ -144,6 +144,14 @@ def test_sets_that_do_not_belong_together_are_refused(jira, workdir):
     dup.write_bytes(Path(shard[1]).read_bytes())
     twice = run_cli(["report", "--merge", shard[0], shard[1], str(dup), shard[2]], env)
     assert twice.returncode == 6 and "shard 1 is there twice" in twice.stderr
+    for column, value, words in (("attachments_root", "/elsewhere", "checked /elsewhere"),
+                                 ("source", "other@db:5432/jira", "read other@db:5432/jira")):  # fmt: skip
+        foreign = workdir / f"foreign-{column}.sqlite"
+        foreign.write_bytes(Path(shard[2]).read_bytes())
+        with sqlite3.connect(foreign) as conn:
+            conn.execute(f"UPDATE passes SET {column} = ?", (value,))
+        result = run_cli(["report", "--merge", shard[0], shard[1], str(foreign)], env)
+        assert result.returncode == 6 and f"shard 2 ({foreign})" in result.stderr and words in result.stderr
     wrong = run_cli([], dict(_shard_env(jira, root, workdir, 0), JOB_COMPLETION_INDEX="3"))
     assert wrong.returncode == 2 and "INSPECTOR_SHARD_INDEX: '3' (from JOB_COMPLETION_INDEX)" in wrong.stderr
 
@@ -163,3 +171,23 @@ def test_duplicates_across_shards_are_found_by_the_merge(jira, workdir):
     assert merged.returncode == 0, merged.stderr
     assert _comparable(workdir / "merged") == _comparable(workdir / "single")
     assert len(within) < len((workdir / "single/duplicates.txt").read_text().splitlines())  # the shards alone miss some
+
+
+def test_restore_from_the_merged_state(jira, workdir):
+    from .helpers import restore_world
+
+    w = restore_world(jira, workdir, attachments=150)
+    for i in range(SHARDS):
+        env = dict(w.env, INSPECTOR_SHARDS=str(SHARDS), JOB_COMPLETION_INDEX=str(i),
+                   INSPECTOR_STATE_DB=str(workdir / f"shard-{i}.sqlite"))  # fmt: skip
+        assert run_cli([], env).returncode == 0
+    merged_env = dict(w.env, INSPECTOR_REPORT_DIR=str(workdir / "merged"))
+    assert run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], merged_env).returncode == 0
+    env = dict(merged_env, INSPECTOR_STATE_DB=str(workdir / "merged/merged-state.sqlite"))
+    result = run_cli(["restore", "--from", str(w.backup), "--apply"], env)
+    assert result.returncode == 0, result.stderr
+    for aid in w.copied:
+        assert (w.root / w.paths[aid]).is_file()
+    with sqlite3.connect(workdir / "merged/merged-state.sqlite") as conn:
+        restored = {r[0] for r in conn.execute("SELECT id FROM restores WHERE status = 'restored'")}
+    assert restored == w.copied

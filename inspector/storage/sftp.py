@@ -30,6 +30,7 @@ from ..errors import ConfigError
 from . import Capabilities, Entry, Listing, Probe
 
 CAPABILITIES = Capabilities(ownership=True)
+log = logging.getLogger("inspector.sftp")
 CONNECT_TIMEOUT = 20.0
 REQUEST_TIMEOUT = 60.0  # one SFTP request (a stat, a 1 MiB read) on a live connection
 _T = TypeVar("_T")
@@ -132,6 +133,7 @@ class SftpStorage:
         self.target = target
         self._options = {"known_hosts": known_hosts, "key_file": key_file, "password": password}
         self._loop = asyncio.new_event_loop()
+        self._loop.set_exception_handler(_quiet_lost_reads)
         self._thread = threading.Thread(target=self._loop.run_forever, name="sftp", daemon=True)
         self._thread.start()
         self._conn: Any = None
@@ -348,6 +350,18 @@ class SftpStorage:
         if probe.errno:
             raise OSError(probe.errno, probe.reason or "cannot open", self._path(rel))
         return SftpReader(self, rel, probe)
+
+
+def _quiet_lost_reads(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+    """asyncssh reads a large range as many requests; when the connection drops, the ones left
+    fail after the read itself has returned what it got (and the copy continues from there).
+    Those leftovers are not news: logged at DEBUG instead of as "never retrieved" tracebacks."""
+    import asyncssh
+
+    if isinstance(context.get("exception"), (asyncssh.Error, ConnectionError, EOFError)):
+        log.debug("SFTP: a request left over from a lost connection: %s", context.get("exception"))
+        return
+    loop.default_exception_handler(context)
 
 
 def _why(exc: BaseException) -> str:
