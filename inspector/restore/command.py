@@ -161,7 +161,7 @@ class _Halt(threading.Event):
 
 def _lookup(backup: Any, copier: transfer.Copier, c: plan.Candidate) -> plan.Found:
     try:
-        return copier._retrying(
+        return copier.retrying(
             f"{backup.describe()}: looking up attachment {c.id}", lambda: plan.locate(c, backup.probe, backup.names), {}
         )
     except (transfer.Stopped, InspectorError):
@@ -220,7 +220,7 @@ def run(config: Config, options: Options, notifier: Any = None) -> dict[str, int
     looker = transfer.Copier(backup, target, pacer, gate.stop)  # lookups read little: any time, until a signal
     try:
         # One listing of the backup's top level: reachable, readable, and not empty (a wrong path).
-        top = looker._retrying(f"{backup.describe()}", lambda: backup.names(""), {})
+        top = looker.retrying(f"{backup.describe()}", lambda: backup.names(""), {})
         if isinstance(top, int):
             raise ConfigError(f"--from: cannot read {backup.describe()}: {os.strerror(top)}")
         if not top:

@@ -131,7 +131,7 @@ class Copier:
         self._sleep = sleep or stop.wait
 
     # reading, with retries -------------------------------------------------------------------
-    def _retrying(self, what: str, call: Callable[[], Any], state: dict) -> Any:
+    def retrying(self, what: str, call: Callable[[], Any], state: dict) -> Any:
         """``call()``, retried after transient failures 1, 2, 4 ... s apart (with jitter) until
         the retry timeout has passed since the first failure in a row."""
         while True:
@@ -196,7 +196,7 @@ class Copier:
                     return reader.read_at(at, size)
 
                 self.pacer.take(want)
-                data = self._retrying(f"{self.backup.describe()}/{backup_path}", read, state)
+                data = self.retrying(f"{self.backup.describe()}/{backup_path}", read, state)
                 if not data:
                     raise OSError(errnos.ESTALE, f"the backup copy ended at {offset} of {c.filesize} bytes")
                 _write_all(fd, data, offset)
