@@ -231,9 +231,10 @@ def from_env(require_db: bool = True) -> Config:
     # The source: Jira Cloud over REST, or Jira's database and storage.
     cloud = _cloud_settings(raw, secret, values, errors)
     dsn = secret("DB_DSN")
-    if cloud and (dsn is not None or raw("ATTACHMENTS_ROOT") or raw("FILESTORE_CONFIG")):
-        name = "DB_DSN" if dsn is not None else "ATTACHMENTS_ROOT" if raw("ATTACHMENTS_ROOT") else "FILESTORE_CONFIG"
-        errors[name] = "is not used with INSPECTOR_JIRA_CLOUD_URL (a Cloud site is read over REST): unset one of them"
+    if cloud and dsn is not None:  # two sources: which one was meant? (a root is only not needed)
+        errors["DB_DSN"] = (
+            "is not used with INSPECTOR_JIRA_CLOUD_URL (a Cloud site is read over REST): unset one of them"
+        )
     if dsn is None:
         if "DB_DSN_FILE" not in errors and require_db and not cloud:
             errors["DB_DSN"] = "is required (a postgresql:// URL or conninfo string)"
@@ -248,10 +249,12 @@ def from_env(require_db: bool = True) -> Config:
 
     # The storage: the root's own form selects the backend, which checks it. Jira's own
     # filestore-config.xml may name the bucket instead.
-    root_text = raw("ATTACHMENTS_ROOT")
+    # (With a Cloud site the root is not needed, and ignored: the image sets /attachments.)
+    root_text = None if cloud else raw("ATTACHMENTS_ROOT")
     endpoint: str | None = None
     region = None
-    if filestore_path := raw("FILESTORE_CONFIG"):
+    filestore_path = None if cloud else raw("FILESTORE_CONFIG")
+    if filestore_path:
         from .storage.s3 import read_filestore_config
 
         try:

@@ -74,4 +74,37 @@ assert found == planted, f"container found {found}, demo planted {planted}"
 assert owner == {10001}, f"report files owned by {owner}, expected the image's user 10001"
 print(f"smoke: OK: the image, as uid 10001 with the tree read-only, found {found} as planted")
 PY
+
+echo "smoke: restore's plan in the image (the demo tree as the backup, read-only)"
+"${podman[@]}" run --rm --network host \
+    -v "$work/demo/attachments:/attachments:ro" -v "$work/demo/attachments:/backup:ro" -v "$work/out:/report" \
+    -e INSPECTOR_JIRA_UID=2001 -e INSPECTOR_JIRA_GID=2001 -e INSPECTOR_STATE_DB=/report/state.sqlite \
+    jira-attachment-inspector:smoke restore --from /backup >"$work/restore.out" 2>"$work/restore.err" \
+    || { echo "smoke: restore failed"; tail -20 "$work/restore.err"; exit 1; }
+grep -q "plan only" "$work/restore.out" && test -s "$work/out/restore-plan.txt"
+echo "smoke: OK: restore planned in the image ($(grep -c . "$work/out/restore-plan.txt") lines)"
+
+echo "smoke: a Jira Cloud scan in the image, against the fake site on the host"
+mkdir -p "$work/cloud" && chown 10001:0 "$work/cloud"
+"$python" - "$work/cloud/site.env" <<'PY' &
+import sys, time
+from jiraworld.jiracloud import JiraCloud, build_site
+site = build_site(issues=300)
+with JiraCloud(site) as fake:
+    with open(sys.argv[1] + ".tmp", "w") as f:
+        f.write(f"{fake.url} {fake.email} {fake.token} {len(site.attachments)}\n")
+    import os; os.replace(sys.argv[1] + ".tmp", sys.argv[1])
+    time.sleep(600)
+PY
+site_pid=$!
+for _ in $(seq 100); do [ -s "$work/cloud/site.env" ] && break; sleep 0.1; done
+read -r url email token expected <"$work/cloud/site.env"
+"${podman[@]}" run --rm --network host -v "$work/cloud:/report" \
+    -e INSPECTOR_ATTACHMENTS_ROOT= -e INSPECTOR_JIRA_CLOUD_URL="$url" -e INSPECTOR_JIRA_EMAIL="$email" \
+    -e INSPECTOR_JIRA_API_TOKEN="$token" -e INSPECTOR_STATE_DB=/report/state.sqlite \
+    jira-attachment-inspector:smoke >"$work/cloud.out" 2>"$work/cloud.err" \
+    || { kill $site_pid; echo "smoke: the Cloud scan failed"; tail -20 "$work/cloud.err"; exit 1; }
+kill $site_pid
+"$python" -c "import json,sys; s=json.load(open('$work/cloud/summary.json')); \
+assert s['total_attachments'] == int(sys.argv[1]), s; print('smoke: OK: the image scanned the Cloud site:', s['total_attachments'], 'attachments')" "$expected"
 rm -rf "$work"
