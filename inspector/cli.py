@@ -237,12 +237,12 @@ def _print_table(names: list[str], rows: list[tuple]) -> None:
 
 
 def _cmd_report(args) -> int:
+    from . import merge
+
     settings = config.report_settings()
     state_db, report_dir = settings.state_db, settings.report_dir
     _setup_logging("INFO")
     if args.merge:
-        from . import merge
-
         if args.pass_id is not None:
             raise ConfigError("--merge reports each shard's last finished pass: --pass does not apply")
         state_db = merge.merge(args.merge, report_dir)  # with --sql, the query then reads the merged pass
@@ -251,7 +251,8 @@ def _cmd_report(args) -> int:
     elif args.hash:
         raise ConfigError("report --hash completes the duplicate search of a --merge")
     if args.sql is None:
-        summary = report.build(state_db, report_dir, args.pass_id)
+        settle = merge.size_orphans(state_db) if args.merge else None
+        summary = report.build(state_db, report_dir, args.pass_id, settle)
         sys.stdout.write(report.summary_text(summary, report_dir))
         return 0
     names, rows = report.query(state_db, args.sql, args.pass_id)

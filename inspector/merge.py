@@ -99,6 +99,31 @@ def check(shards: list[ShardPass]) -> int:
     return first.shards
 
 
+def size_orphans(merged: Path):
+    """The report's settle step for a merge: size the orphans the merge found (the shards
+    could not tell theirs from other shards' files, so none sized them), where the attachments
+    root is configured here; without it the orphans are listed with no size."""
+    from . import config as configuration
+    from . import report
+    from .errors import ConfigError
+    from .state import State
+    from .storage import open_storage
+
+    try:
+        settings = configuration.from_env(require_db=False)
+    except ConfigError as exc:
+        log.warning("orphans listed without their sizes: the attachments are not reachable here (%s)",
+                    str(exc).splitlines()[0])  # fmt: skip
+        return None
+    storage = open_storage(settings)
+
+    def settle(conn) -> None:
+        with State(merged) as state:
+            report.size_orphans(conn, storage.entry_size, lambda sizes: state.set_sizes(1, sizes))
+
+    return settle
+
+
 def complete_duplicates(merged: Path) -> None:
     """Hash across shards: a shard compared sizes within its own share only, so two copies that
     landed in different shards were never read. The merged pass is hashed like a single run's;

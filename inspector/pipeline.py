@@ -125,7 +125,10 @@ def _finish(config: Config, pass_id: int) -> dict:
 
     def settle(conn) -> None:  # each step may repeat: the report may be built a second time
         with State(config.state_db) as state:
-            report.size_orphans(conn, storage.entry_size, lambda sizes: state.set_sizes(pass_id, sizes))
+            # A shard's unowned files are mostly other shards' (its rows are a share of the
+            # instance): only the merge knows the orphans, and sizes them (merge.py).
+            if config.shards == 1:
+                report.size_orphans(conn, storage.entry_size, lambda sizes: state.set_sizes(pass_id, sizes))
             state.finish_pass(pass_id, config.keep_passes)
 
     return report.build(config.state_db, config.report_dir, pass_id, settle)
