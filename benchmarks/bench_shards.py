@@ -30,6 +30,9 @@ def main() -> None:
         clean(runs)
         slow = shim_env(args.latency_us, w.root)
         single_s, _ = timed(inspector_cmd(), w.env(runs / "single", **slow))
+        # One shard with the machine to itself: what each pod on its own node would take.
+        alone_env = w.env(runs / "alone", **slow, INSPECTOR_SHARDS=str(SHARDS), INSPECTOR_SHARD_INDEX="0")
+        alone_s, _ = timed(inspector_cmd(), alone_env)
         started = time.perf_counter()
         procs = []
         for i in range(SHARDS):
@@ -56,6 +59,7 @@ def main() -> None:
     print(f"{args.attachments} attachments, every metadata call {args.latency_us} µs (latency shim), {machine()}")
     print("| run | wall |\n|---|---|")
     print(f"| one run | {single_s:.1f} s |")
+    print(f"| one shard of 3 alone (a pod with its own node) | {alone_s:.1f} s |")
     print(f"| 3 shards at once, same machine | {shards_s:.1f} s |")
     print(f"| merge of the 3 (report included) | {merge_s:.1f} s |")
     for name, shares in (("rows", rows), ("issue folders walked", folders)):
