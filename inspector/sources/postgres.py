@@ -105,7 +105,7 @@ def segments(
     """Yield batches of rows (plain tuples in AttachmentRow order) with id in (``after``,
     ``until``], in id order, of ``shard`` only. With ``retry``, a transient database failure is
     waited out and reading resumes after the last row yielded; without, it is raised."""
-    query = sqlfiles.load("postgres/attachments_segment" if shard.whole else "postgres/attachments_segment_shard")
+    query = sqlfiles.load("postgres/attachments_segment")
     shares = {"shards": shard.count, "shard": shard.index}
     while True:
         got = 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, NamedTuple, Protocol
@@ -139,6 +139,16 @@ class FlatStorage(Storage, Protocol):
     def walk(self, folder: str) -> Iterator[tuple[str, int, int]]:
         """(relpath, size, mtime) of everything under ``folder``, flat, in key order."""
         ...
+
+
+def probes_down(probe: Callable[[str], Probe], folder: str) -> Iterator[tuple[str, Probe]]:
+    """``folder_probes`` of a storage whose folders are probed one path at a time: the root,
+    then each folder down to ``folder``, lazily, so nothing below a gap is looked at."""
+    yield "", probe("")
+    parts = folder.split("/")
+    for i in range(1, len(parts) + 1):
+        rel = "/".join(parts[:i])
+        yield rel, probe(rel)
 
 
 def text_path(rel: str) -> str:

@@ -13,7 +13,7 @@ import os
 import stat
 from collections.abc import Iterator
 
-from . import Capabilities, Entry, Listing, Probe
+from . import Capabilities, Entry, Listing, Probe, probes_down
 
 _NOATIME = getattr(os, "O_NOATIME", 0)
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC
@@ -119,11 +119,7 @@ class PosixStorage:
         return absent  # the stat that found it absent was the file itself
 
     def folder_probes(self, folder: str) -> Iterator[tuple[str, Probe]]:
-        yield "", self.probe("")
-        parts = folder.split("/")
-        for i in range(1, len(parts) + 1):
-            rel = "/".join(parts[:i])
-            yield rel, self.probe(rel)
+        return probes_down(self.probe, folder)
 
     def file(self, rel: str, failed: Probe | None = None) -> Probe:
         probe = failed or self.probe(rel)

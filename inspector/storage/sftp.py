@@ -27,7 +27,7 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, NamedTuple, TypeVar
 
 from ..errors import ConfigError
-from . import Capabilities, Entry, Listing, Probe
+from . import Capabilities, Entry, Listing, Probe, probes_down
 
 CAPABILITIES = Capabilities(ownership=True)
 log = logging.getLogger("inspector.sftp")
@@ -303,11 +303,7 @@ class SftpStorage:
         return absent
 
     def folder_probes(self, folder: str) -> Iterator[tuple[str, Probe]]:
-        yield "", self.probe("")
-        parts = folder.split("/")
-        for i in range(1, len(parts) + 1):
-            rel = "/".join(parts[:i])
-            yield rel, self.probe(rel)
+        return probes_down(self.probe, folder)
 
     async def _list(self, folder: str) -> Listing:
         import asyncssh

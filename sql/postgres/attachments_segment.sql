@@ -2,7 +2,8 @@
 -- LEFT JOINs on purpose: a row whose issue or project is gone cannot be served by Jira
 -- and must be reported as missing, not silently dropped.
 -- numeric(18,0) is cast to bigint so no Decimal reaches Python; the comparison on fa.id
--- stays numeric so the primary key index drives the scan (never OFFSET).
+-- stays numeric so the primary key index drives the scan (never OFFSET). A shard's rows are those
+-- with id mod shards = shard: the index still drives the scan, past the other shards' ids.
 SELECT fa.id::bigint                             AS id,
        fa.issueid::bigint                        AS issue_id,
        (ji.id IS NOT NULL)                       AS issue_exists,
@@ -21,5 +22,6 @@ FROM fileattachment fa
 LEFT JOIN jiraissue ji ON ji.id = fa.issueid
 LEFT JOIN project p ON p.id = ji.project
 WHERE fa.id > %(after)s::numeric AND fa.id <= %(until)s::numeric
+  AND mod(fa.id, %(shards)s::numeric) = %(shard)s::numeric    -- INSPECTOR_SHARDS; 1 and 0 without
 ORDER BY fa.id
 LIMIT %(limit)s
