@@ -11,8 +11,9 @@ so every pod decides alike whenever it starts, and whatever rows are added durin
   shard lists the few project and bucket folders, each enters only its own issue folders (a
   stable hash spreads them evenly; there are thousands where there are tens of buckets), and
   what lies loose in a bucket folder is the shard's that owns ``crc32("KEY/bucket")``, loose
-  files at the root shard 0's. Object storage lists a project/bucket folder whole, page by
-  page: there a whole folder is one shard's;
+  files at the root shard 0's. Object storage is listed whole by every shard (a request lists
+  1,000 objects, and a shard's rows settle from its own listing: the merge keeps each object
+  once);
 - a Jira Cloud partition (a project, or a range of a big one's issue numbers) belongs to shard
   ``crc32(name) mod N``.
 """

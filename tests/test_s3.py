@@ -281,3 +281,27 @@ def test_a_bucket_root_that_names_no_bucket(monkeypatch, root):
     monkeypatch.setenv("INSPECTOR_ATTACHMENTS_ROOT", root)
     with pytest.raises(config.ConfigError, match=r"INSPECTOR_ATTACHMENTS_ROOT: .* is not s3://BUCKET/PREFIX"):
         config.from_env()
+
+
+def test_shards_over_a_bucket_merge_to_the_single_runs_report(jira, s3, workdir):
+    """INSPECTOR_SHARDS on object storage: every shard lists the bucket (its rows settle from
+    its own listing), reads its share of the rows; the merge equals one run's report."""
+    prefix, expected, _ = _world(jira, s3, workdir, attachments=600, **OBJECT_WORLD)
+    single = run_cli([], _env(jira, s3, workdir, prefix))
+    assert single.returncode == 0, single.stderr
+    for i in range(3):
+        shard_dir = workdir / f"shard-{i}"
+        shard_dir.mkdir()
+        env = _env(jira, s3, shard_dir, prefix, INSPECTOR_SHARDS="3", JOB_COMPLETION_INDEX=str(i))
+        env["INSPECTOR_ATTACHMENTS_ROOT"] = f"s3://{s3.bucket}/{prefix}"
+        with Proxy(s3.port) as proxy:
+            env.update(s3.env(READER, proxy.endpoint))
+            shard = run_cli([], env)
+            assert shard.returncode == 0, shard.stderr
+        assert proxy.counts["head"] <= len(expected.missing)  # settled from its own listing, not HEADs
+    merged_env = _env(jira, s3, workdir / "merged-run", prefix)
+    (workdir / "merged-run").mkdir()
+    states = [str(workdir / f"shard-{i}" / "state.sqlite") for i in range(3)]
+    merged = run_cli(["report", "--merge", *states], merged_env)
+    assert merged.returncode == 0, merged.stderr
+    assert report_files(workdir / "merged-run" / "report") == report_files(workdir / "report")

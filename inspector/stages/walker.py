@@ -207,10 +207,10 @@ class Walk:
                 # resumed walk as the first one did.
                 unit = (top.name, sub.name)
                 entered = self._enter(sub)
-                # Shards: object storage lists a unit whole, so a unit is a shard's; a file
-                # system's units are listed by every shard, each entering its own issue folders.
-                flat = self.storage.capabilities.settles_from_listing
-                if (after is None or unit > after) and (not flat or self.shard.owns_unit(unit)):
+                # Shards list every unit: on a file system each then enters only its own issue
+                # folders (bucket); object storage is listed whole by every shard, 1,000 objects a
+                # request, since its rows settle from what the shard itself listed.
+                if after is None or unit > after:
                     units.append(unit)
                     self._subs[unit] = (sub, entered)
         claims = claims or Claims.local(after)
