@@ -169,7 +169,10 @@ def test_pipeline_waits_for_a_restarted_server(jira, workdir):
     jira.cluster.start()
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, err
-    assert "retry 1 in" in err and "working again" in err  # the pool waits for the server to return
+    # The outage was seen, and waited out: by a query that failed and was retried, or (when the
+    # reader was between segments) by the pool, whose new connections failed until the server
+    # was back, while the reader waited for one (CI hit that ordering once).
+    assert ("retry 1 in" in err and "working again" in err) or "accepting TCP/IP connections" in err, err
     assert report_files(workdir / "report") == reference
 
 
