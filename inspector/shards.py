@@ -29,17 +29,11 @@ class Shard:
     count: int = 1
     index: int = 0
 
-    @property
-    def whole(self) -> bool:
-        return self.count == 1
-
     def owns_id(self, attachment_id: int) -> bool:
         return self.count == 1 or attachment_id % self.count == self.index
 
-    def owns_unit(self, unit: tuple[str, str]) -> bool:
-        return self.count == 1 or of_text("/".join(unit), self.count) == self.index
-
     def owns_name(self, name: str) -> bool:
+        """A folder (``KEY/bucket``, ``KEY/bucket/KEY-n``) or a Cloud project, by its name."""
         return self.count == 1 or of_text(name, self.count) == self.index
 
     def __str__(self) -> str:

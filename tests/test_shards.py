@@ -53,9 +53,9 @@ def test_ownership_is_a_pure_function_of_the_thing():
         for b in range(10_000, 90_000, 10_000)
     ]
     for unit in units:
-        assert sum(s.owns_unit(unit) for s in shards) == 1
+        assert sum(s.owns_name("/".join(unit)) for s in shards) == 1
     assert of_text("ALPHA/10000", 7) == of_text("ALPHA/10000", 7)  # stable, not Python's salted hash()
-    assert Shard().owns_id(5) and Shard().owns_unit(("A", "1"))
+    assert Shard().owns_id(5) and Shard().owns_name("A/1")
 
 
 def test_three_shards_merged_equal_one_run(jira, workdir):

@@ -42,7 +42,7 @@ class Walk:
         identity: Identity | None = None, shard: Shard = WHOLE,
     ):  # fmt: skip
         self.storage = storage
-        self.shard = shard  # INSPECTOR_SHARDS: the project/bucket folders this walk owns
+        self.shard = shard  # INSPECTOR_SHARDS: the issue folders this walk enters
         self._seen_links: set[tuple[int, int]] = set()
         self.watchdog = Watchdog(self._list, self._hung, timeout, max_hung)
         self.adaptive = Adaptive(self.watchdog, threads, PROBE_FOLDERS, SLOW_FOLDER_SECONDS, "listed folders")
@@ -116,7 +116,7 @@ class Walk:
             yield from self.flat(rel)
             return
         listed = self._listing(rel)
-        mine = self.shard.owns_unit(tuple(rel.split("/", 1)))  # type: ignore[arg-type]  # what is the unit's own
+        mine = self.shard.owns_name(rel)  # what lies loose in the bucket folder is its owner's
         if listed.errno:
             if mine:
                 yield text_path(rel), None, None, "unlistable", None
