@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..errors import StorageError
+from ..stages import hasher
 from ..storage import Probe, Reader
 from ..throttle import Pacer
 from . import plan
@@ -32,7 +33,6 @@ from . import plan
 log = logging.getLogger("inspector.restore")
 
 CHUNK = 1024 * 1024
-EDGE = 64 * 1024  # as the hasher's head_tail: the first and last 64 KiB
 MAX_DELAY = 60.0
 
 
@@ -115,12 +115,21 @@ def _hash_prefix(fd: int, length: int) -> Any:
     return h
 
 
-def _head_tail(fd: int, size: int) -> bytes:
-    if size <= 2 * EDGE:
-        return hashlib.blake2b(os.pread(fd, size, 0), digest_size=32).digest()
-    h = hashlib.blake2b(os.pread(fd, EDGE, 0), digest_size=32)
-    h.update(os.pread(fd, EDGE, size - EDGE))
-    return h.digest()
+class _PartReader:
+    """A part file read the way the hasher reads attachments, so the head-and-tail hash a
+    restore checks is the hasher's own (stages/hasher.digest)."""
+
+    def __init__(self, fd: int):
+        self._fd = fd
+
+    def read_at(self, offset: int, size: int) -> bytes:
+        return os.pread(self._fd, size, offset)
+
+
+def _head_tail(fd: int, size: int) -> bytes | None:
+    # (digest reads through read_at only: the Reader's probe and close are not needed here)
+    head_tail, _, _ = hasher.digest(_PartReader(fd), size, hasher.HEAD_TAIL, Pacer(0))  # type: ignore[arg-type]
+    return head_tail
 
 
 class Copier:
