@@ -113,6 +113,7 @@ def test_apply_restores_verified_copies_and_a_new_scan_finds_them_healthy(jira, 
     assert "Restore from" in (report / "report.html").read_text()
     rerun = run_cli(["restore", "--from", str(w.backup), "--apply", "--pass", "1"], w.env)
     assert rerun.returncode == 0, rerun.stderr
+    assert f"({len(w.copied)} restored before)" in rerun.stderr  # not even looked up again
     with sqlite3.connect(w.env["INSPECTOR_STATE_DB"]) as conn:
         copied = dict(conn.execute("SELECT id, bytes FROM restores WHERE status = 'restored'"))
         sizes = dict(conn.execute("SELECT id, expected FROM restores WHERE status = 'restored'"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -78,13 +79,26 @@ def open_backup(source: str, config: Config) -> Any:
     return PosixStorage(os.path.realpath(source))
 
 
-def _choose_pass(conn: Any, state_db: Path, wanted: int | None) -> int:
-    if wanted is None:
-        (found,) = conn.execute(sqlfiles.load("restore/last_finished")).fetchone()
-        if found is None:
-            raise StateError(f"{state_db} holds no finished pass: run a scan first, restore then works from it")
-        return int(found)
-    row = conn.execute("SELECT status FROM state.passes WHERE pass_id = ?", [wanted]).fetchone()
+def _read_state(state_db: Path):
+    """A read-only connection to the state file (SQLite itself: no DuckDB for a few rows)."""
+    if not Path(state_db).is_file():
+        raise StateError(f"no state file at {state_db}: run a scan first (python -m inspector)")
+    return sqlite3.connect(f"file:{Path(state_db).resolve()}?mode=ro", uri=True, timeout=30)
+
+
+def _choose_pass(state_db: Path, wanted: int | None) -> int:
+    conn = _read_state(state_db)
+    try:
+        if wanted is None:
+            (found,) = conn.execute(sqlfiles.load("restore/last_finished")).fetchone()
+            if found is None:
+                raise StateError(f"{state_db} holds no finished pass: run a scan first, restore then works from it")
+            return int(found)
+        row = conn.execute("SELECT status FROM passes WHERE pass_id = ?", (wanted,)).fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise StateError(f"state file {state_db} cannot be used: {exc}") from None
+    finally:
+        conn.close()
     if row is None:
         raise ConfigError(f"--pass {wanted}: {state_db} holds no such pass")
     if row[0] != "finished":
@@ -92,13 +106,23 @@ def _choose_pass(conn: Any, state_db: Path, wanted: int | None) -> int:
     return wanted
 
 
+def _already_done(state_db: Path, pass_id: int) -> set[int]:
+    """Attachments an earlier --apply of this pass restored or found fine: not looked up again."""
+    conn = _read_state(state_db)
+    try:
+        rows = conn.execute(
+            "SELECT id FROM restores WHERE pass_id = ? AND status IN (?, ?)", (pass_id, *sorted(plan.DONE))
+        ).fetchall()
+    except sqlite3.OperationalError:  # a state from before restores (migrated when --apply writes)
+        return set()
+    finally:
+        conn.close()
+    return {row[0] for row in rows}
+
+
 def read_candidates(config: Config, options: Options) -> tuple[int, str, list[plan.Candidate], list[plan.Candidate]]:
     """(pass id, the pass's root, rows to copy, rows flagged only for permissions)."""
-    probe_conn, _ = report.connect(config.state_db, None if options.pass_id is None else options.pass_id)
-    try:
-        pass_id = _choose_pass(probe_conn, config.state_db, options.pass_id)
-    finally:
-        probe_conn.close()
+    pass_id = _choose_pass(config.state_db, options.pass_id)
     conn, _ = report.connect(config.state_db, pass_id)
     try:
         found_root = conn.execute("SELECT attachments_root FROM state.passes WHERE pass_id = ?", [pass_id])
@@ -170,30 +194,30 @@ def _lookup(backup: Any, copier: transfer.Copier, c: plan.Candidate) -> plan.Fou
         return plan.Found(plan.SOURCE_ERROR, reason=str(exc) or type(exc).__name__)
 
 
-def _write_plan(report_dir: Path, lines: list[str], summary: list[str]) -> None:
-    body = "\n".join(["# " + line for line in summary] + ["# status\tlink\tissue\tpath\tbackup path\tdetail"] + lines)
-    tmp = report_dir / (PLAN_FILE + ".tmp")
+def _write_text(target: Path, lines: list[str], mode: int | None = None) -> None:
+    """A file of the report folder, replaced whole or not at all."""
+    tmp = target.with_name(target.name + ".tmp")
     try:
-        report_dir.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(body + "\n", encoding="utf-8")
-        os.replace(tmp, report_dir / PLAN_FILE)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, target)
     except OSError as exc:
-        raise ReportError(f"cannot write {report_dir / PLAN_FILE}: {exc.strerror}") from None
+        raise ReportError(f"cannot write {target}: {exc.strerror}") from None
+
+
+def _write_plan(report_dir: Path, lines: list[str], summary: list[str]) -> None:
+    header = ["# " + line for line in summary] + ["# status\tlink\tissue\tpath\tbackup path\tdetail"]
+    _write_text(report_dir / PLAN_FILE, header + lines)
 
 
 def _write_permissions(config: Config, root: str, rows: list[plan.Candidate]) -> None:
     lines = plan.permission_commands(
         rows, root, config.identity.uid, config.jira_gid, config.restore_file_mode, config.restore_dir_mode
     )
-    target = config.report_dir / PERMISSIONS_FILE
-    tmp = target.with_name(target.name + ".tmp")
-    try:
-        config.report_dir.mkdir(parents=True, exist_ok=True)
-        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        os.chmod(tmp, 0o600)  # for the admin to read first: not executable, not for everyone
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise ReportError(f"cannot write {target}: {exc.strerror}") from None
+    # Mode 0600: for the admin to read first; not executable, not for everyone.
+    _write_text(config.report_dir / PERMISSIONS_FILE, list(lines), 0o600)
 
 
 def run(config: Config, options: Options, notifier: Any = None) -> dict[str, int]:
@@ -225,9 +249,14 @@ def run(config: Config, options: Options, notifier: Any = None) -> dict[str, int
             raise ConfigError(f"--from: cannot read {backup.describe()}: {os.strerror(top)}")
         if not top:
             raise ConfigError(f"--from: {backup.describe()} is empty: is it the copy of Jira's attachments folder?")
-        log.info("restore from %s: looking up %d attachments of pass %d", backup.describe(), len(copies), pass_id)
+        done = _already_done(config.state_db, pass_id) if options.apply else set()
+        wanted = [c for c in copies if c.id not in done]
+        log.info("restore from %s: looking up %d attachments of pass %d%s", backup.describe(), len(wanted), pass_id,
+                 f" ({len(done)} restored before)" if done else "")  # fmt: skip
         with ThreadPoolExecutor(LOOKUPS, thread_name_prefix="lookup") as pool:
-            found = list(pool.map(lambda c: _lookup(backup, looker, c), copies))
+            found = dict(
+                zip([c.id for c in wanted], pool.map(lambda c: _lookup(backup, looker, c), wanted), strict=True)
+            )
         _write_permissions(config, root, permissions)
         if not options.apply:
             return _plan_only(config, options, copies, found)
@@ -238,16 +267,16 @@ def run(config: Config, options: Options, notifier: Any = None) -> dict[str, int
             backup_close()
 
 
-def _plan_only(config: Config, options: Options, copies: list, found: list[plan.Found]) -> dict[str, int]:
-    counts = Counter(f.verdict for f in found)
-    lines = [plan.plan_line(c, f.verdict, f.backup_path, f.reason) for c, f in zip(copies, found, strict=True)]
+def _plan_only(config: Config, options: Options, copies: list, found: dict[int, plan.Found]) -> dict[str, int]:
+    counts = Counter(f.verdict for f in found.values())
+    lines = [plan.plan_line(c, found[c.id].verdict, found[c.id].backup_path, found[c.id].reason) for c in copies]
     summary = plan.summary_lines(dict(counts), options.source, applied=False)
     _write_plan(config.report_dir, lines, summary)
     return dict(counts)
 
 
 def _apply(
-    config: Config, options: Options, pass_id: int, copies: list[plan.Candidate], found: list[plan.Found],
+    config: Config, options: Options, pass_id: int, copies: list[plan.Candidate], found: dict[int, plan.Found],
     copier: transfer.Copier, gate: Gate, notifier: Any,
 ) -> dict[str, int]:  # fmt: skip
     from ..pipeline import stop_signals
@@ -263,10 +292,11 @@ def _apply(
         try:
             earlier = ledger.previous(pass_id)
             planned, todo = [], []
-            for c, f in zip(copies, found, strict=True):
+            for c in copies:
                 status, size_before = earlier.get(c.id, (None, None))
-                if status in plan.DONE:
-                    continue  # nothing restored is copied again
+                f = found.get(c.id)
+                if status in plan.DONE or f is None:
+                    continue  # nothing restored is copied again (nor looked up: see run)
                 if status is not None and size_before != f.size and c.relpath is not None:
                     # The backup copy changed since a part of it was written: start that file over.
                     (Path(config.attachments_root) / transfer.part_name(c.relpath, c.id)).unlink(missing_ok=True)
@@ -330,11 +360,8 @@ def _copy_all(config: Config, pass_id: int, todo: list, copier: transfer.Copier,
                 fatal.append(exc)
                 ledger.finish(pass_id, c.id, plan.ERROR, 0, str(exc))
                 return
-            except OSError as exc:
+            except OSError as exc:  # also TimeoutError: retried until INSPECTOR_RESTORE_RETRY_TIMEOUT
                 ledger.finish(pass_id, c.id, plan.ERROR, 0, _os_message(exc))
-                return
-            except TimeoutError as exc:
-                ledger.finish(pass_id, c.id, plan.ERROR, 0, str(exc))
                 return
             except Exception as exc:  # one file's failure is its row's error, not the run's end
                 log.exception("attachment %d: the copy failed", c.id)
