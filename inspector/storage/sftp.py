@@ -41,7 +41,9 @@ CIPHERS = (
     "aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "aes128-ctr", "aes256-ctr",
     "chacha20-poly1305@openssh.com",
 )  # fmt: skip
-_ERRNO = {2: errnos.ENOENT, 3: errnos.EACCES, 1: errnos.ESTALE}  # FX_NO_SUCH_FILE, FX_PERMISSION_DENIED, FX_EOF
+# SFTP status codes as errnos: FX_EOF, FX_NO_SUCH_FILE, FX_PERMISSION_DENIED (others: EIO).
+_ERRNO = {1: errnos.ESTALE, 2: errnos.ENOENT, 3: errnos.EACCES}
+_LOST = (6, 7)  # FX_NO_CONNECTION, FX_CONNECTION_LOST: retried by the caller, never an answer
 
 
 class Target(NamedTuple):
@@ -171,8 +173,7 @@ class SftpStorage:
             raise ConnectionError(f"{self.describe()}: connection lost ({_why(exc)})") from None
         except asyncssh.SFTPError as exc:
             conn = self._conn
-            lost = exc.code in (asyncssh.FX_CONNECTION_LOST, asyncssh.FX_NO_CONNECTION)
-            if lost or conn is None or conn.is_closed():
+            if exc.code in _LOST or conn is None or conn.is_closed():
                 # (a request caught by the connection's end may also come back as a bare EOF)
                 raise ConnectionError(f"{self.describe()}: connection lost ({_why(exc)})") from None
             raise OSError(_ERRNO.get(exc.code, errnos.EIO), f"{_why(exc)} (SFTP)") from None
@@ -275,14 +276,9 @@ class SftpStorage:
         sftp, _ = await self._session()
         try:
             attrs = await (sftp.stat if follow else sftp.lstat)(self._path(rel))
-        except asyncssh.SFTPNoSuchFile:
-            return Probe(errnos.ENOENT)
-        except asyncssh.SFTPPermissionDenied as exc:
-            return Probe(errnos.EACCES, reason=_why(exc))
         except asyncssh.SFTPError as exc:
-            if exc.code in (asyncssh.FX_CONNECTION_LOST, asyncssh.FX_NO_CONNECTION):
-                raise
-            return Probe(errnos.EIO, reason=_why(exc))
+            code = _answered(exc)
+            return Probe(code, reason="" if code == errnos.ENOENT else _why(exc))
         return _probe(attrs)
 
     def probe(self, rel: str) -> Probe:
@@ -311,14 +307,8 @@ class SftpStorage:
         sftp, _ = await self._session()
         try:
             names = await sftp.readdir(self._path(folder))
-        except asyncssh.SFTPNoSuchFile:
-            return Listing(errnos.ENOENT, [])
-        except asyncssh.SFTPPermissionDenied:
-            return Listing(errnos.EACCES, [])
         except asyncssh.SFTPError as exc:
-            if exc.code in (asyncssh.FX_CONNECTION_LOST, asyncssh.FX_NO_CONNECTION):
-                raise
-            return Listing(errnos.EIO, [])
+            return Listing(_answered(exc), [])
         entries = []
         for name in names:
             if name.filename in (".", ".."):
@@ -346,6 +336,15 @@ class SftpStorage:
         if probe.errno:
             raise OSError(probe.errno, probe.reason or "cannot open", self._path(rel))
         return SftpReader(self, rel, probe)
+
+
+def _answered(exc: Any) -> int:
+    """The errno of a stat's or a listing's SFTP answer (no such file, denied, anything else:
+    EIO; asyncssh's readdir takes EOF as the listing's end); a lost connection is no answer, and
+    is raised again for the caller's retry."""
+    if exc.code in _LOST:
+        raise exc
+    return _ERRNO.get(exc.code, errnos.EIO)
 
 
 def _quiet_lost_reads(loop: asyncio.AbstractEventLoop, context: dict) -> None:
