@@ -34,7 +34,6 @@ class ShardPass(NamedTuple):
     shard: int
     root: str
     source: str | None
-    jira_url: str
 
 
 def expand(patterns: list[str]) -> list[Path]:
@@ -58,7 +57,7 @@ def _shard_pass(path: Path) -> ShardPass:
             if "shard_count" not in columns:
                 raise ReportError(f"--merge: {path} was written by an inspector without shards; run the shards again")
             newest = conn.execute(
-                "SELECT pass_id, status, shard_count, shard_index, attachments_root, source, jira_url "
+                "SELECT pass_id, status, shard_count, shard_index, attachments_root, source "
                 "FROM passes WHERE status IN ('running', 'finished') ORDER BY pass_id DESC LIMIT 1"
             ).fetchone()
         finally:
@@ -67,10 +66,10 @@ def _shard_pass(path: Path) -> ShardPass:
         raise ReportError(f"--merge: {path} cannot be read as a state file: {exc}") from None
     if newest is None:
         raise ReportError(f"--merge: {path} holds no pass: run that shard first")
-    pass_id, status, count, index, root, source, jira_url = newest
+    pass_id, status, count, index, root, source = newest
     if status != "finished":
         raise ReportError(f"--merge: shard {index} ({path}) has not finished its pass {pass_id}: let it finish")
-    return ShardPass(path, pass_id, count, index, root, source, jira_url)
+    return ShardPass(path, pass_id, count, index, root, source)
 
 
 def check(shards: list[ShardPass]) -> int:
@@ -106,7 +105,6 @@ def size_orphans(merged: Path):
     from . import config as configuration
     from . import report
     from .errors import ConfigError
-    from .state import State
     from .storage import open_storage
 
     try:

@@ -50,10 +50,11 @@ def run(config: Config, pass_id: int, todo: list[tuple], result_q: Any) -> None:
 
     def send(page: cloud.Page, part: str) -> None:
         nonlocal seq
+        results = judged(pass_id, page.rows)  # outside the lock: the other streams queue meanwhile
         with lock:  # numbered in the order they are queued: the writer stores them in that order
             if page.facts or page.authors:
                 result_q.put(Facts([tuple(f) for f in page.facts], page.authors))
-            result_q.put(Checked(seq, Cursor(part, page.last), judged(pass_id, page.rows)))
+            result_q.put(Checked(seq, Cursor(part, page.last), results))
             seq += 1
 
     def read(item: tuple) -> None:
