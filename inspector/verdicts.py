@@ -121,7 +121,7 @@ def healthy(pass_id: int, row: tuple, rel: str, probe: Probe, identity: Identity
     (tests hold the two together), so the checker can skip building verdicts for it. One call
     unpacking the probe once: this runs for every attachment.
     """
-    _, mode, uid, gid, size, mtime, _, _ = probe
+    _, mode, uid, gid, size, mtime, _, _, _ = probe
     expected = row[FILESIZE]
     if S_ISREG(mode) and (expected is None or size == expected) and can_read(mode, uid, gid, identity):
         return (pass_id, *row, rel, size, mode, uid, gid, mtime, 0, None)

@@ -3,8 +3,9 @@
 A storage answers questions about paths relative to the attachments root with plain data
 only: a ``Probe`` for one path, a ``Listing`` of one folder, bytes read at an offset. No
 ``os.stat_result``, file descriptor or absolute path leaves a backend, so checkers, walkers
-and the hasher work unchanged on another kind of storage. Every backend is read-only: it
-never writes, creates or touches anything under the root.
+and the hasher work unchanged on another kind of storage. Every backend here is read-only:
+it never writes, creates or touches anything under the root; restore writes through the
+separate ``destination`` seam.
 
 ``open_storage(root)`` picks the backend from the root's form: a folder today (``posix``),
 ``s3://bucket/prefix`` once object storage lands. A backend module provides a class with
@@ -38,6 +39,9 @@ class Probe(NamedTuple):
     mtime: int = 0
     dangling_symlink: bool = False
     reason: str = ""
+    # Which copy of the file this is, where a restore must tell one copy from the next (a
+    # backup rewritten with the same size): mtime in ns, an S3 ETag. Empty on the scan's path.
+    version: str = ""
 
 
 class Entry(NamedTuple):

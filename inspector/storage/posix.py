@@ -110,7 +110,7 @@ class PosixStorage:
             return Probe(exc.errno or 0)
         # The checker's one call per row: built as a bare tuple of Probe's fields (Probe's own
         # constructor, with its defaults, costs twice as much).
-        return _new(Probe, (0, st.st_mode, st.st_uid, st.st_gid, st.st_size, int(st.st_mtime), False, ""))
+        return _new(Probe, (0, st.st_mode, st.st_uid, st.st_gid, st.st_size, int(st.st_mtime), False, "", ""))
 
     def folder(self, rel: str) -> Probe:
         return self.probe(rel)
@@ -173,3 +173,82 @@ def check_root(text: str) -> tuple[str, str | None, Probe | None]:
 def open_posix(root: str, config: object, listed: object) -> PosixStorage:
     """The storage of a configuration (listings settle nothing here: ``listed`` is unused)."""
     return PosixStorage(root)
+
+
+class BackupFolder(PosixStorage):
+    """A folder backup, read without ever leaving it: an ``rsync -a`` copy of the live tree keeps
+    the links the Jira account planted there (``<id> -> /etc/shadow``), and a restore running as
+    root must not copy the host's files into the tree. Each folder on the way is opened with
+    ``O_NOFOLLOW`` below the one above, the file is looked at with ``lstat`` and opened with
+    ``O_NOFOLLOW``: a link where a folder or a file should be is reported, never followed."""
+
+    def _walk(self, parts: list[str]) -> int:
+        fd = os.open(self.root, _DIR_FLAGS)
+        try:
+            for name in parts:
+                below = os.open(name, _DIR_FLAGS | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+                os.close(fd)
+                fd = below
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def _at(self, rel: str) -> tuple[int, str]:
+        parts = rel.split("/") if rel else []
+        if any(p in ("", ".", "..") for p in parts):
+            raise OSError(errnos.EINVAL, f"'{rel}' is not a plain relative path")
+        return self._walk(parts[:-1]), parts[-1] if parts else "."
+
+    def probe(self, rel: str) -> Probe:
+        try:
+            folder, name = self._at(rel)
+        except OSError as exc:
+            return _contained_failure(exc)
+        try:
+            st = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        except OSError as exc:
+            return Probe(exc.errno or errnos.EIO)
+        finally:
+            os.close(folder)
+        probe = probe_of(st)._replace(version=str(st.st_mtime_ns))
+        if stat.S_ISLNK(st.st_mode):
+            return probe._replace(reason="a symbolic link in the backup: not followed")
+        return probe
+
+    def listing(self, folder: str, with_probe: bool = False) -> Listing:
+        try:
+            fd = self._walk(folder.split("/") if folder else [])
+        except OSError as exc:
+            return Listing(_contained_failure(exc).errno, [])
+        try:
+            st = os.fstat(fd)
+            with os.scandir(fd) as it:
+                entries = sorted((_entry(e) for e in it), key=lambda e: e.name)
+        except OSError as exc:
+            return Listing(exc.errno or errnos.EIO, [])
+        finally:
+            os.close(fd)
+        return Listing(0, entries, probe_of(st) if with_probe else None)
+
+    def open(self, rel: str, known: Probe | None = None) -> PosixReader:
+        folder, name = self._at(rel)
+        try:
+            fd = os.open(name, _FILE_FLAGS | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+        finally:
+            os.close(folder)
+        reader = PosixReader.__new__(PosixReader)
+        reader._fd = fd
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            raise OSError(errnos.EINVAL, f"{rel} in the backup is not a regular file")
+        reader.probe = probe_of(st)._replace(version=str(st.st_mtime_ns))
+        return reader
+
+
+def _contained_failure(exc: OSError) -> Probe:
+    if exc.errno in (errnos.ELOOP, errnos.ENOTDIR):
+        return Probe(errnos.ELOOP, reason="a symbolic link (or a file) where the backup should have a folder: "
+                                          "not followed")  # fmt: skip
+    return Probe(exc.errno or errnos.EIO)

@@ -9,7 +9,8 @@ where paramiko managed 294/s one at a time and deadlocked with one client shared
 
 The host key is always checked against a known_hosts file; an unknown or changed key is
 refused naming its fingerprint. A dropped connection raises ``ConnectionError`` (the caller
-retries with backoff) and the next request connects again. Read-only, like every backend.
+retries with backoff) and the next request connects again. Read-only, like every backend, and
+it never leaves the backup: links are reported, not followed (``probe``).
 """
 
 from __future__ import annotations
@@ -142,6 +143,7 @@ class SftpStorage:
         self._sftp: Any = None
         self._generation = 0
         self._connecting: asyncio.Lock | None = None
+        self._real_root: str | None = None
 
     def describe(self) -> str:
         return self.target.describe()
@@ -168,6 +170,8 @@ class SftpStorage:
             future.cancel()
             self._drop()
             raise TimeoutError(f"{self.describe()}: no answer in {timeout:.0f} s") from None
+        except ConnectionRefusedError:
+            raise ConnectionRefusedError(f"{self.describe()}: connection refused") from None
         except (asyncssh.DisconnectError, asyncssh.ChannelOpenError, ConnectionError, EOFError) as exc:
             # A lost connection is closed: the next request opens a new one (_session).
             raise ConnectionError(f"{self.describe()}: connection lost ({_why(exc)})") from None
@@ -281,8 +285,25 @@ class SftpStorage:
             return Probe(code, reason="" if code == errnos.ENOENT else _why(exc))
         return _probe(attrs)
 
+    async def _contained(self, rel: str) -> Probe:
+        """A backup copy looked at without leaving the backup: the file with ``lstat`` (a link
+        there is reported, not followed), and a file's real path compared with where it should
+        be (a link on the way, a project folder pointing elsewhere, is refused)."""
+        probe = await self._stat(rel, follow=False)
+        if probe.errno or not stat.S_ISREG(probe.mode) or not rel:
+            if probe.errno == 0 and stat.S_ISLNK(probe.mode):
+                return probe._replace(reason="a symbolic link in the backup: not followed")
+            return probe._replace(version=str(probe.mtime))
+        sftp, _ = await self._session()
+        if self._real_root is None:
+            self._real_root = str(await sftp.realpath(self._path("")))
+        real = str(await sftp.realpath(self._path(rel)))
+        if real != f"{self._real_root.rstrip('/')}/{rel}":
+            return Probe(errnos.ELOOP, reason="reached through a symbolic link in the backup: not followed")
+        return probe._replace(version=str(probe.mtime))
+
     def probe(self, rel: str) -> Probe:
-        return self._call(self._stat(rel))
+        return self._call(self._contained(rel))
 
     def file(self, rel: str, failed: Probe | None = None) -> Probe:
         probe = failed or self.probe(rel)
