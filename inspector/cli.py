@@ -287,8 +287,13 @@ def _cmd_restore(args) -> int:
     only = frozenset(part.strip() for part in args.only.split(",") if part.strip())
     if not only or not only <= set(plan.FINDINGS):
         raise ConfigError(f"--only: '{args.only}' is not a list of {', '.join(plan.FINDINGS)}")
+    inherited = command.inherit_root(args.pass_id)
     cfg = config.from_env(require_db=False)
     _setup_logging(cfg.log_level, cfg)
+    if inherited:
+        logging.getLogger("inspector.restore").info(
+            "INSPECTOR_ATTACHMENTS_ROOT is unset: restoring into %s, the root the pass checked", inherited
+        )
     notifier = Notifier.from_config(cfg)
     try:
         options = command.Options(args.source, args.apply, args.pass_id, only)

@@ -82,7 +82,7 @@ class Config:
     restore_retry_timeout: float
     restore_file_mode: int
     restore_dir_mode: int
-    restore_quarantine: Path
+    restore_quarantine: Path | str  # a folder, or an s3:// prefix for an S3 root
     sftp_known_hosts: Path
     sftp_key_file: Path | None
     sftp_password: str | None = field(repr=False)
@@ -410,7 +410,10 @@ def _restore_settings(raw, secret, values: dict[str, Any], errors: dict[str, str
             errors[name] = f"'{raw(name)}' is not an octal mode like 0640"
         values[name.lower()] = mode or 0
     quarantine = raw("RESTORE_QUARANTINE")
-    values["restore_quarantine"] = Path(quarantine) if quarantine else values["state_db"].parent / "quarantine"
+    if quarantine and quarantine.startswith("s3://"):  # an S3 root's quarantine prefix, kept as written
+        values["restore_quarantine"] = quarantine
+    else:
+        values["restore_quarantine"] = Path(quarantine) if quarantine else values["state_db"].parent / "quarantine"
     known = raw("SFTP_KNOWN_HOSTS")
     values["sftp_known_hosts"] = Path(known).expanduser() if known else _default_known_hosts()
     key = raw("SFTP_KEY_FILE")

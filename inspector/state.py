@@ -24,7 +24,7 @@ from .config import Config
 from .errors import StateError
 from .messages import CLOUD, CLOUD_DONE, NEW, Cursor, Unit
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 # version -> the sql/state file that brings the previous version to it
 MIGRATIONS = {version: f"state/schema_v{version}" for version in range(1, SCHEMA_VERSION + 1)}
 

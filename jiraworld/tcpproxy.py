@@ -34,6 +34,9 @@ class TcpProxy:
 
     def stop(self) -> None:
         self._stopping = True
+        # A listener closed while accept() blocks on it stays listening (Linux): shut it down first.
+        with contextlib.suppress(OSError):
+            self._server.shutdown(socket.SHUT_RDWR)
         with contextlib.suppress(OSError):
             self._server.close()
         self.cut()

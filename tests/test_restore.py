@@ -11,6 +11,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -74,7 +75,12 @@ def test_plan_classifies_every_finding_and_writes_nothing(jira, workdir):
     assert _statuses(w.env["INSPECTOR_STATE_DB"] and Path(w.env["INSPECTOR_STATE_DB"])) == {}
     script = (report / "restore-permissions.sh").read_text()
     for aid in w.permissions:
-        assert f"chown 2001:2001 {w.root / w.paths[aid]} && chmod 0640" in script
+        assert f"fix f {w.root / w.paths[aid]} 0640" in script
+    ran = subprocess.run(["sh", str(report / "restore-permissions.sh")], capture_output=True, text=True)
+    assert ran.returncode == 0 and not ran.stderr, ran.stderr
+    for aid in w.permissions:  # the admin ran it: each file is Jira's again, with the restore's mode
+        st = os.stat(w.root / w.paths[aid])
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (2001, 2001, 0o640)
     assert "restorable" in result.stdout and "plan only" in result.stdout
 
 
@@ -228,3 +234,86 @@ def test_apply_takes_the_scans_one_instance_lock(jira, workdir):
         result = run_cli(["restore", "--from", str(w.backup), "--apply"], w.env)
     assert result.returncode == 4 and "another inspector" in result.stderr
     assert all(not (w.root / w.paths[aid]).exists() for aid in w.restorable)
+
+
+def test_apply_into_a_hostile_tree_writes_nothing_outside_it(jira, workdir):
+    """The tree is the Jira account's (uid 2001) and the restore runs as root: a link at one
+    file's part name, an issue folder swapped for a link, a FIFO at a part name, and a backup
+    copy that is a link to a host file of the right size. Nothing outside the tree changes."""
+    from .test_restore_hostile import snapshot
+
+    w, report = _scanned(jira, workdir)
+    host = workdir / "host"
+    host.mkdir()
+    os.chmod(host, 0o777)
+    planted, swapped, fifo, linked = sorted(w.restorable)[:4]
+    (host / "shadow").write_bytes(b"root:secret\n")
+    os.chmod(host / "shadow", 0o600)
+    (w.root / Path(w.paths[planted]).parent / f".inspector-restore-{planted}.part").symlink_to(host / "shadow")
+    os.mkfifo(w.root / Path(w.paths[fifo]).parent / f".inspector-restore-{fifo}.part")
+    issue = w.root / Path(w.paths[swapped]).parent
+    issue.rename(workdir / "moved-away")
+    issue.symlink_to(host)
+    size = (w.backup / w.paths[linked]).stat().st_size
+    (host / "same-size").write_bytes(b"h" * size)
+    os.chmod(host / "same-size", 0o600)
+    (w.backup / w.paths[linked]).unlink()
+    (w.backup / w.paths[linked]).symlink_to(host / "same-size")  # rsync -a kept a planted link
+    before = snapshot(host)
+    result = run_cli(["restore", "--from", str(w.backup), "--apply"], w.env)
+    assert result.returncode == 8, result.stderr
+    assert snapshot(host) == before
+    rows = _plan(report)
+    assert rows[planted][0] == "restored" and rows[fifo][0] == "restored"
+    assert rows[swapped][0] == "error" and "not followed" in rows[swapped][5]
+    assert rows[linked][0] == "error" and "symbolic link" in rows[linked][5]
+    for aid in (planted, fifo):
+        st = os.lstat(w.root / w.paths[aid])
+        assert stat.S_ISREG(st.st_mode) and (st.st_uid, st.st_gid) == (2001, 2001)
+        assert (w.root / w.paths[aid]).read_bytes() == (w.backup / w.paths[aid]).read_bytes()
+    assert not os.path.lexists(w.root / w.paths[linked])
+
+
+def test_restore_takes_the_root_the_pass_checked_when_none_is_set(jira, workdir):
+    w, _ = _scanned(jira, workdir)
+    env = {k: v for k, v in w.env.items() if k != "INSPECTOR_ATTACHMENTS_ROOT"}
+    result = run_cli(["restore", "--from", str(w.backup), "--apply"], env)
+    assert result.returncode == 0, result.stderr
+    assert f"INSPECTOR_ATTACHMENTS_ROOT is unset: restoring into {w.root}" in result.stderr
+    assert {aid for aid, s in _statuses(Path(w.env["INSPECTOR_STATE_DB"])).items() if s == "restored"} == w.copied
+    st = os.stat(w.root / w.paths[min(w.restorable)])
+    assert (st.st_uid, st.st_gid) == (2001, 2001)  # the account still comes from the root's owner
+
+
+def test_a_backup_that_hangs_ends_the_restore_with_exit_7(jira, workdir):
+    """A hard-mounted NFS backup whose server went away: stats into it never return. The
+    restore's watch stops the run (one line, exit 7) instead of waiting forever. (A thread
+    stuck in a FUSE request cannot even be killed until the FUSE server answers, unlike one in
+    a killable NFS wait, so once the line is out the test ends the FUSE server to let it go.)"""
+    from jiraworld.slowstorage import fuse_missing, latency_mount
+
+    if why := fuse_missing():
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the hang test: {why}")
+        pytest.skip(why)
+    w, _ = _scanned(jira, workdir)
+    project = w.paths[min(w.restorable)].split("/")[0]
+    mountpoint = workdir / "hung-backup"
+    with latency_mount(w.backup, mountpoint, 0, HANG_NAMES=project, HANG_S="300") as mount:
+        started = time.monotonic()
+        proc = subprocess.Popen([sys.executable, "-m", "inspector", "restore", "--from", str(mount), "--apply"],
+                                env=dict(w.env, INSPECTOR_STAT_TIMEOUT="1"), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)  # fmt: skip
+        said: list[str] = []
+        reader = threading.Thread(target=lambda: said.extend(proc.stderr), daemon=True)
+        reader.start()
+        while time.monotonic() - started < 60 and not any("no answer for" in line for line in said):
+            time.sleep(0.1)
+        took = time.monotonic() - started
+        subprocess.run(["pkill", "-KILL", "-f", f"latencyfs {mountpoint}"], check=False)
+        proc.wait(30)
+        reader.join(10)
+    lines = [line for line in said if "no answer for" in line]
+    assert proc.returncode == 7 and len(lines) == 1, "".join(said)
+    assert took < 30, took
+    assert all(not (w.root / w.paths[aid]).exists() for aid in w.restorable if w.paths[aid].startswith(project + "/"))

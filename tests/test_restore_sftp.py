@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +131,58 @@ def test_password_logins_and_a_wrong_password(jira, workdir, sshd):
     assert "right-horse" not in done.stderr + done.stdout
     rows = _restored(w.env["INSPECTOR_STATE_DB"])
     assert {aid for aid, r in rows.items() if r[0] == "restored"} == w.copied
+
+
+def test_a_backup_host_that_dies_mid_apply_ends_the_run_once_within_the_retry_window(jira, workdir, sshd):
+    """Many files left when the backup host goes away (every connection cut, new ones refused):
+    one breaker for the whole backup, not one retry window per file; exit 7, one line, the
+    files not yet copied left for the next run."""
+    w = restore_world(jira, workdir)
+    for aid in w.restorable | w.corrupted | w.legacy:  # large enough that the copy is still going
+        path = w.backup / w.paths[aid] if aid not in w.legacy else \
+            (w.backup / w.paths[aid]).with_name(w.legacy_names[aid])  # fmt: skip
+        path.write_bytes(os.urandom(2 * 1024 * 1024))
+        jira.execute("UPDATE fileattachment SET filesize = %s WHERE id = %s", (2 * 1024 * 1024, aid))
+    assert run_cli([], w.env).returncode == 0
+    with TcpProxy(sshd.port) as proxy:
+        env = _sftp_env(w, sshd, proxy.port, INSPECTOR_RESTORE_RETRY_TIMEOUT="8", INSPECTOR_RESTORE_MAX_MBPS="2",
+                        INSPECTOR_RESTORE_PARALLEL="2")  # fmt: skip
+        url = f"sftp://root@127.0.0.1:{proxy.port}{w.backup}"
+        proc = subprocess.Popen([sys.executable, "-m", "inspector", "restore", "--from", url, "--apply"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "restored" not in _statuses_of(w):
+            time.sleep(0.1)
+        proxy.stop()  # new connections refused...
+        proxy.cut()  # ...and the live ones dropped
+        died = time.monotonic()
+        _, err = proc.communicate(timeout=120)
+    took = time.monotonic() - died
+    assert proc.returncode == 7, err
+    said = [line for line in err.splitlines() if "stopped answering" in line]
+    assert len(said) == 1 and f"127.0.0.1:{proxy.port}" in said[0], err
+    assert took < 8 + 30, took  # about one window, not one per file
+    rows = _statuses_of(w)
+    assert "restored" in rows and ("pending" in rows or "copying" in rows), rows
+    assert "Traceback" not in err
+
+
+def _statuses_of(w) -> list[str]:
+    try:
+        return [r[0] for r in _restored(w.env["INSPECTOR_STATE_DB"]).values()]
+    except sqlite3.OperationalError:
+        return []
+
+
+def test_an_unreachable_or_unknown_backup_host_is_one_line_within_seconds(jira, workdir):
+    w = restore_world(jira, workdir, attachments=40)
+    assert run_cli([], w.env).returncode == 0
+    env = dict(w.env, INSPECTOR_SFTP_KNOWN_HOSTS=str(workdir / "known_hosts"))
+    (workdir / "known_hosts").write_text("")
+    for url, code, words in ((f"sftp://backup@127.0.0.1:1{w.backup}", 7, "refused"),
+                             ("sftp://backup@no-such-host.invalid/x", 2, "cannot be resolved")):  # fmt: skip
+        started = time.monotonic()
+        result = run_cli(["restore", "--from", url, "--apply"], env, timeout=60)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == code and len(lines) == 1 and words in lines[0], (url, result.stderr)
+        assert time.monotonic() - started < 20, url

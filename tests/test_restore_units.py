@@ -15,9 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from inspector.errors import StorageError
 from inspector.restore import plan, transfer
+from inspector.restore.breaker import Breaker, Watch
 from inspector.storage import Probe
-from inspector.storage.posix import PosixStorage
+from inspector.storage.account import Account
+from inspector.storage.posix import BackupFolder
+from inspector.storage.posixwrite import PosixDestination
 from inspector.throttle import Pacer
 
 REG = stat.S_IFREG | 0o644
@@ -79,37 +83,82 @@ def test_permission_commands_quote_paths_and_fix_each_blocked_folder_once():
             cand(3, "B/10000/B-1/3", finding="permissions"), cand(4, None, finding="permissions")]  # fmt: skip
     lines = list(plan.permission_commands(rows, "/jira home/att's", 2001, 2002, 0o640, 0o750))
     assert lines[0] == "#!/bin/sh"
-    body = [line for line in lines if line.startswith("chown")]
-    assert body[0] == "chown 2001:2002 '/jira home/att'\"'\"'s/A/10000/A-1' && chmod 0750 " \
-        "'/jira home/att'\"'\"'s/A/10000/A-1'  # attachment 1"  # fmt: skip
+    body = [line for line in lines if line.startswith("fix ")]
+    assert body[0] == "fix d '/jira home/att'\"'\"'s/A/10000/A-1' 0750  # attachment 1"
     assert len(body) == 4 and sum("A/10000/A-1'" in line for line in body) == 1
+    assert any("chown -h 2001:2002" in line for line in lines)
     # the script parses as sh
     assert subprocess.run(["sh", "-n"], input="\n".join(lines), text=True).returncode == 0
 
 
-def _target(root: Path, quarantine: Path, timeout=5.0) -> transfer.Target:
-    return transfer.Target(root, 2001, 2002, 0o640, 0o750, quarantine, timeout)
+def test_the_permissions_script_never_follows_a_link_planted_after_the_plan(workdir):
+    """Run as root, as an admin would: a flagged file swapped for a link to a host file, and a
+    folder on the way swapped for a link, change nothing outside the tree; the others are fixed."""
+    root, outside = workdir / "att", workdir / "host"
+    for folder in ("A/10000/A-1", "B/10000/B-1", "C/10000/C-1"):
+        (root / folder).mkdir(parents=True)
+    outside.mkdir()
+    secret = outside / "shadow"
+    secret.write_text("root:x:0")
+    os.chmod(secret, 0o600)
+    (root / "A/10000/A-1/1").write_text("fine")
+    os.chmod(root / "A/10000/A-1/1", 0o600)
+    (root / "B/10000/B-1/2").symlink_to(secret)  # swapped after the plan
+    (outside / "10000/C-1").mkdir(parents=True)
+    (outside / "10000/C-1/3").write_text("host file")
+    os.chmod(outside / "10000/C-1/3", 0o600)
+    (root / "C").rename(workdir / "C-moved")
+    (root / "C").symlink_to(outside)  # a project folder swapped for a link
+    before = {p: (p.stat().st_uid, p.stat().st_mode) for p in (secret, outside / "10000/C-1/3")}
+    rows = [cand(1, "A/10000/A-1/1", finding="permissions"), cand(2, "B/10000/B-1/2", finding="permissions"),
+            cand(3, "C/10000/C-1/3", finding="permissions")]  # fmt: skip
+    script = workdir / "fix.sh"
+    script.write_text("\n".join(plan.permission_commands(rows, str(root), 2001, 2002, 0o640, 0o750)) + "\n")
+    done = subprocess.run(["sh", str(script)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert {p: (p.stat().st_uid, p.stat().st_mode) for p in before} == before
+    assert secret.read_text() == "root:x:0"
+    st = os.stat(root / "A/10000/A-1/1")
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (2001, 2002, 0o640)
+    assert done.stderr.count("skipped") == 2
 
 
-def _copier(backup: Path, target: transfer.Target, **kw) -> transfer.Copier:
-    return transfer.Copier(PosixStorage(str(backup)), target, Pacer(0), threading.Event(), **kw)
+def _copier(backup: Path, root: Path, quarantine: Path, timeout=5.0, sleep=None, storage=BackupFolder):
+    account = Account(2001, 2002)
+    dest = PosixDestination(str(root), account, 0o640, 0o750, quarantine)
+    stop = threading.Event()
+    breaker = Breaker(str(backup), timeout, stop, sleep=sleep or (lambda s: None))
+    return transfer.Copier(storage(str(backup)), dest, breaker, Watch(), Pacer(0), stop.is_set)
+
+
+def go(copier, c, path=None, resume=False):
+    path = path or c.relpath
+    probe = copier.backup.probe(path)
+    found = plan.Found(plan.RESTORABLE, path, probe.size, version=probe.version)
+    return copier.restore(c, found, resume, None)
+
+
+def jira_owned(*paths: Path) -> None:
+    for path in paths:
+        path.mkdir(parents=True, exist_ok=True)
+        os.chown(path, 2001, 2002)
 
 
 @pytest.fixture
-def trees(tmp_path):
-    backup, root = tmp_path / "backup", tmp_path / "root"
+def trees(workdir):
+    backup, root = workdir / "backup", workdir / "root"
     (backup / "ABC/10000/ABC-1").mkdir(parents=True)
-    root.mkdir()
+    jira_owned(root)
     return backup, root
 
 
-def test_a_copy_creates_its_folders_owned_by_jira_and_verifies_the_recorded_hash(trees, tmp_path):
+def test_a_copy_creates_its_folders_owned_by_jira_and_verifies_the_recorded_hash(trees, workdir):
     backup, root = trees
     data = os.urandom(3 * transfer.CHUNK + 17)
     (backup / "ABC/10000/ABC-1/7").write_bytes(data)
     good = hashlib.blake2b(data, digest_size=32).digest()
     c = cand(size=len(data), full_hash=good)
-    out = _copier(backup, _target(root, tmp_path / "q")).restore(c, "ABC/10000/ABC-1/7")
+    out = go(_copier(backup, root, workdir / "q"), c)
     assert out == transfer.Outcome(plan.RESTORED, len(data))
     assert (root / "ABC/10000/ABC-1/7").read_bytes() == data
     for rel, mode in (("ABC", 0o750), ("ABC/10000", 0o750), ("ABC/10000/ABC-1", 0o750), ("ABC/10000/ABC-1/7", 0o640)):
@@ -118,89 +167,88 @@ def test_a_copy_creates_its_folders_owned_by_jira_and_verifies_the_recorded_hash
 
     (root / "ABC/10000/ABC-1/7").unlink()
     wrong = cand(size=len(data), full_hash=b"\0" * 32)
-    out = _copier(backup, _target(root, tmp_path / "q")).restore(wrong, "ABC/10000/ABC-1/7")
+    out = go(_copier(backup, root, workdir / "q"), wrong)
     assert out.status == plan.BACKUP_DIFFERS and "hash" in out.message
     assert os.listdir(root / "ABC/10000/ABC-1") == []  # neither the file nor its part
 
 
-def test_a_file_that_appears_right_before_the_rename_is_never_overwritten(trees, tmp_path):
+def test_a_file_that_appears_right_before_the_link_is_never_overwritten(trees, workdir):
     backup, root = trees
     (backup / "ABC/10000/ABC-1/7").write_bytes(b"hello")
     folder = root / "ABC/10000/ABC-1"
 
-    class Racing(PosixStorage):
+    class Racing(BackupFolder):
         """A backup read during which someone else puts a file at the target."""
 
-        def __init__(self, path, content):
-            super().__init__(path)
-            self.content = content
+        content = b""
 
         def open(self, rel, known=None):
             reader = super().open(rel, known)
-            folder.mkdir(parents=True, exist_ok=True)
             (folder / "7").write_bytes(self.content)
             return reader
 
     for content, status in ((b"HELLO", plan.ALREADY_OK), (b"other content", plan.RESTORED)):
-        target = _target(root, tmp_path / "q")
-        copier = transfer.Copier(Racing(str(backup), content), target, Pacer(0), threading.Event())
-        out = copier.restore(cand(), "ABC/10000/ABC-1/7")
+        Racing.content = content
+        out = go(_copier(backup, root, workdir / "q", storage=Racing), cand())
         assert out.status == status
         kept = (folder / "7").read_bytes()
         assert kept == (b"HELLO" if status == plan.ALREADY_OK else b"hello")
         if status == plan.RESTORED:  # the wrong-size file that appeared went to the quarantine
-            assert (tmp_path / "q/ABC/10000/ABC-1/7").read_bytes() == b"other content"
+            assert (workdir / "q/ABC/10000/ABC-1/7").read_bytes() == b"other content"
         (folder / "7").unlink()
 
 
 @pytest.fixture
-def tiny_disk(tmp_path):
-    mount = tmp_path / "tiny"
+def tiny_disk(workdir):
+    mount = workdir / "tiny"
     mount.mkdir()
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mount)], capture_output=True)
     if done.returncode:
         if os.environ.get("CI"):
             pytest.fail(f"CI must run the full-disk test: mount tmpfs failed: {done.stderr.decode().strip()}")
         pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    os.chown(mount, 2001, 2002)
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_a_full_disk_fails_one_file_cleanly_and_the_next_still_fits(trees, tmp_path, tiny_disk):
+def test_a_full_disk_fails_one_file_cleanly_and_the_next_still_fits(trees, workdir, tiny_disk):
     backup, _ = trees
     (backup / "ABC/10000/ABC-1/7").write_bytes(os.urandom(1024 * 1024))
     (backup / "ABC/10000/ABC-1/8").write_bytes(b"small")
-    copier = _copier(backup, _target(tiny_disk, tmp_path / "q"))
+    copier = _copier(backup, tiny_disk, workdir / "q")
     with pytest.raises(OSError) as failed:
-        copier.restore(cand(size=1024 * 1024), "ABC/10000/ABC-1/7")
+        go(copier, cand(size=1024 * 1024))
     assert failed.value.errno == errno.ENOSPC
     assert os.listdir(tiny_disk / "ABC/10000/ABC-1") == []  # its part is gone, the space is back
-    assert copier.restore(cand(8, "ABC/10000/ABC-1/8", 5), "ABC/10000/ABC-1/8").status == plan.RESTORED
+    assert go(copier, cand(8, "ABC/10000/ABC-1/8", 5)).status == plan.RESTORED
 
 
-def test_a_corrupted_file_on_another_disk_than_the_quarantine_is_copied_there_first(trees, tmp_path, tiny_disk):
+def test_a_corrupted_file_on_another_disk_than_the_quarantine_is_copied_there_first(trees, workdir, tiny_disk):
     backup, _ = trees
     (backup / "ABC/10000/ABC-1/7").write_bytes(b"hello")
-    (tiny_disk / "ABC/10000/ABC-1").mkdir(parents=True)
+    jira_owned(tiny_disk / "ABC", tiny_disk / "ABC/10000", tiny_disk / "ABC/10000/ABC-1")
     (tiny_disk / "ABC/10000/ABC-1/7").write_bytes(b"hel")
-    out = _copier(backup, _target(tiny_disk, tmp_path / "q")).restore(cand(), "ABC/10000/ABC-1/7")
-    assert out.status == plan.RESTORED and out.quarantined == str(tmp_path / "q/ABC/10000/ABC-1/7")
-    assert (tmp_path / "q/ABC/10000/ABC-1/7").read_bytes() == b"hel"
+    os.chown(tiny_disk / "ABC/10000/ABC-1/7", 2001, 2002)
+    out = go(_copier(backup, tiny_disk, workdir / "q"), cand())
+    assert out.status == plan.RESTORED and out.quarantined == str(workdir / "q/ABC/10000/ABC-1/7")
+    assert (workdir / "q/ABC/10000/ABC-1/7").read_bytes() == b"hel"
     assert (tiny_disk / "ABC/10000/ABC-1/7").read_bytes() == b"hello"
 
 
-def test_a_dropped_backup_is_retried_and_the_copy_continues_at_its_offset(trees, tmp_path):
+def test_a_dropped_backup_is_retried_and_the_copy_continues_at_its_offset(trees, workdir):
     backup, root = trees
     data = os.urandom(2 * transfer.CHUNK + 5)
     (backup / "ABC/10000/ABC-1/7").write_bytes(data)
     asked: list[int] = []
+    closed: list[int] = []
 
-    class Flaky(PosixStorage):
+    class Flaky(BackupFolder):
         """Reads that fail twice after the first chunk, as a dropped connection does."""
 
         def open(self, rel, known=None):
             reader = super().open(rel, known)
-            real = reader.read_at
+            real, real_close = reader.read_at, reader.close
 
             def read_at(offset, size):
                 asked.append(offset)
@@ -208,22 +256,27 @@ def test_a_dropped_backup_is_retried_and_the_copy_continues_at_its_offset(trees,
                     raise ConnectionError("connection lost")
                 return real(offset, size)
 
+            def close():
+                closed.append(1)
+                real_close()
+
             reader.read_at = read_at  # type: ignore[method-assign]
+            reader.close = close  # type: ignore[method-assign]
             return reader
 
     slept: list[float] = []
-    copier = transfer.Copier(Flaky(str(backup)), _target(root, tmp_path / "q", timeout=60), Pacer(0),
-                             threading.Event(), sleep=slept.append)  # fmt: skip
-    out = copier.restore(cand(size=len(data)), "ABC/10000/ABC-1/7")
+    copier = _copier(backup, root, workdir / "q", timeout=60, sleep=slept.append, storage=Flaky)
+    out = go(copier, cand(size=len(data)))
     assert out == transfer.Outcome(plan.RESTORED, len(data))
     assert (root / "ABC/10000/ABC-1/7").read_bytes() == data
     assert asked[0] == 0 and 0 not in asked[1:]  # never from the start again
-    assert len(slept) == 4 and 0.8 <= slept[0] <= 1.2 and 1.6 <= slept[1] <= 2.4  # 1, 2 s, then again per offset
-    # and gives up after the retry timeout, keeping the part for the next run
+    assert len(slept) == 4 and len(closed) == 5  # every reader a failure dropped was closed
+    # ...and the breaker gives up after the retry window, keeping the part for the next run
     (root / "ABC/10000/ABC-1/7").unlink()
     asked.clear()
-    never = transfer.Copier(Flaky(str(backup)), _target(root, tmp_path / "q", timeout=1.5), Pacer(0),
-                            threading.Event(), sleep=lambda s: None)  # fmt: skip
-    with pytest.raises(TimeoutError, match="given up after"):
-        never.restore(cand(size=len(data)), "ABC/10000/ABC-1/7")
+    clock = iter(range(0, 10_000, 1))
+    never = _copier(backup, root, workdir / "q", timeout=1.5, storage=Flaky)
+    never.breaker._clock = lambda: float(next(clock))
+    with pytest.raises(StorageError, match="stopped answering"):
+        go(never, cand(size=len(data)))
     assert (root / "ABC/10000/ABC-1/.inspector-restore-7.part").stat().st_size == transfer.CHUNK

@@ -11,19 +11,17 @@ signal leaving each file in flight to be continued by the next run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
-import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .. import report, sqlfiles
-from .. import windows as win
 from ..config import Config
 from ..errors import (
     ConfigError,
@@ -32,11 +30,13 @@ from ..errors import (
     ReportError,
     RestoreIncomplete,
     StateError,
-    StorageError,
 )  # fmt: skip
 from ..storage import scheme
+from ..storage.destination import Destination, open_destination
 from . import plan, transfer
+from .breaker import Breaker, Stopped, Watch
 from .ledger import Ledger
+from .running import Gate, run_all
 
 log = logging.getLogger("inspector.restore")
 
@@ -72,11 +72,12 @@ def open_backup(source: str, config: Config) -> Any:
             raise ConfigError(f"--from: {exc}") from None
     if kind:
         raise ConfigError(f"--from: '{kind}://' is not a backup this restore reads (a folder, sftp:// or s3://)")
-    from ..storage.posix import PosixStorage
+    from ..storage.posix import BackupFolder
 
     if not os.path.isdir(source):
         raise ConfigError(f"--from: '{source}' is not a folder")
-    return PosixStorage(os.path.realpath(source))
+    # The folder as named may be a link (the admin's choice); nothing below it is followed.
+    return BackupFolder(os.path.realpath(source))
 
 
 def _read_state(state_db: Path):
@@ -104,6 +105,27 @@ def _choose_pass(state_db: Path, wanted: int | None) -> int:
     if row[0] != "finished":
         raise ConfigError(f"--pass {wanted} is {row[0]}, not finished: a restore works from a finished pass")
     return wanted
+
+
+def inherit_root(wanted: int | None) -> str | None:
+    """With no INSPECTOR_ATTACHMENTS_ROOT (nor FILESTORE_CONFIG), the root the chosen pass
+    checked becomes it, in this process's environment, so the configuration (and the Jira
+    account it derives from the root's owner) is built as if the admin had set it."""
+    from ..config import PREFIX, report_settings
+
+    if any((os.environ.get(PREFIX + name) or "").strip() for name in ("ATTACHMENTS_ROOT", "FILESTORE_CONFIG")):
+        return None
+    state_db = report_settings().state_db
+    pass_id = _choose_pass(state_db, wanted)
+    conn = _read_state(state_db)
+    try:
+        row = conn.execute("SELECT attachments_root FROM passes WHERE pass_id = ?", (pass_id,)).fetchone()
+    finally:
+        conn.close()
+    if not row or not row[0]:
+        return None
+    os.environ[PREFIX + "ATTACHMENTS_ROOT"] = row[0]
+    return str(row[0])
 
 
 def _already_done(state_db: Path, pass_id: int) -> set[int]:
@@ -146,49 +168,14 @@ def read_candidates(config: Config, options: Options) -> tuple[int, str, list[pl
     return pass_id, str(root), copies, permissions
 
 
-class Gate:
-    """Whether copying may go on: not after a signal, and only inside a maintenance window."""
+def _lookup(backup: Any, breaker: Breaker, watch: Watch, c: plan.Candidate) -> plan.Found:
+    def locate() -> plan.Found:
+        with watch.calling(f"looking up attachment {c.id} in {backup.describe()}"):
+            return plan.locate(c, backup.probe, backup.names)
 
-    def __init__(self, config: Config):
-        self.config, self.stop = config, threading.Event()
-        self.signum = 0
-        self._paused_logged = False
-
-    def closed(self) -> bool:
-        windows = list(self.config.windows)
-        return self.stop.is_set() or bool(windows and not win.is_open(windows, self.config.now()))
-
-    def wait_open(self) -> None:
-        """Block while outside the windows (a signal ends the wait)."""
-        while not self.stop.is_set() and self.closed():
-            if not self._paused_logged:
-                self._paused_logged = True
-                reopens = win.next_change(list(self.config.windows), self.config.now()).isoformat(timespec="minutes")
-                log.info("outside the maintenance windows: copying waits until %s", reopens)
-            self.stop.wait(30)
-        self._paused_logged = False
-
-
-class _Halt(threading.Event):
-    """The copier's stop flag: set by a signal, or read as set while a window is closed."""
-
-    def __init__(self, gate: Gate):
-        super().__init__()
-        self.gate = gate
-
-    def is_set(self) -> bool:
-        return self.gate.closed()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        return self.gate.stop.wait(timeout)
-
-
-def _lookup(backup: Any, copier: transfer.Copier, c: plan.Candidate) -> plan.Found:
     try:
-        return copier.retrying(
-            f"{backup.describe()}: looking up attachment {c.id}", lambda: plan.locate(c, backup.probe, backup.names), {}
-        )
-    except (transfer.Stopped, InspectorError):
+        return breaker.call(f"{backup.describe()}: looking up attachment {c.id}", locate)
+    except (Stopped, InspectorError):
         raise
     except Exception as exc:
         return plan.Found(plan.SOURCE_ERROR, reason=str(exc) or type(exc).__name__)
@@ -222,49 +209,201 @@ def _write_permissions(config: Config, root: str, rows: list[plan.Candidate]) ->
 
 def run(config: Config, options: Options, notifier: Any = None) -> dict[str, int]:
     """Plan (and with ``options.apply``, carry out) a restore; returns the count per status."""
+    from ..pipeline import stop_signals
+    from ..state import exclusive
+
     pass_id, root, copies, permissions = read_candidates(config, options)
     if os.path.realpath(root) != os.path.realpath(config.attachments_root) and root != config.attachments_root:
         raise ConfigError(
             f"pass {pass_id} checked {root}, but INSPECTOR_ATTACHMENTS_ROOT is {config.attachments_root}: "
             "restore into the tree the pass checked"
         )
-    if options.apply and scheme(config.attachments_root):
-        raise ConfigError(
-            f"restore --apply writes into a folder; {config.attachments_root} is object storage "
-            "(plan it without --apply)"
-        )
-    backup = open_backup(options.source, config)
     gate = Gate(config)
-    target = transfer.Target(
-        Path(config.attachments_root), config.identity.uid, config.jira_gid, config.restore_file_mode,
-        config.restore_dir_mode, config.restore_quarantine, config.restore_retry_timeout,
-    )  # fmt: skip
-    pacer = transfer.LockedPacer(config.restore_max_mbps * 1e6)
-    copier = transfer.Copier(backup, target, pacer, _Halt(gate))
-    looker = transfer.Copier(backup, target, pacer, gate.stop)  # lookups read little: any time, until a signal
-    try:
-        # One listing of the backup's top level: reachable, readable, and not empty (a wrong path).
-        top = looker.retrying(f"{backup.describe()}", lambda: backup.names(""), {})
-        if isinstance(top, int):
-            raise ConfigError(f"--from: cannot read {backup.describe()}: {os.strerror(top)}")
-        if not top:
+
+    def on_signal(signum: int, _frame: object) -> None:
+        gate.signum = gate.signum or signum
+        gate.stop.set()
+
+    # The lock before anything is looked up: a second restore (or a scan) waits for nothing.
+    with stop_signals(on_signal), exclusive(config.state_db) if options.apply else contextlib.nullcontext():
+        dest = _destination(config) if options.apply else None
+        backup = open_backup(options.source, config)
+        try:
+            run = _Run(config, options, pass_id, backup, dest, gate)
+            found = run.look_up(copies)
+            _write_permissions(config, root, permissions)
+            if dest is None:
+                return _plan_only(config, options, copies, found)
+            return run.apply(copies, found, notifier)
+        finally:
+            backup_close = getattr(backup, "close", None)
+            if backup_close is not None:
+                backup_close()
+            if dest is not None:
+                dest.close()
+
+
+def _destination(config: Config) -> Destination:
+    """Where --apply writes; refused at once when this process cannot write as the Jira account."""
+    dest = open_destination(config.attachments_root, config)
+    account = getattr(dest, "account", None)
+    problem = account.problem() if account is not None else None
+    if problem:
+        raise ConfigError(problem)
+    check = getattr(dest, "check_conditional", None)
+    if check is not None:
+        check()
+    return dest
+
+
+class _Run:
+    """One restore: the lookups, then (with --apply) the copies, sharing one breaker and watch."""
+
+    def __init__(self, config: Config, options: Options, pass_id: int, backup: Any, dest: Destination | None,
+                 gate: Gate):  # fmt: skip
+        self.config, self.options, self.pass_id, self.backup, self.dest, self.gate = (
+            config, options, pass_id, backup, dest, gate)  # fmt: skip
+        self.breaker = Breaker(backup.describe(), config.restore_retry_timeout, gate.stop)
+        self.watch = Watch()
+        # A call has its own timeouts (an S3 read: STAT_TIMEOUT; an SFTP request: 60 s, which
+        # fails on its own and is retried); a stat or a read that has not returned in three
+        # times STAT_TIMEOUT is stuck in the kernel (a hard-mounted NFS server gone).
+        self.hang_limit = 3 * config.stat_timeout
+
+    def _interrupted(self) -> None:
+        if self.gate.signum:
+            raise Interrupted(self.gate.signum)
+
+    def look_up(self, copies: list[plan.Candidate]) -> dict[int, plan.Found]:
+        backup, watch = self.backup, self.watch
+
+        def top() -> Any:
+            with watch.calling(f"listing {backup.describe()}"):
+                return backup.listing("")
+
+        # One listing of the backup's top level: reachable, readable, and not empty (a wrong
+        # path). Folders count: a bucket's top level holds only <KEY>/ prefixes.
+        listed = run_all([None], lambda _: self.breaker.first(top), 1, self.gate.stop, watch, self.hang_limit)[0]
+        self._interrupted()
+        if listed.errno:
+            raise ConfigError(f"--from: cannot read {backup.describe()}: {os.strerror(listed.errno)}")
+        if not listed.entries:
             raise ConfigError(f"--from: {backup.describe()} is empty: is it the copy of Jira's attachments folder?")
-        done = _already_done(config.state_db, pass_id) if options.apply else set()
+        done = _already_done(self.config.state_db, self.pass_id) if self.options.apply else set()
         wanted = [c for c in copies if c.id not in done]
-        log.info("restore from %s: looking up %d attachments of pass %d%s", backup.describe(), len(wanted), pass_id,
-                 f" ({len(done)} restored before)" if done else "")  # fmt: skip
-        with ThreadPoolExecutor(LOOKUPS, thread_name_prefix="lookup") as pool:
-            found = dict(
-                zip([c.id for c in wanted], pool.map(lambda c: _lookup(backup, looker, c), wanted), strict=True)
+        log.info("restore from %s: looking up %d attachments of pass %d%s", backup.describe(), len(wanted),
+                 self.pass_id, f" ({len(done)} restored before)" if done else "")  # fmt: skip
+
+        def one(c: plan.Candidate) -> plan.Found:
+            if self.gate.stop.is_set():
+                raise Stopped()
+            return _lookup(backup, self.breaker, watch, c)
+
+        try:
+            results = run_all(wanted, one, LOOKUPS, self.gate.stop, watch, self.hang_limit)
+        except Stopped:
+            results = []
+        self._interrupted()
+        return dict(zip([c.id for c in wanted], results, strict=True))
+
+    def apply(self, copies: list[plan.Candidate], found: dict[int, plan.Found], notifier: Any) -> dict[str, int]:
+        config, options, pass_id = self.config, self.options, self.pass_id
+        started = time.monotonic()
+        ledger = Ledger(config.state_db)
+        try:
+            earlier = ledger.previous(pass_id)
+            planned, todo = [], []
+            for c in copies:
+                status, tag, ref = earlier.get(c.id, (None, None, None))
+                f = found.get(c.id)
+                if status in plan.DONE or f is None:
+                    continue  # nothing restored is copied again (nor looked up: see look_up)
+                planned.append({
+                    "pass_id": pass_id, "id": c.id, "relpath": c.relpath or "", "finding": c.finding,
+                    "backup": options.source, "backup_path": f.backup_path, "expected": c.filesize,
+                    "backup_size": f.size, "status": _PLANNED_STATUS[f.verdict], "message": f.reason or None,
+                })  # fmt: skip
+                if f.verdict == plan.RESTORABLE:
+                    new_tag = _source_tag(options.source, f)
+                    todo.append((c, f, new_tag, tag == new_tag, ref if tag == new_tag else None))
+            ledger.plan(planned)
+            if notifier is not None:
+                text = f"Jira attachment restore started: {len(todo)} files from {options.source}"
+                notifier.send("restore_start", text)
+            try:
+                self._copy_all(todo, ledger)
+            finally:
+                counts = ledger.counts(pass_id)
+                rows = ledger.rows(pass_id)
+        finally:
+            ledger.close()
+        lines = []
+        for c in copies:
+            status, where, message = rows.get(c.id, ("-", None, None))
+            lines.append(plan.plan_line(c, status, where, message))
+        summary = plan.summary_lines(counts, options.source, applied=True)
+        summary.append(f"  took {time.monotonic() - started:.1f} s")
+        _write_plan(config.report_dir, lines, summary)
+        try:
+            report.build(config.state_db, config.report_dir, pass_id)
+        except InspectorError as exc:
+            log.warning("the restore is recorded, but the report was not rebuilt: %s", exc)
+        self._interrupted()
+        text = "\n".join(summary)
+        if notifier is not None:
+            notifier.send("restore_finish", text, counts)
+        if counts.get(plan.ERROR):
+            raise RestoreIncomplete(
+                f"{counts[plan.ERROR]} attachments could not be restored; see {config.report_dir / PLAN_FILE}"
             )
-        _write_permissions(config, root, permissions)
-        if not options.apply:
-            return _plan_only(config, options, copies, found)
-        return _apply(config, options, pass_id, copies, found, copier, gate, notifier)
-    finally:
-        backup_close = getattr(backup, "close", None)
-        if backup_close is not None:
-            backup_close()
+        return counts
+
+    def _copy_all(self, todo: list, ledger: Ledger) -> None:
+        config, pass_id, gate = self.config, self.pass_id, self.gate
+        assert self.dest is not None
+        pacer = transfer.LockedPacer(config.restore_max_mbps * 1e6)
+        copier = transfer.Copier(self.backup, self.dest, self.breaker, self.watch, pacer, gate.closed)
+        uid = config.identity.uid
+
+        def one(item: tuple[plan.Candidate, plan.Found, str, bool, str | None]) -> None:
+            c, f, tag, resume, ref = item
+            while True:
+                gate.wait_open()
+                if gate.stop.is_set():
+                    return
+                ledger.copying(pass_id, c.id, tag)
+                try:
+                    outcome = copier.restore(c, f, resume, ref, lambda r: ledger.part_ref(pass_id, c.id, r))
+                except Stopped:
+                    if gate.stop.is_set():
+                        return  # stays 'copying': the next run continues its part
+                    resume = True  # the window closed mid-file: wait for the next one, then continue
+                    continue
+                except PermissionError as exc:
+                    # Jira's account may not write there: said, and never done as root instead.
+                    why = f"the Jira account (uid {uid}) may not write here: {_os_message(exc)}; not written as root"
+                    ledger.finish(pass_id, c.id, plan.ERROR, 0, why)
+                    return
+                except OSError as exc:
+                    ledger.finish(pass_id, c.id, plan.ERROR, 0, _os_message(exc))
+                    return
+                except InspectorError:
+                    raise  # the backup is gone or refuses us: the row stays 'copying', the run stops
+                except Exception as exc:  # one file's failure is its row's error, not the run's end
+                    log.exception("attachment %d: the copy failed", c.id)
+                    ledger.finish(pass_id, c.id, plan.ERROR, 0, f"{type(exc).__name__}: {exc}")
+                    return
+                if outcome.status == plan.RESTORED:
+                    log.info("restored attachment %d (%s, %d bytes)", c.id, c.relpath, c.filesize)
+                ledger.finish(pass_id, c.id, outcome.status, outcome.written, outcome.message, outcome.quarantined)
+                return
+
+        run_all(todo, one, config.restore_parallel, gate.stop, self.watch, self.hang_limit)
+
+
+def _source_tag(source: str, f: plan.Found) -> str:
+    """Which copy of which backup a part comes from: a part is continued only from the same."""
+    return "\t".join([source, f.backup_path or "", str(f.size), f.version])
 
 
 def _plan_only(config: Config, options: Options, copies: list, found: dict[int, plan.Found]) -> dict[str, int]:
@@ -273,114 +412,6 @@ def _plan_only(config: Config, options: Options, copies: list, found: dict[int, 
     summary = plan.summary_lines(dict(counts), options.source, applied=False)
     _write_plan(config.report_dir, lines, summary)
     return dict(counts)
-
-
-def _apply(
-    config: Config, options: Options, pass_id: int, copies: list[plan.Candidate], found: dict[int, plan.Found],
-    copier: transfer.Copier, gate: Gate, notifier: Any,
-) -> dict[str, int]:  # fmt: skip
-    from ..pipeline import stop_signals
-    from ..state import exclusive
-
-    def on_signal(signum: int, _frame: object) -> None:
-        gate.signum = gate.signum or signum
-        gate.stop.set()
-
-    started = time.monotonic()
-    with stop_signals(on_signal), exclusive(config.state_db):
-        ledger = Ledger(config.state_db)
-        try:
-            earlier = ledger.previous(pass_id)
-            planned, todo = [], []
-            for c in copies:
-                status, size_before = earlier.get(c.id, (None, None))
-                f = found.get(c.id)
-                if status in plan.DONE or f is None:
-                    continue  # nothing restored is copied again (nor looked up: see run)
-                if status is not None and size_before != f.size and c.relpath is not None:
-                    # The backup copy changed since a part of it was written: start that file over.
-                    (Path(config.attachments_root) / transfer.part_name(c.relpath, c.id)).unlink(missing_ok=True)
-                planned.append({
-                    "pass_id": pass_id, "id": c.id, "relpath": c.relpath or "", "finding": c.finding,
-                    "backup": options.source, "backup_path": f.backup_path, "expected": c.filesize,
-                    "backup_size": f.size, "status": _PLANNED_STATUS[f.verdict], "message": f.reason or None,
-                })  # fmt: skip
-                if f.verdict == plan.RESTORABLE:
-                    todo.append((c, f))
-            ledger.plan(planned)
-            if notifier is not None:
-                text = f"Jira attachment restore started: {len(todo)} files from {options.source}"
-                notifier.send("restore_start", text)
-            _copy_all(config, pass_id, todo, copier, gate, ledger)
-            counts = ledger.counts(pass_id)
-            rows = ledger.rows(pass_id)
-        finally:
-            ledger.close()
-    lines = []
-    for c in copies:
-        status, where, message = rows.get(c.id, ("-", None, None))
-        lines.append(plan.plan_line(c, status, where, message))
-    summary = plan.summary_lines(counts, options.source, applied=True)
-    summary.append(f"  took {time.monotonic() - started:.1f} s")
-    _write_plan(config.report_dir, lines, summary)
-    try:
-        report.build(config.state_db, config.report_dir, pass_id)
-    except InspectorError as exc:
-        log.warning("the restore is recorded, but the report was not rebuilt: %s", exc)
-    if gate.signum:
-        raise Interrupted(gate.signum)
-    text = "\n".join(summary)
-    if notifier is not None:
-        notifier.send("restore_finish", text, counts)
-    if counts.get(plan.ERROR):
-        raise RestoreIncomplete(
-            f"{counts[plan.ERROR]} attachments could not be restored; see {config.report_dir / PLAN_FILE}"
-        )
-    return counts
-
-
-def _copy_all(config: Config, pass_id: int, todo: list, copier: transfer.Copier, gate: Gate, ledger: Ledger) -> None:
-    fatal: list[BaseException] = []
-
-    def one(item: tuple[plan.Candidate, plan.Found]) -> None:
-        c, f = item
-        assert f.backup_path is not None and c.relpath is not None
-        while not fatal:
-            gate.wait_open()
-            if gate.stop.is_set():
-                return
-            ledger.copying(pass_id, c.id)
-            try:
-                outcome = copier.restore(c, f.backup_path)
-            except transfer.Stopped:
-                if gate.stop.is_set():
-                    return  # stays 'copying': the next run continues its part file
-                continue  # the window closed mid-file: wait for the next one, then continue
-            except (ConfigError, StorageError) as exc:  # the backup refuses us: no use trying others
-                fatal.append(exc)
-                ledger.finish(pass_id, c.id, plan.ERROR, 0, str(exc))
-                return
-            except OSError as exc:  # also TimeoutError: retried until INSPECTOR_RESTORE_RETRY_TIMEOUT
-                ledger.finish(pass_id, c.id, plan.ERROR, 0, _os_message(exc))
-                return
-            except Exception as exc:  # one file's failure is its row's error, not the run's end
-                log.exception("attachment %d: the copy failed", c.id)
-                ledger.finish(pass_id, c.id, plan.ERROR, 0, f"{type(exc).__name__}: {exc}")
-                return
-            after = transfer.final_probe(copier.target, c.relpath)
-            message = outcome.message
-            if outcome.status == plan.RESTORED:
-                if after is None or after[0] != c.filesize:
-                    outcome, message = outcome._replace(status=plan.ERROR), f"after the rename the file is {after}"
-                log.info("restored attachment %d (%s, %d bytes)", c.id, c.relpath, c.filesize)
-            ledger.finish(pass_id, c.id, outcome.status, outcome.written, message, outcome.quarantined)
-            return
-
-    with ThreadPoolExecutor(config.restore_parallel, thread_name_prefix="restore") as pool:
-        for future in [pool.submit(one, item) for item in todo]:
-            future.result()
-    if fatal:
-        raise fatal[0]
 
 
 def _os_message(exc: OSError) -> str:

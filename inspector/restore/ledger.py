@@ -26,24 +26,30 @@ class Ledger:
     def close(self) -> None:
         self._conn.close()
 
-    def previous(self, pass_id: int) -> dict[int, tuple[str, int | None]]:
-        """id -> (status, backup_size) of the rows an earlier run of this pass left."""
+    def previous(self, pass_id: int) -> dict[int, tuple[str, str | None, str | None]]:
+        """id -> (status, source_tag, part_ref) of the rows an earlier run of this pass left."""
         with self._lock:
             rows = self._conn.execute(
-                "SELECT id, status, backup_size FROM restores WHERE pass_id = ?", (pass_id,)
+                "SELECT id, status, source_tag, part_ref FROM restores WHERE pass_id = ?", (pass_id,)
             ).fetchall()
-        return {row[0]: (row[1], row[2]) for row in rows}
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
     def plan(self, rows: list[dict]) -> None:
         with self._lock, transaction(self._conn, self.path):
             self._conn.executemany(sqlfiles.load("restore/upsert_planned"), rows)
 
-    def copying(self, pass_id: int, attachment_id: int) -> None:
+    def copying(self, pass_id: int, attachment_id: int, source_tag: str) -> None:
         with self._lock, transaction(self._conn, self.path):
             self._conn.execute(
-                "UPDATE restores SET status = 'copying', started_at = ?, finished_at = NULL "
+                "UPDATE restores SET status = 'copying', started_at = ?, finished_at = NULL, source_tag = ? "
                 "WHERE pass_id = ? AND id = ?",
-                (utcnow(), pass_id, attachment_id),
+                (utcnow(), source_tag, pass_id, attachment_id),
+            )
+
+    def part_ref(self, pass_id: int, attachment_id: int, ref: str | None) -> None:
+        with self._lock, transaction(self._conn, self.path):
+            self._conn.execute(
+                "UPDATE restores SET part_ref = ? WHERE pass_id = ? AND id = ?", (ref, pass_id, attachment_id)
             )
 
     def finish(

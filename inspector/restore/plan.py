@@ -52,6 +52,7 @@ class Found(NamedTuple):
     backup_path: str | None = None
     size: int | None = None
     reason: str = ""
+    version: str = ""  # which copy the lookup saw (mtime, ETag): a part continues only from it
 
 
 def finding(missing: bool, corrupted: bool, permissions: bool) -> str | None:
@@ -71,12 +72,14 @@ def _judge(rel: str, probe: Probe, expected: int | None) -> Found:
     if probe.errno:
         why = probe.reason or errnos.errorcode.get(probe.errno, str(probe.errno))
         return Found(SOURCE_ERROR, rel, reason=f"{rel}: {why}")
+    if stat.S_ISLNK(probe.mode):
+        return Found(SOURCE_ERROR, rel, reason=f"{rel} in the backup is a symbolic link: not followed, not copied")
     if not stat.S_ISREG(probe.mode):
         return Found(SOURCE_ERROR, rel, reason=f"{rel} in the backup is not a regular file")
     if expected is not None and probe.size != expected:
         why = f"the backup copy has {probe.size} bytes, Jira expects {expected}"
         return Found(BACKUP_DIFFERS, rel, probe.size, why)
-    return Found(RESTORABLE, rel, probe.size)
+    return Found(RESTORABLE, rel, probe.size, version=probe.version)
 
 
 def locate(candidate: Candidate, probe, names) -> Found:
@@ -139,21 +142,37 @@ def summary_lines(counts: dict[str, int], backup: str, applied: bool) -> list[st
 
 
 def permission_commands(rows: Iterable[Candidate], root: str, uid: int, gid: int, file_mode: int, dir_mode: int):
-    """Shell lines that would give Jira's account its files back: a chown and chmod per file
-    flagged only for permissions, and per issue folder Jira cannot enter (once each)."""
+    """Shell lines that would give Jira's account its files back: one ``fix`` per file flagged
+    only for permissions, and per issue folder Jira cannot enter (once each).
+
+    The tree is the Jira account's, and an admin runs this as root some time after the plan:
+    a flagged file replaced by a link meanwhile must not hand the link's target to Jira. So
+    ``fix`` skips a path that is no longer what the plan saw (a regular file, or a folder)
+    or that is reached through a link anywhere on its way (its real path differs), changes the
+    owner with ``chown -h`` (never a link's target), and sets the mode as the Jira account
+    (``setpriv``), which the kernel lets change only Jira's own files."""
     seen: set[str] = set()
     yield "#!/bin/sh"
     yield "# Written by `inspector restore`: read it, then run it as root to fix the permissions findings."
-    yield "# The inspector never runs it. Paths are quoted for sh."
+    yield "# The inspector never runs it. Paths are quoted for sh; links are never followed."
     yield "set -eu"
+    yield "as_jira=''"
+    yield f"command -v setpriv >/dev/null 2>&1 && as_jira='setpriv --reuid={uid} --regid={gid} --clear-groups --'"
+    yield "fix() {  # fix KIND(f|d) PATH MODE"
+    yield '    if [ -L "$2" ] || ! [ -"$1" "$2" ] || [ "$(realpath -e -- "$2" 2>/dev/null)" != "$2" ]; then'
+    yield '        echo "skipped: $2 is not the plain file or folder the plan saw" >&2; return 0'
+    yield "    fi"
+    yield f'    chown -h {uid}:{gid} -- "$2" && $as_jira chmod "$3" -- "$2"'
+    yield "}"
+    real_root = root.rstrip("/")
     for c in rows:
         if c.relpath is None:
             continue
         targets = []
         if c.blocked_folder and c.blocked_folder not in seen:
             seen.add(c.blocked_folder)
-            targets.append((c.blocked_folder, dir_mode))
-        targets.append((c.relpath, file_mode))
-        for rel, mode in targets:
-            path = shlex.quote(f"{root.rstrip('/')}/{rel}")
-            yield f"chown {uid}:{gid} {path} && chmod {mode:04o} {path}  # attachment {c.id}"
+            targets.append((c.blocked_folder, dir_mode, "d"))
+        targets.append((c.relpath, file_mode, "f"))
+        for rel, mode, kind in targets:
+            path = shlex.quote(f"{real_root}/{rel}")
+            yield f"fix {kind} {path} {mode:04o}  # attachment {c.id}"

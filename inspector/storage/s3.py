@@ -129,7 +129,10 @@ class S3Reader:
             self._close_body()
             # A big read starts a stream the next reads continue; a small one asks for its range.
             end = "" if size >= 1024 * 1024 else str(offset + size - 1)
-            response = self._storage.request("get_object", Key=self._key, Range=f"bytes={offset}-{end}")
+            # A restore knows which copy it looked up (its ETag): a copy rewritten since is
+            # refused (412) instead of spliced onto what was read of the old one.
+            match = {"IfMatch": self.probe.version} if self.probe.version else {}
+            response = self._storage.request("get_object", Key=self._key, Range=f"bytes={offset}-{end}", **match)
             self._body = response["Body"]
             data = self._body.read(size)
             if end:
@@ -232,7 +235,8 @@ class S3Storage:
             return _failed_probe(exc)
         modified = response.get("LastModified")
         mtime = int(modified.timestamp()) if modified is not None else 0
-        return Probe(0, OBJECT_MODE, -1, -1, int(response.get("ContentLength", 0)), mtime)
+        etag = str(response.get("ETag") or "")
+        return Probe(0, OBJECT_MODE, -1, -1, int(response.get("ContentLength", 0)), mtime, version=etag)
 
     def _pages(self, prefix: str, delimiter: str | None) -> Iterator[dict]:
         """ListObjectsV2 pages under ``prefix``, in key order. A page whose connection drops is
