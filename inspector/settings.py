@@ -97,13 +97,15 @@ SETTINGS: tuple[Setting, ...] = (
     _S("RESTORE_PARALLEL", 4, "files copied at once by restore --apply", "restore", "int", 1),
     _S("RESTORE_MAX_MBPS", 0.0, "cap on restore --apply's reading from the backup, in MB/s for all transfers",
        "restore", "float", 0, shown="0 (no limit)"),
-    _S("RESTORE_RETRY_TIMEOUT", 300.0, "seconds a dropped SFTP connection or S3 error is retried (1, 2, 4 ... s "
-       "apart) before the file is given up", "restore", "float", 1, shown="300"),
+    _S("RESTORE_RETRY_TIMEOUT", 300.0, "seconds the backup may keep failing (dropped connections, timeouts, 5xx; "
+       "retried with backoff by every transfer together) before the restore stops with exit 7, progress kept",
+       "restore", "float", 1, shown="300"),
     _S("RESTORE_FILE_MODE", 0o640, "octal mode of restored files (owned by JIRA_UID:JIRA_GID)", "restore",
        shown="0640"),
     _S("RESTORE_DIR_MODE", 0o750, "octal mode of folders restore creates", "restore", shown="0750"),
     _S("RESTORE_QUARANTINE", None, "where corrupted files go (keeping their relative path) before a good copy "
-       "takes their place", "restore", shown="quarantine/ beside STATE_DB"),
+       "takes their place; for an s3:// root an s3://BUCKET/PREFIX", "restore",
+       shown="quarantine/ beside STATE_DB; inspector-quarantine/ in the bucket"),
     _S("SFTP_KNOWN_HOSTS", None, "OpenSSH known_hosts file that must hold the SFTP server's host key",
        "restore: sftp", shown="~/.ssh/known_hosts"),
     _S("SFTP_KEY_FILE", None, "private key for SFTP logins (else the password, else ~/.ssh's default keys)",

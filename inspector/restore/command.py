@@ -200,6 +200,11 @@ def _write_plan(report_dir: Path, lines: list[str], summary: list[str]) -> None:
 
 
 def _write_permissions(config: Config, root: str, rows: list[plan.Candidate]) -> None:
+    if scheme(root):  # objects have no owner or mode: a permissions finding there is a denied read
+        lines = ["#!/bin/sh", f"# {root} is object storage: its permissions findings are reads the scan's "
+                 "credentials were denied; grant s3:GetObject on those keys (nothing to run here)."]  # fmt: skip
+        _write_text(config.report_dir / PERMISSIONS_FILE, lines, 0o600)
+        return
     lines = plan.permission_commands(
         rows, root, config.identity.uid, config.jira_gid, config.restore_file_mode, config.restore_dir_mode
     )
@@ -250,6 +255,9 @@ def _destination(config: Config) -> Destination:
     problem = account.problem() if account is not None else None
     if problem:
         raise ConfigError(problem)
+    if account is not None and account.uid == 0:
+        log.warning("the Jira account is uid 0 (the attachments root is root's, and INSPECTOR_JIRA_UID is not set): "
+                    "restore writes as root; set INSPECTOR_JIRA_UID/GID to the account Jira runs as")  # fmt: skip
     check = getattr(dest, "check_conditional", None)
     if check is not None:
         check()

@@ -73,10 +73,6 @@ class Destination(Protocol):
         never over anything that appeared meanwhile without quarantining it first."""
         ...
 
-    def look(self, rel: str) -> Probe:
-        """What is at the attachment's name now, links not followed."""
-        ...
-
     def close(self) -> None: ...
 
 

@@ -25,7 +25,6 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from . import Probe
 from .account import Account
 from .destination import Placed, Unsafe
 from .posix import probe_of
@@ -178,20 +177,6 @@ class PosixDestination:
         return self._descend(self.root, parts[:-1], create), parts[-1]
 
     # the Destination protocol --------------------------------------------------------------
-    def look(self, rel: str) -> Probe:
-        with self.account.acting():
-            try:
-                folder, name = self._folder(rel, create=False)
-            except FileNotFoundError:
-                return Probe(errnos.ENOENT)
-            except OSError as exc:
-                return Probe(exc.errno or errnos.EIO)
-            try:
-                st = _lstat_at(folder, name)
-            finally:
-                os.close(folder)
-        return Probe(errnos.ENOENT) if st is None else probe_of(st)
-
     def part(self, rel: str, attachment_id: int, resume: bool, ref: str | None, size: int = 0) -> PosixPart:
         with self.account.acting():
             folder, final = self._folder(rel, create=True)

@@ -146,9 +146,6 @@ class S3Destination:
             raise ConfigError(f"{self.describe()} ignores conditional writes (If-None-Match): a restore could "
                               "overwrite objects that appear meanwhile, so it refuses to write there")  # fmt: skip
 
-    def look(self, rel: str) -> Probe:
-        return self.storage.head(rel)
-
     def part(self, rel: str, attachment_id: int, resume: bool, ref: str | None, size: int = 0) -> S3Part:
         key = self.storage.key(rel)
         if ref is not None and resume and size > PART_SIZE:
