@@ -186,3 +186,26 @@ def test_an_unreachable_or_unknown_backup_host_is_one_line_within_seconds(jira, 
         lines = result.stderr.strip().splitlines()
         assert result.returncode == code and len(lines) == 1 and words in lines[0], (url, result.stderr)
         assert time.monotonic() - started < 20, url
+
+
+def test_links_in_an_sftp_backup_are_reported_not_followed(jira, workdir, sshd):
+    w = restore_world(jira, workdir)
+    assert run_cli([], w.env).returncode == 0
+    linked, through = sorted(w.restorable)[:2]
+    host = workdir / "host"
+    host.mkdir()
+    (host / "same").write_bytes((w.backup / w.paths[linked]).read_bytes())
+    (w.backup / w.paths[linked]).unlink()
+    (w.backup / w.paths[linked]).symlink_to(host / "same")  # a link where the file should be
+    issue = (w.backup / w.paths[through]).parent
+    issue.rename(host / "issue")
+    issue.symlink_to(host / "issue")  # a link where the issue folder should be
+    plan = run_cli(["restore", "--from", f"sftp://root@127.0.0.1:{sshd.port}{w.backup}"], _sftp_env(w, sshd))
+    assert plan.returncode == 0, plan.stderr
+    rows = {int(f[1].split("/secure/attachment/")[1].split("/")[0]): f
+            for f in (line.split("\t") for line in (workdir / "report/restore-plan.txt").read_text().splitlines())
+            if not f[0].startswith("#")}  # fmt: skip
+    assert rows[linked][0] == "source_error" and "symbolic link" in rows[linked][5]
+    assert rows[through][0] == "source_error" and "not followed" in rows[through][5]
+    others = w.restorable - {linked, through} - {a for a in w.restorable if (w.backup / w.paths[a]).parent == issue}
+    assert all(rows[a][0] == "restorable" for a in others)

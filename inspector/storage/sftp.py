@@ -144,6 +144,7 @@ class SftpStorage:
         self._generation = 0
         self._connecting: asyncio.Lock | None = None
         self._real_root: str | None = None
+        self._real_folders: dict[str, asyncio.Future[bool]] = {}
 
     def describe(self) -> str:
         return self.target.describe()
@@ -294,13 +295,28 @@ class SftpStorage:
             if probe.errno == 0 and stat.S_ISLNK(probe.mode):
                 return probe._replace(reason="a symbolic link in the backup: not followed")
             return probe._replace(version=str(probe.mtime))
-        sftp, _ = await self._session()
-        if self._real_root is None:
-            self._real_root = str(await sftp.realpath(self._path("")))
-        real = str(await sftp.realpath(self._path(rel)))
-        if real != f"{self._real_root.rstrip('/')}/{rel}":
+        if not await self._real_folder(rel.rsplit("/", 1)[0] if "/" in rel else ""):
             return Probe(errnos.ELOOP, reason="reached through a symbolic link in the backup: not followed")
         return probe._replace(version=str(probe.mtime))
+
+    async def _real_folder(self, folder: str) -> bool:
+        """Whether ``folder`` is reached without a link: its real path is where it should be.
+        Asked once per folder (the files of an issue share it), on the loop, so no lock."""
+        task = self._real_folders.get(folder)
+        if task is None:
+            task = self._real_folders[folder] = asyncio.ensure_future(self._check_folder(folder))
+        try:
+            return await asyncio.shield(task)
+        except BaseException:
+            self._real_folders.pop(folder, None)  # a lost connection is no answer: asked again
+            raise
+
+    async def _check_folder(self, folder: str) -> bool:
+        sftp, _ = await self._session()
+        if self._real_root is None:
+            self._real_root = str(await sftp.realpath(self._path(""))).rstrip("/")
+        real = str(await sftp.realpath(self._path(folder)))
+        return real == (f"{self._real_root}/{folder}" if folder else self._real_root or "/")
 
     def probe(self, rel: str) -> Probe:
         return self._call(self._contained(rel))
