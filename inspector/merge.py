@@ -17,8 +17,9 @@ import sqlite3
 from pathlib import Path
 from typing import NamedTuple
 
+from . import readonly
 from .errors import ReportError
-from .state import State
+from .state import State, exclusive
 
 log = logging.getLogger("inspector.report")
 
@@ -51,7 +52,7 @@ def _shard_pass(path: Path) -> ShardPass:
     if not path.is_file():
         raise ReportError(f"--merge: {path} is not a state file")
     try:
-        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        conn = readonly.connect(path.resolve())
         try:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(passes)")}
             if "shard_count" not in columns:
@@ -143,8 +144,17 @@ def merge(patterns: list[str], report_dir: Path) -> Path:
     shards.sort(key=lambda s: s.shard)
     report_dir.mkdir(parents=True, exist_ok=True)
     target = report_dir / MERGED
-    for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
-        leftover.unlink(missing_ok=True)
+    # Under the merged state's own lock: a restore --apply working from it (it takes the same
+    # lock) is not left writing into a deleted file; the merge waits for nothing and says so.
+    with exclusive(target):
+        for leftover in (target, Path(f"{target}-wal"), Path(f"{target}-shm")):
+            leftover.unlink(missing_ok=True)
+        _copy_shards(target, shards)
+    log.info("merged %d shards into %s", count, target)
+    return target
+
+
+def _copy_shards(target: Path, shards: list[ShardPass]) -> None:
     with State(target) as state:
         conn = state.conn
         for i, s in enumerate(shards):  # (SQLite attaches outside a transaction only)
@@ -175,5 +185,3 @@ def merge(patterns: list[str], report_dir: Path) -> Path:
                 conn.execute(f"INSERT OR REPLACE INTO main.file_hashes SELECT * FROM shard{i}.file_hashes")
         for i in range(len(shards)):
             conn.execute(f"DETACH DATABASE shard{i}")
-    log.info("merged %d shards into %s", count, target)
-    return target

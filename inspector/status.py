@@ -11,7 +11,7 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import sqlfiles
+from . import readonly, sqlfiles
 from .config import ReportSettings
 from .errors import StateError
 from .model import flag_parameters
@@ -36,7 +36,7 @@ def read(state_db: Path, settings: ReportSettings | None = None) -> dict:
     if not Path(state_db).is_file():
         raise StateError(f"no state file at {state_db}: no scan has run yet")
     try:
-        with sqlite3.connect(f"file:{state_db}?mode=ro", uri=True, timeout=10) as conn:
+        with readonly.connect(state_db, timeout=10) as conn:
             cur = conn.execute(sqlfiles.load("state/status"), flag_parameters())
             row = cur.fetchone()
             names = [d[0] for d in cur.description]

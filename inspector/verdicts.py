@@ -96,13 +96,16 @@ def file_verdicts(row: tuple, rel: str, probe: Probe, identity: Identity | None)
     if probe.errno == errnos.ENOENT:
         what = "dangling symlink" if probe.dangling_symlink else "no file"
         return [Verdict("missing", f"{what} at {rel}")]
-    if probe.errno == errnos.EACCES:  # object storage: the credentials may not read it (its code)
-        why = f"cannot read {rel}: {probe.reason}" if probe.reason else f"cannot stat {rel}: permission denied"
-        return [Verdict("permissions", why)]
-    if probe.errno:
-        return [Verdict("error", f"{rel}: {probe.reason or errno_text(probe.errno)}")]
-    verdicts = []
     expected = row[FILESIZE]
+    if probe.errno:
+        # Object storage: a read denied or failed where the listing still gave the size.
+        resized = probe.size >= 0 and expected is not None and probe.size != expected
+        verdicts = [Verdict("corrupted", f"expected {expected} bytes, the listing shows {probe.size}")] * resized
+        if probe.errno == errnos.EACCES:  # the credentials may not read it (its code)
+            why = f"cannot read {rel}: {probe.reason}" if probe.reason else f"cannot stat {rel}: permission denied"
+            return [*verdicts, Verdict("permissions", why)]
+        return [*verdicts, Verdict("error", f"{rel}: {probe.reason or errno_text(probe.errno)}")]
+    verdicts = []
     if not stat.S_ISREG(probe.mode):
         kind = "a folder" if stat.S_ISDIR(probe.mode) else "not a regular file"
         verdicts.append(Verdict("corrupted", f"{rel} is {kind}"))

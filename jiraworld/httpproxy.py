@@ -63,12 +63,23 @@ def kind_of(request: bytes) -> str:
     return method.lower()
 
 
+def _strip_token(response: bytes) -> bytes:
+    """The response without its NextContinuationToken element, Content-Length set again."""
+    import re
+
+    head, _, body = response.partition(b"\r\n\r\n")
+    body = re.sub(rb"<NextContinuationToken>[^<]*</NextContinuationToken>", b"", body)
+    head = re.sub(rb"(?im)^content-length:.*$", b"Content-Length: " + str(len(body)).encode(), head)
+    return head + b"\r\n\r\n" + body
+
+
 class Proxy:
     def __init__(self, upstream_port: int, latency: float = 0.0, port: int = 0):
         self.upstream_port, self.latency = upstream_port, latency
         self.counts: collections.Counter[str] = collections.Counter()
         self.slowdowns = 0  # the next this many requests get 503 SlowDown
         self.drop_lists_after: int | None = None  # cut the response of the list request after this many
+        self.strip_tokens = False  # list responses lose <NextContinuationToken> (a broken server)
         self.dropped = 0
         self._lock = threading.Lock()
         self._server: socket.socket | None = None
@@ -140,6 +151,8 @@ class Proxy:
                 response = b""
                 while chunk := upstream.recv(65536):
                     response += chunk
+            if self.strip_tokens and kind == "list":
+                response = _strip_token(response)
             if drop:  # half the response, then the connection is gone
                 conn.sendall(response[: max(1, len(response) // 2)])
                 with contextlib.suppress(OSError):

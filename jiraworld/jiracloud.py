@@ -7,7 +7,8 @@ the JSON shapes Atlassian documents, with the quirks real sites have.
   last page has ``isLast: true`` and, as on real sites, sometimes no ``nextPageToken`` key at all
   and sometimes no ``isLast`` either (JRACLOUD-92184).
 - ``GET /rest/api/3/project/search`` (``startAt``/``maxResults`` pages of projects, with
-  ``expand=insight``'s ``totalIssueCount``), ``POST /rest/api/3/search/approximate-count``.
+  ``expand=insight``'s ``totalIssueCount``; with ``projects_without_is_last`` no ``isLast``),
+  ``POST /rest/api/3/search/approximate-count``.
 - ``GET /rest/api/3/attachment/content/{id}``: ``303 See Other`` to a media host (another host
   name: ``localhost`` where the site is ``127.0.0.1``), which serves the bytes with ranges and
   records any ``Authorization`` header it was sent (it must never get the site's credentials).
@@ -102,7 +103,9 @@ def build_site(
     """A site whose first project holds ``big_project_share`` of the issues (one big project
     to split); ids are increasing but not dense, as on real sites."""
     rng = random.Random(seed)
-    keys = ["BIG", "OPS", "WEB", "HR", "FIN", "LEGAL", "MKT", "SALES"][:projects]
+    keys = (["BIG", "OPS", "WEB", "HR", "FIN", "LEGAL", "MKT", "SALES"] + [f"PRJ{i}" for i in range(8, projects)])[
+        :projects
+    ]
     plist = [{"id": str(10_000 + i), "key": k, "name": f"Project {k}"} for i, k in enumerate(keys)]
     counters = dict.fromkeys(keys, 0)
     out: list[Issue] = []
@@ -255,8 +258,11 @@ class JiraCloud:
 
     def __init__(self, site: Site, email: str = "admin@example.com", token: str = "cloud-token-secret",
                  latency: float = 0.0, max_rps: float = 0.0, page_limit: int = 5000, fail_every: int = 0,
-                 drop_every: int = 0, seed: int = 5):  # fmt: skip
+                 drop_every: int = 0, seed: int = 5, projects_without_is_last: bool = False):  # fmt: skip
         self.site, self.email, self.token = site, email, token
+        # Project pages with no isLast at all (the documented default is false; pages of some
+        # sites and proxies leave it out): the next page is only in nextPage and the counts.
+        self.projects_without_is_last = projects_without_is_last
         self.latency, self.max_rps, self.page_limit = latency, max_rps, page_limit
         self.fail_every, self.drop_every = fail_every, drop_every
         self.rng = random.Random(seed)
@@ -413,6 +419,8 @@ def _handler(cloud: JiraCloud):
                     "isLast": last, "values": values}  # fmt: skip
             if not last:
                 body["nextPage"] = f"{cloud.url}/rest/api/3/project/search?startAt={start + size}&maxResults={size}"
+            if cloud.projects_without_is_last:
+                del body["isLast"]
             _json(self, 200, body)
 
         def _search(self, raw: bytes) -> None:

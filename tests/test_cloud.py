@@ -247,3 +247,13 @@ def test_shards_split_a_cloud_site_by_project_and_merge_to_one_report(workdir):
     assert orjson.loads((workdir / "merged/storage.json").read_bytes()) == orjson.loads(
         (workdir / "single/storage.json").read_bytes()
     )
+
+
+def test_project_pages_without_is_last_are_all_read():
+    """A project search page with no isLast: 60 projects are two pages of 50 and 10, not 50."""
+    site = build_site(issues=120, projects=60, seed=8)
+    with JiraCloud(site, projects_without_is_last=True) as fake:
+        api = CloudApi(fake.url, fake.email, fake.token, rate=40)
+        found = cloud.projects(api)
+    assert sorted(key for key, _ in found) == sorted(p["key"] for p in site.projects)
+    assert len(found) == 60

@@ -174,10 +174,11 @@ def test_apply_into_an_s3_root_creates_objects_and_quarantines_corrupted_ones(ji
     assert not ids_in(workdir / "report/corrupted.txt")
 
 
-def test_an_object_that_appears_meanwhile_is_never_overwritten(workdir, s3):
+def test_an_object_that_appears_meanwhile_is_never_overwritten(workdir, s3, monkeypatch):
     root = f"s3://{s3.bucket}/race-{uuid.uuid4().hex[:8]}"
     storage = S3Storage(root, endpoint=s3.endpoint, region="us-east-1")
-    os.environ.update(s3.env(ADMIN))
+    for name, value in s3.env(ADMIN).items():
+        monkeypatch.setenv(name, value)
     dest = S3Destination(storage, quarantine_of(root, None))
     dest.check_conditional()
     client, key = s3.client(), storage.key("ABC/10000/ABC-1/7")

@@ -169,6 +169,9 @@ def test_a_key_the_credentials_may_not_read(jira, s3, workdir):
     prefix, _, on_s3 = _world(jira, s3, workdir, attachments=400, seed=6, denied=("ECHO",), projects=5,
                               prefix=DENYING_PREFIX)  # fmt: skip
     assert on_s3.permissions, "the fifth project, ECHO, has objects the partial credentials may not read"
+    # One denied object whose size Jira records otherwise: the listing shows that, the HEAD cannot.
+    resized = min(on_s3.permissions)
+    jira.execute("UPDATE fileattachment SET filesize = filesize + 1 WHERE id = %s", (resized,))
     (workdir / "quick").mkdir()
     quick = run_cli([], _env(jira, s3, workdir / "quick", prefix, keys=PARTIAL))
     assert quick.returncode == 0, quick.stderr
@@ -183,6 +186,9 @@ def test_a_key_the_credentials_may_not_read(jira, s3, workdir):
         lines = path.read_text().splitlines()
         assert all("cannot read ECHO/" in line and "AccessDenied (HTTP 403)" in line for line in lines), lines[:3]
     assert _found(workdir / "report")["missing"] == len(on_s3.missing - seen_quick)
+    # Both flags, as the file-system scan gives: corrupted by the listing's size, denied by the HEAD.
+    assert resized in seen and resized in ids_in(workdir / "report" / "corrupted.txt")
+    assert ids_in(workdir / "report" / "corrupted.txt") == on_s3.corrupted | {resized}
 
 
 def test_the_server_gone_stops_the_pass_with_exit_7_and_the_next_run_resumes(jira, s3, workdir):
@@ -305,3 +311,23 @@ def test_shards_over_a_bucket_merge_to_the_single_runs_report(jira, s3, workdir)
     merged = run_cli(["report", "--merge", *states], merged_env)
     assert merged.returncode == 0, merged.stderr
     assert report_files(workdir / "merged-run" / "report") == report_files(workdir / "report")
+
+
+def test_a_listing_truncated_without_a_continuation_token_is_one_storage_error(s3, monkeypatch):
+    """A server that says IsTruncated and gives no token: a StorageError naming it (exit 7),
+    not a KeyError from deep inside the listing."""
+    from inspector.errors import StorageError
+    from inspector.storage.s3 import S3Storage
+
+    prefix = f"trunc/{uuid.uuid4().hex[:8]}"
+    for i in range(5):
+        s3.client().put_object(Bucket=s3.bucket, Key=f"{prefix}/P/{i}", Body=b"x")
+    with Proxy(s3.port) as proxy:
+        for name, value in s3.env(READER, proxy.endpoint).items():
+            monkeypatch.setenv(name, value)
+        storage = S3Storage(f"s3://{s3.bucket}/{prefix}", endpoint=proxy.endpoint, region="us-east-1")
+        storage.page_size = 2
+        assert len(list(storage.walk("P"))) == 5  # three pages, each with its token
+        proxy.strip_tokens = True
+        with pytest.raises(StorageError, match="truncated but gives no continuation token"):
+            list(storage.walk("P"))

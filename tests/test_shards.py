@@ -191,3 +191,11 @@ def test_restore_from_the_merged_state(jira, workdir):
     with sqlite3.connect(workdir / "merged/merged-state.sqlite") as conn:
         restored = {r[0] for r in conn.execute("SELECT id FROM restores WHERE status = 'restored'")}
     assert restored == w.copied
+    # A merge again while a restore works from the merged state: refused, the state left whole.
+    from inspector.state import exclusive
+
+    with exclusive(workdir / "merged/merged-state.sqlite"):
+        again = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], merged_env)
+    assert again.returncode == 4 and "another inspector" in again.stderr, again.stderr
+    with sqlite3.connect(workdir / "merged/merged-state.sqlite") as conn:
+        assert {r[0] for r in conn.execute("SELECT id FROM restores WHERE status = 'restored'")} == w.copied

@@ -103,3 +103,44 @@ def test_a_version_1_state_is_migrated_in_place_keeping_its_progress(tmp_path):
     assert (current.cursor_id, current.head_id, current.new_done) == (777, 0, False)
     with sqlite3.connect(path) as c:
         assert c.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone() == (str(SCHEMA_VERSION),)
+
+
+def test_read_only_connections_open_the_file_named_whatever_its_folder_holds(workdir, monkeypatch):
+    from inspector import readonly
+
+    odd = workdir / "a#b?c%41 d"
+    odd.mkdir()
+    with sqlite3.connect(odd / "state.sqlite") as conn:
+        conn.execute("CREATE TABLE t (x)")
+        conn.execute("INSERT INTO t VALUES (42)")
+    monkeypatch.chdir(workdir)
+    conn = readonly.connect(odd / "state.sqlite")
+    try:
+        assert conn.execute("SELECT x FROM t").fetchall() == [(42,)]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            conn.execute("INSERT INTO t VALUES (1)")
+    finally:
+        conn.close()
+    assert sorted(p.name for p in workdir.iterdir()) == [odd.name]  # nothing created beside it
+    with pytest.raises(sqlite3.OperationalError):
+        readonly.connect(odd / "missing.sqlite").execute("SELECT 1")
+    assert not (odd / "missing.sqlite").exists()
+
+
+def test_a_scan_with_hashes_status_and_a_restore_plan_work_under_such_a_folder(jira, workdir):
+    from jiraworld import world
+
+    from .helpers import inspector_env, run_cli
+
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=60, seed=4))
+    odd = workdir / "state#1?x"
+    odd.mkdir()
+    env = inspector_env(jira, root, workdir, INSPECTOR_STATE_DB=str(odd / "state.sqlite"))
+    scan = run_cli(["--hash"], env)
+    assert scan.returncode == 0, scan.stderr
+    status = run_cli(["status"], env)
+    assert status.returncode == 0 and "finished" in status.stdout, status.stderr
+    plan = run_cli(["restore", "--from", str(root)], env)
+    assert plan.returncode == 0, plan.stderr
+    assert not (workdir / "state").exists()  # the URI once stopped at '#' and created this

@@ -189,3 +189,21 @@ def test_a_storage_without_owners_judges_no_account():
     assert verdicts.file_verdicts(row(), "x", probe(mode=stat.S_IFREG | 0o600, uid=0, gid=0), None) == []
     [v] = verdicts.file_verdicts(row(), "x", Probe(errno.EACCES), None)
     assert v.flag == "permissions"
+
+
+def test_a_read_denied_or_failed_keeps_the_size_the_listing_gave():
+    """S3 with VERIFY_READ: the HEAD is denied (or fails) but the listing showed the object's size:
+    a size other than Jira's is still corrupted, as the file-system scan would say both."""
+    from inspector.model import FILESIZE
+
+    r = row()
+    size = r[FILESIZE]
+
+    def flags(probe: Probe) -> list[str]:
+        return [v.flag for v in verdicts.file_verdicts(r, "x", probe, None)]
+
+    denied = verdicts.file_verdicts(r, "x", Probe(errno.EACCES, size=size + 1, reason="AccessDenied (HTTP 403)"), None)
+    assert [v.flag for v in denied] == ["corrupted", "permissions"]
+    assert f"expected {size} bytes, the listing shows {size + 1}" in denied[0].detail
+    assert flags(Probe(errno.EIO, size=size + 1, reason="InternalError (HTTP 500)")) == ["corrupted", "error"]
+    assert flags(Probe(errno.EACCES, size=size)) == flags(Probe(errno.EACCES)) == ["permissions"]

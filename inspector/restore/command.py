@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import report, sqlfiles
+from .. import readonly, report, sqlfiles
 from ..config import Config
 from ..errors import (
     ConfigError,
@@ -84,7 +84,7 @@ def _read_state(state_db: Path):
     """A read-only connection to the state file (SQLite itself: no DuckDB for a few rows)."""
     if not Path(state_db).is_file():
         raise StateError(f"no state file at {state_db}: run a scan first (python -m inspector)")
-    return sqlite3.connect(f"file:{Path(state_db).resolve()}?mode=ro", uri=True, timeout=30)
+    return readonly.connect(Path(state_db).resolve())
 
 
 def _choose_pass(state_db: Path, wanted: int | None) -> int:

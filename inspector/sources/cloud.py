@@ -164,7 +164,13 @@ def projects(api: CloudApi) -> list[tuple[str, int]]:
         values = page.get("values") or []
         out += [(p["key"], int((p.get("insight") or {}).get("totalIssueCount") or 0)) for p in values]
         start += len(values)
-        if page.get("isLast", True) or not values:
+        # isLast may be missing (its documented default is false): then a nextPage, or a total
+        # not yet reached, says there is more.
+        last = page.get("isLast")
+        if last is None:
+            total = page.get("total")
+            last = not page.get("nextPage") and (total is None or start >= int(total))
+        if last or not values:
             return out
 
 

@@ -16,11 +16,10 @@ from __future__ import annotations
 import errno as errnos
 import hashlib
 import logging
-import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .. import sqlfiles
+from .. import readonly, sqlfiles
 from ..config import Config
 from ..messages import FeedDone, HashBatch, HashItem
 from ..model import flag_parameters
@@ -115,7 +114,7 @@ def cost(size: int, level: str) -> int:
 def candidates(state_db: Path, pass_id: int, level: str) -> Iterator[list[HashItem]]:
     """Batches of (relpath, size, mtime) to hash at ``level``, from a read-only connection."""
     name = "state/hash_candidates_head_tail" if level == HEAD_TAIL else "state/hash_candidates_full"
-    conn = sqlite3.connect(f"file:{Path(state_db).resolve()}?mode=ro", uri=True, timeout=30)
+    conn = readonly.connect(Path(state_db).resolve())
     try:
         batch, weight = [], 0
         for item in conn.execute(sqlfiles.load(name), {"pass_id": pass_id, **flag_parameters()}):

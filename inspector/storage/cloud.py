@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from .. import readonly
 from ..errors import DatabaseError
 from . import Capabilities, Listing, Probe
 
@@ -64,8 +65,7 @@ class CloudStorage:
         """The attachment as the scan stored it (its newest pass)."""
         with self._lock:
             if self._conn is None:
-                uri = f"file:{self._state_db.resolve()}?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+                self._conn = readonly.connect(self._state_db.resolve(), check_same_thread=False)
             row = self._conn.execute(
                 "SELECT filesize, created FROM results WHERE relpath = ? ORDER BY pass_id DESC LIMIT 1", (rel,)
             ).fetchone()

@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import NamedTuple
 
+from .. import readonly
+
 
 class Listed(NamedTuple):
     size: int | None
@@ -42,8 +44,7 @@ class ListingIndex:
     def _query(self, sql: str, params: tuple) -> list[tuple]:
         with self._lock:
             if self._conn is None:
-                uri = f"file:{self.state_db}?mode=ro"
-                self._conn = sqlite3.connect(uri, uri=True, timeout=30, check_same_thread=False)
+                self._conn = readonly.connect(self.state_db, check_same_thread=False)
             return self._conn.execute(sql, params).fetchall()
 
     def get(self, rel: str) -> Listed | None:

@@ -151,6 +151,7 @@ class S3Reader:
 
 class S3Storage:
     capabilities = CAPABILITIES
+    page_size = 1000  # keys a listing page asks for: S3's maximum
 
     def __init__(
         self, root: str, *, endpoint: str | None = None, region: str | None = None, verify_read: bool = False,
@@ -242,7 +243,7 @@ class S3Storage:
         """ListObjectsV2 pages under ``prefix``, in key order. A page whose connection drops is
         asked for again with the same continuation token (``request``), so a listing
         interrupted halfway continues from its last page, never from the start."""
-        kwargs: dict[str, Any] = {"Prefix": prefix}
+        kwargs: dict[str, Any] = {"Prefix": prefix, "MaxKeys": self.page_size}
         if delimiter:
             kwargs["Delimiter"] = delimiter
         while True:
@@ -250,7 +251,13 @@ class S3Storage:
             yield page
             if not page.get("IsTruncated"):
                 return
-            kwargs["ContinuationToken"] = page["NextContinuationToken"]
+            token = page.get("NextContinuationToken")
+            if not token:  # a server that says "more" without saying where: no way to go on
+                raise StorageError(
+                    f"{self.describe()}: a listing of '{prefix}' says it is truncated but gives no continuation "
+                    "token; the storage's ListObjectsV2 is broken, the listing cannot go on"
+                )
+            kwargs["ContinuationToken"] = token
 
     # the Storage protocol ---------------------------------------------------------------------
     def probe(self, rel: str) -> Probe:
@@ -263,7 +270,13 @@ class S3Storage:
                 return Probe(0, OBJECT_MODE, -1, -1, found.size if found.size is not None else -1, found.mtime or 0)
             if found is None and self.listed.any_under(rel.rsplit("/", 1)[0]):
                 return Probe(errnos.ENOENT, reason=UNLISTED)
-        return self.head(rel)
+        head = self.head(rel)
+        if head.errno and head.errno != errnos.ENOENT and self.listed is not None:
+            # A denied or failed HEAD keeps what the listing said: the size settles "corrupted".
+            found = self.listed.get(rel)
+            if found is not None and found.kind == "file" and found.size is not None:
+                return head._replace(size=found.size, mtime=found.mtime or 0)
+        return head
 
     def recheck(self, rel: str, absent: Probe) -> Probe:
         return self.head(rel) if absent.reason == UNLISTED else absent
