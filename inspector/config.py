@@ -94,6 +94,7 @@ class Config:
     jira_streams: int = 8
     shards: int = 1
     shard_index: int = 0
+    run_id: str | None = None
 
     @property
     def shard(self):
@@ -226,7 +227,10 @@ def from_env(require_db: bool = True) -> Config:
             value = Path(text) if text else default
         else:
             value = text or default
-        values[s.field] = value if isinstance(value, type(default)) or s.kind == "path" else default
+        # (A failed parse leaves environs' placeholder, not a value of the default's type; a text
+        # setting without a default is text or None.)
+        ok = isinstance(value, type(default)) or s.kind == "path" or (default is None and s.kind == "str")
+        values[s.field] = value if ok else default
 
     # The source: Jira Cloud over REST, or Jira's database and storage.
     cloud = _cloud_settings(raw, secret, values, errors)
@@ -390,6 +394,12 @@ def _cloud_settings(raw, secret, values: dict[str, Any], errors: dict[str, str])
     if site is None or urllib.parse.urlsplit(site).path not in ("", "/"):
         errors["JIRA_CLOUD_URL"] = "must be the site's address, like https://acme.atlassian.net"
         return url  # meant for Cloud: no database or folder is asked for besides this one line
+    parts = urllib.parse.urlsplit(site)
+    if parts.scheme != "https" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        # The API token travels in every request: never in the clear (a proxy on this very
+        # machine, or a test site, may speak http on the loopback).
+        errors["JIRA_CLOUD_URL"] = f"'{site}' must be https:// (the API token is sent with every request)"
+        return url
     if not email:
         errors["JIRA_EMAIL"] = "is required with INSPECTOR_JIRA_CLOUD_URL (the account of the API token)"
     if not token and "JIRA_API_TOKEN_FILE" not in errors:

@@ -15,11 +15,14 @@ import glob
 import logging
 import sqlite3
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import readonly
 from .errors import ReportError
 from .state import State, exclusive
+
+if TYPE_CHECKING:
+    from .config import Config
 
 log = logging.getLogger("inspector.report")
 
@@ -35,6 +38,8 @@ class ShardPass(NamedTuple):
     shard: int
     root: str
     source: str | None
+    run_id: str | None = None
+    finished_at: str | None = None
 
 
 def expand(patterns: list[str]) -> list[Path]:
@@ -57,8 +62,9 @@ def _shard_pass(path: Path) -> ShardPass:
             columns = {row[1] for row in conn.execute("PRAGMA table_info(passes)")}
             if "shard_count" not in columns:
                 raise ReportError(f"--merge: {path} was written by an inspector without shards; run the shards again")
+            run = "run_id" if "run_id" in columns else "NULL"  # (a state from before run ids)
             newest = conn.execute(
-                "SELECT pass_id, status, shard_count, shard_index, attachments_root, source "
+                f"SELECT pass_id, status, shard_count, shard_index, attachments_root, source, {run}, finished_at "
                 "FROM passes WHERE status IN ('running', 'finished') ORDER BY pass_id DESC LIMIT 1"
             ).fetchone()
         finally:
@@ -67,10 +73,10 @@ def _shard_pass(path: Path) -> ShardPass:
         raise ReportError(f"--merge: {path} cannot be read as a state file: {exc}") from None
     if newest is None:
         raise ReportError(f"--merge: {path} holds no pass: run that shard first")
-    pass_id, status, count, index, root, source = newest
+    pass_id, status, count, index, root, source, run_id, finished_at = newest
     if status != "finished":
         raise ReportError(f"--merge: shard {index} ({path}) has not finished its pass {pass_id}: let it finish")
-    return ShardPass(path, pass_id, count, index, root, source)
+    return ShardPass(path, pass_id, count, index, root, source, run_id, finished_at)
 
 
 def check(shards: list[ShardPass]) -> int:
@@ -91,6 +97,7 @@ def check(shards: list[ShardPass]) -> int:
         if s.shard in seen:
             raise ReportError(f"--merge: shard {s.shard} is there twice ({seen[s.shard]} and {s.path})")
         seen[s.shard] = s.path
+    _one_run(shards)
     missing = sorted(set(range(first.shards)) - set(seen))
     if missing:
         raise ReportError(
@@ -99,17 +106,40 @@ def check(shards: list[ShardPass]) -> int:
     return first.shards
 
 
+def _one_run(shards: list[ShardPass]) -> None:
+    """The shards' passes are one run: the same INSPECTOR_RUN_ID, or (none set) finished within
+    a day of each other. Else today's shard 0 would be joined with last week's shard 1, and the
+    files uploaded in between would show up as orphans."""
+    ids = {s.run_id for s in shards}
+    if ids != {None}:
+        if len(ids) > 1:
+            said = ", ".join(f"shard {s.shard}: {s.run_id or 'none'}" for s in sorted(shards, key=lambda s: s.shard))
+            raise ReportError(f"--merge: the shards come from different runs (INSPECTOR_RUN_ID {said}): "
+                              "run every shard of one run again, or merge the shards of one run")  # fmt: skip
+        return
+    from datetime import datetime
+
+    times = sorted((datetime.fromisoformat(s.finished_at), s) for s in shards if s.finished_at)
+    if times and (times[-1][0] - times[0][0]).total_seconds() > 86_400:
+        early, late = times[0][1], times[-1][1]
+        raise ReportError(
+            f"--merge: shard {early.shard} finished {early.finished_at} and shard {late.shard} {late.finished_at}, "
+            "more than a day apart: not one run (set INSPECTOR_RUN_ID to the Job's uid to merge them anyway)"
+        )
+    log.warning("the shards carry no INSPECTOR_RUN_ID: that they are one run could not be checked (they finished "
+                "within a day of each other)")  # fmt: skip
+
+
 def size_orphans(merged: Path):
     """The report's settle step for a merge: size the orphans the merge found (the shards
     could not tell theirs from other shards' files, so none sized them), where the attachments
     root is configured here; without it the orphans are listed with no size."""
-    from . import config as configuration
     from . import report
     from .errors import ConfigError
     from .storage import open_storage
 
     try:
-        settings = configuration.from_env(require_db=False)
+        settings = _settings(merged)
     except ConfigError as exc:
         log.warning("orphans listed without their sizes: the attachments are not reachable here (%s)",
                     str(exc).splitlines()[0])  # fmt: skip
@@ -129,12 +159,30 @@ def complete_duplicates(merged: Path) -> None:
     everything a shard already hashed is valid and not read again."""
     import dataclasses
 
-    from . import config as configuration
     from .pipeline import hash_pass
 
-    settings = dataclasses.replace(configuration.from_env(require_db=False), state_db=merged, hash=True, shards=1,
-                                   shard_index=0)  # fmt: skip
+    settings = dataclasses.replace(_settings(merged), state_db=merged, hash=True, shards=1, shard_index=0)
     hash_pass(settings, 1)
+
+
+def _settings(merged: Path) -> Config:
+    """The configuration with the attachments root the shards checked (the merged pass's), not
+    whatever this environment names: orphans are sized, and files hashed, where they were found."""
+    import os
+
+    from . import config as configuration
+
+    conn = readonly.connect(merged)
+    try:
+        (root,) = conn.execute("SELECT attachments_root FROM passes WHERE pass_id = 1").fetchone()
+    finally:
+        conn.close()
+    name = configuration.PREFIX + "ATTACHMENTS_ROOT"
+    here = (os.environ.get(name) or "").strip()
+    if here and here != root and os.path.realpath(here) != os.path.realpath(root):
+        log.warning("the shards checked %s: the merge reads that, not %s=%s", root, name, here)
+    os.environ[name] = root  # this command's own environment: the configuration is built from it
+    return configuration.from_env(require_db=False)
 
 
 def merge(patterns: list[str], report_dir: Path) -> Path:

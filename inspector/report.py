@@ -211,6 +211,13 @@ def summary(conn: duckdb.DuckDBPyConnection) -> dict:
         rows_estimate=info["rows_estimate"],
         orphan_walk_complete=bool(info["walk_done"]),
     )
+    try:
+        shard = conn.execute(
+            "SELECT shard_count, shard_index FROM state.passes WHERE pass_id = getvariable('pass_id')"
+        ).fetchone()
+    except duckdb.BinderException:  # a state from before shards (reports never migrate)
+        shard = None
+    result.update(shard_count=int(shard[0]) if shard else 1, shard_index=int(shard[1]) if shard else 0)
     groups, copies, wasted = _one(conn, "duplicate_totals")
     result.update(duplicate_groups=groups, duplicate_copies=int(copies), duplicate_bytes=int(wasted))
     (result["hashed_files"],) = _one(conn, "hashed_count")
@@ -240,12 +247,17 @@ def summary_text(s: dict, report_dir: Path | None = None) -> str:
         f"  corrupted             {s['corrupted']:>10}",
         f"  errors                {s['errors']:>10}",
         f"  issues with problems  {s['issues_with_problems']:>10}",
-        f"  orphan files          {s['orphans']:>10}  ({human_bytes(s['orphan_bytes'])})",
+        f"  orphan files          {s['orphans']:>10}  ({human_bytes(s['orphan_bytes'])})"
+        + ("  candidates: report --merge decides" if s.get("shard_count", 1) > 1 else ""),
         "",
         f"  storage: {human_bytes(s['disk_bytes'])} on disk, {human_bytes(s['duplicate_bytes'])} in duplicate "
         f"copies ({s['duplicate_copies']} copies in {s['duplicate_groups']} groups), "
         f"{human_bytes(s['orphan_bytes'])} in orphans",
     ]
+    if s.get("shard_count", 1) > 1:
+        lines.insert(4, f"  shard   {s['shard_index']} of {s['shard_count']} (shards 0-{s['shard_count'] - 1}): this "
+                        "share of the instance only; its orphans include files other shards own, and are unsized "
+                        "until `inspector report --merge` joins the shards")  # fmt: skip
     if not s["hashed_files"]:
         lines.append("  duplicates not searched: run with --hash (INSPECTOR_HASH=1) to find them")
     if s["unlistable_folders"]:

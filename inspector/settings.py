@@ -133,6 +133,8 @@ SETTINGS: tuple[Setting, ...] = (
     _S("SHARDS", 1, "shards the pass is split into, one per pod of a Kubernetes Indexed Job; each needs its "
        "own STATE_DB, and `inspector report --merge` joins them", "scan", "int", 1),
     _S("SHARD_INDEX", None, "which shard this run is, 0 to SHARDS-1", "scan", shown="JOB_COMPLETION_INDEX, else 0"),
+    _S("RUN_ID", None, "the run the shards of one pass share (set it from the Job's uid): `report --merge` joins "
+       "only shards of one run", "scan", "str", shown="none"),
     _S("KEEP_PASSES", 2, "finished passes kept queryable in the state file", "scan", "int", 1),
     # operations
     _S("PROGRESS_INTERVAL", 10.0, "seconds between progress log lines when stderr is not a terminal",

@@ -24,7 +24,7 @@ from .config import Config
 from .errors import StateError
 from .messages import CLOUD, CLOUD_DONE, NEW, Cursor, Unit
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 # version -> the sql/state file that brings the previous version to it
 MIGRATIONS = {version: f"state/schema_v{version}" for version in range(1, SCHEMA_VERSION + 1)}
 
@@ -171,6 +171,7 @@ class State:
                     config.shards,
                     config.shard_index,
                     config.jira_cloud_url or config.db_target,
+                    config.run_id,
                 ),
             )
         started = self.running_pass()

@@ -263,6 +263,8 @@ class JiraCloud:
         # Project pages with no isLast at all (the documented default is false; pages of some
         # sites and proxies leave it out): the next page is only in nextPage and the counts.
         self.projects_without_is_last = projects_without_is_last
+        self.throttle_always = False  # every request answered 429 (an account throttled for good)
+        self.media_ignores_range = False  # the media host answers 200 with the whole body to a Range
         self.latency, self.max_rps, self.page_limit = latency, max_rps, page_limit
         self.fail_every, self.drop_every = fail_every, drop_every
         self.rng = random.Random(seed)
@@ -305,6 +307,10 @@ class JiraCloud:
 
     def admit(self) -> float | None:
         """None to serve the request, else the seconds a 429 tells the client to wait."""
+        if self.throttle_always:
+            with self.lock:
+                self.counts["429"] += 1
+            return 1.0
         if not self.max_rps:
             return None
         now = time.monotonic()
@@ -501,7 +507,8 @@ def _media_handler(cloud: JiraCloud):
             with cloud.lock:
                 cloud.counts["media"] += 1
             data, status, extra = a.content, 200, {}
-            if rng := re.fullmatch(r"bytes=(\d+)-(\d*)", self.headers.get("Range") or ""):
+            asked = "" if cloud.media_ignores_range else self.headers.get("Range") or ""
+            if rng := re.fullmatch(r"bytes=(\d+)-(\d*)", asked):
                 start = int(rng[1])
                 end = min(int(rng[2]) if rng[2] else len(data) - 1, len(data) - 1)
                 data, status = data[start : end + 1], 206

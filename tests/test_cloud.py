@@ -257,3 +257,56 @@ def test_project_pages_without_is_last_are_all_read():
         found = cloud.projects(api)
     assert sorted(key for key, _ in found) == sorted(p["key"] for p in site.projects)
     assert len(found) == 60
+
+
+def test_an_account_that_stays_throttled_stops_with_one_error():
+    """A 429 is waited out, never without end: after the retry timeout, one DatabaseError (exit 3)."""
+    from inspector.errors import DatabaseError
+
+    with JiraCloud(build_site(issues=20, seed=2)) as fake:
+        fake.throttle_always = True
+        api = CloudApi(fake.url, fake.email, fake.token, rate=40, retry_timeout=3)
+        started = time.monotonic()
+        with pytest.raises(DatabaseError, match="kept answering 429"):
+            cloud.projects(api)
+        assert time.monotonic() - started < 3 + 2
+        assert fake.counts["429"] >= 2
+
+
+def test_a_media_host_that_ignores_range_is_read_as_a_stream():
+    """The host answers 200 with the whole body to a Range: the range asked for comes back,
+    read from the stream (not the whole body loaded and sliced), one request each."""
+    site = build_site(issues=30, seed=4)
+    big = next(a for a in site.attachments if a.content)
+    big.content = data = os.urandom(700_000)  # longer than a few stream chunks
+    with JiraCloud(site) as fake:
+        fake.media_ignores_range = True
+        api = CloudApi(fake.url, fake.email, fake.token, rate=40)
+        before = fake.counts["media"]
+        assert api.content(big.id, 300_000, 599_999) == data[300_000:600_000]
+        assert api.content(big.id, len(data) - 64) == data[-64:]
+        assert api.content(big.id) == data
+        assert fake.counts["media"] - before == 3
+        assert not fake.media_auth  # the media host never got the site's credentials
+
+
+def test_credentials_go_only_to_the_sites_own_scheme_host_and_port():
+    from inspector.sources.cloudapi import origin
+
+    site = origin("https://acme.atlassian.net")
+    assert origin("https://ACME.atlassian.net:443/rest/api/3/x") == site
+    assert origin("http://acme.atlassian.net/rest/api/3/x") != site  # the same host in the clear
+    assert origin("https://acme.atlassian.net:8443/x") != site
+    assert origin("https://api.media.atlassian.com/file/1") != site
+    assert origin("https://acme.atlassian.net.evil.example/x") != site
+
+
+def test_a_cloud_url_in_the_clear_is_refused(monkeypatch):
+    from inspector import config
+    from inspector.errors import ConfigError
+
+    for name, value in (("INSPECTOR_JIRA_CLOUD_URL", "http://acme.atlassian.net"),
+                        ("INSPECTOR_JIRA_EMAIL", "a@example.com"), ("INSPECTOR_JIRA_API_TOKEN", "t")):  # fmt: skip
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match="must be https://"):
+        config.from_env()

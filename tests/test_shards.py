@@ -68,13 +68,23 @@ def test_three_shards_merged_equal_one_run(jira, workdir):
                          stderr=subprocess.PIPE, text=True)
         for i in range(SHARDS)
     ]  # fmt: skip
-    for proc in procs:
-        _, err = proc.communicate(timeout=240)
+    for i, proc in enumerate(procs):
+        out, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
+        # A shard's own summary says what it is, and that its orphans are the merge's to decide.
+        assert f"shard   {i} of {SHARDS}" in out and "candidates: report --merge decides" in out, out
+    assert "shard " not in single.stdout and "candidates" not in single.stdout
     merged_env = inspector_env(jira, root, workdir, INSPECTOR_REPORT_DIR=str(workdir / "merged"))
     merged = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], merged_env)
     assert merged.returncode == 0, merged.stderr
     assert _comparable(workdir / "merged") == _comparable(workdir / "single")
+    # Orphans are sized where the shards found them, whatever root this environment names.
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    other = dict(merged_env, INSPECTOR_ATTACHMENTS_ROOT=str(elsewhere), INSPECTOR_REPORT_DIR=str(workdir / "merged2"))
+    again = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], other)
+    assert again.returncode == 0 and f"the shards checked {root}" in again.stderr, again.stderr
+    assert _comparable(workdir / "merged2") == _comparable(workdir / "single")
     # The shares: every row in exactly one shard, and close to a third each.
     counts = []
     for i in range(SHARDS):
@@ -199,3 +209,31 @@ def test_restore_from_the_merged_state(jira, workdir):
     assert again.returncode == 4 and "another inspector" in again.stderr, again.stderr
     with sqlite3.connect(workdir / "merged/merged-state.sqlite") as conn:
         assert {r[0] for r in conn.execute("SELECT id FROM restores WHERE status = 'restored'")} == w.copied
+
+
+def test_the_merge_joins_only_shards_of_one_run(jira, workdir):
+    """Today's shard 0 with last week's shard 1 would show the files uploaded in between as
+    orphans: shards of different INSPECTOR_RUN_IDs are refused, naming each shard's run."""
+    root = workdir / "attachments"
+    world.build(jira.admin_dsn, root, world.WorldSpec(attachments=90, seed=12))
+    for i in range(SHARDS):
+        run = "job-b" if i == 1 else "job-a"
+        assert run_cli([], _shard_env(jira, root, workdir, i, INSPECTOR_RUN_ID=run)).returncode == 0
+    env = inspector_env(jira, root, workdir, INSPECTOR_REPORT_DIR=str(workdir / "merged"))
+    mixed = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], env)
+    lines = mixed.stderr.strip().splitlines()
+    assert mixed.returncode == 6 and len(lines) == 1, mixed.stderr
+    assert "shard 0: job-a" in lines[0] and "shard 1: job-b" in lines[0] and "different runs" in lines[0]
+    assert run_cli([], _shard_env(jira, root, workdir, 1, INSPECTOR_RUN_ID="job-a")).returncode == 0
+    one = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], env)
+    assert one.returncode == 0, one.stderr
+    # Without run ids: said, and passes more than a day apart refused.
+    for i in range(SHARDS):
+        assert run_cli([], _shard_env(jira, root, workdir, i)).returncode == 0
+    unchecked = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], env)
+    assert unchecked.returncode == 0 and "could not be checked" in unchecked.stderr, unchecked.stderr
+    with sqlite3.connect(workdir / "shard-2.sqlite") as conn:
+        conn.execute("UPDATE passes SET finished_at = '2020-01-01T00:00:00+00:00' "
+                     "WHERE pass_id = (SELECT max(pass_id) FROM passes)")  # fmt: skip
+    stale = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], env)
+    assert stale.returncode == 6 and "more than a day apart" in stale.stderr, stale.stderr

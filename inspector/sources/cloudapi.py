@@ -31,6 +31,7 @@ from ..errors import DatabaseError
 log = logging.getLogger("inspector.cloud")
 
 MAX_DELAY = 60.0
+STREAM_CHUNK = 256 * 1024  # what a host that ignores Range is read in, skipping to the range
 WINDOW = 1.05  # seconds in which at most the rate's worth of requests leave (a site counts any second)
 
 
@@ -91,6 +92,14 @@ class Budget:
             self._answered = 0
 
 
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a URL, the default port filled in: credentials go only where all
+    three are the site's (a redirect to http:// on the same host gets none)."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or {"https": 443, "http": 80}.get(scheme, 0)
+
+
 def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
     """``Retry-After`` as seconds or an HTTP date; ``default`` when absent or unreadable."""
     if not value:
@@ -103,6 +112,30 @@ def retry_after_seconds(value: str | None, default: float = 1.0) -> float:
     except (TypeError, ValueError):
         return default
     return max(0.0, moment.timestamp() - time.time())
+
+
+def _range_of(response: Any, start: int, end: int | None) -> bytes:
+    """Bytes ``start..end`` of a whole body a host sent instead of the range asked for, read as a
+    stream: what comes before is skipped a chunk at a time and what comes after is never read
+    (the connection is closed, not drained), so memory holds the range and one chunk, never
+    the file. Such a host costs the bytes up to the range's end on every request."""
+    try:
+        skipped = 0
+        while skipped < start:
+            chunk = response.read(min(STREAM_CHUNK, start - skipped))
+            if not chunk:
+                return b""
+            skipped += len(chunk)
+        out = bytearray()
+        while end is None or len(out) < end - start + 1:
+            chunk = response.read(STREAM_CHUNK if end is None else min(STREAM_CHUNK, end - start + 1 - len(out)))
+            if not chunk:
+                break
+            out += chunk
+        return bytes(out)
+    finally:
+        response.close()  # the rest of the body unread: this connection is not reused
+        response.release_conn()
 
 
 def _messages(data: bytes) -> str:
@@ -127,7 +160,7 @@ class CloudApi:
         import urllib3
 
         self.site = site.rstrip("/")
-        self._host = urlsplit(self.site).netloc.lower()
+        self._origin = origin(self.site)
         self._auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
         self.budget = Budget(rate, sleep=sleep)
         self.retry_timeout = retry_timeout
@@ -143,21 +176,22 @@ class CloudApi:
     def describe(self) -> str:
         return self.site
 
-    def _send(self, method: str, url: str, body: bytes | None, headers: dict) -> Any:
+    def _send(self, method: str, url: str, body: bytes | None, headers: dict, stream: bool = False) -> Any:
         """One request with the retry policy; returns the urllib3 response (2xx, 3xx, or 404).
         Requests to the site share the budget; a media host's are not the site's to limit."""
         import urllib3
 
         failed_at: float | None = None
         attempt = 0
-        own = urlsplit(url).netloc.lower() == self._host
+        own = origin(url) == self._origin
         while True:
             if own:
                 self.budget.take()
             why = ""
             try:
                 self.requests += 1
-                response = self._http.request(method, url, body=body, headers=headers, redirect=False)
+                response = self._http.request(method, url, body=body, headers=headers, redirect=False,
+                                              preload_content=not stream)  # fmt: skip
             except (urllib3.exceptions.HTTPError, OSError) as exc:
                 why = f"connection failed ({type(exc).__name__})"
             else:
@@ -166,8 +200,20 @@ class CloudApi:
                     self.budget.answered()
                     return response
                 data = response.data
+                response.release_conn()  # (a streamed answer is not given back by itself)
                 if status == 429:
-                    wait = retry_after_seconds(response.headers.get("Retry-After"))
+                    # Waited out, but not without end: an account that stays throttled stops the
+                    # pass after the retry timeout (exit 3, progress kept), and no Retry-After
+                    # makes one wait longer than that.
+                    wait = min(retry_after_seconds(response.headers.get("Retry-After")), self.retry_timeout)
+                    now = time.monotonic()
+                    failed_at = failed_at or now
+                    if now + wait - failed_at > self.retry_timeout:
+                        raise DatabaseError(
+                            f"{self.site} kept answering 429 (rate limited) for {now - failed_at:.0f} s; gave up "
+                            f"after {self.retry_timeout:.0f} s. Progress is kept: run again later, or lower "
+                            "INSPECTOR_JIRA_MAX_REQUESTS_PER_SECOND"
+                        )
                     self.budget.throttled(wait)
                     self.retried += 1
                     log.warning("%s answered 429 (rate limited): every stream waits %.1f s and slows down", self.site,
@@ -217,17 +263,21 @@ class CloudApi:
         for _ in range(5):
             if start or end is not None:
                 headers["Range"] = wanted
-            response = self._send("GET", url, None, headers)
+            response = self._send("GET", url, None, headers, stream=True)
             if response.status == 404:
+                response.release_conn()
                 raise CloudNotFound(f"attachment {attachment_id}: its content answers 404")
             if response.status in (301, 302, 303, 307, 308):
+                response.drain_conn()
+                response.release_conn()
                 target = urljoin(url, response.headers.get("Location", ""))
                 url = target
                 # Credentials go to the Jira site only: a media host (another host) gets none.
-                headers = {} if urlsplit(target).netloc.lower() != self._host else {"Authorization": self._auth}
+                headers = {} if origin(target) != self._origin else {"Authorization": self._auth}
                 continue
-            data: bytes = response.data
             if response.status == 200 and (start or end is not None):
-                data = data[start : None if end is None else end + 1]  # a host that ignored the range
+                return _range_of(response, start, end)  # a host that ignored the range
+            data: bytes = response.read()
+            response.release_conn()
             return data
         raise DatabaseError(f"attachment {attachment_id}: too many redirects")

@@ -66,8 +66,12 @@ class CloudStorage:
         with self._lock:
             if self._conn is None:
                 self._conn = readonly.connect(self._state_db.resolve(), check_same_thread=False)
+            # By the primary key (pass_id, id): the id is the path's last part. A match on relpath
+            # read the whole table per file (110 ms a probe at 500,000 rows).
             row = self._conn.execute(
-                "SELECT filesize, created FROM results WHERE relpath = ? ORDER BY pass_id DESC LIMIT 1", (rel,)
+                "SELECT filesize, created FROM results WHERE pass_id IN (SELECT pass_id FROM passes) AND id = ? "
+                "ORDER BY pass_id DESC LIMIT 1",
+                (attachment_id(rel),),
             ).fetchone()
         if row is None:
             return Probe(errnos.ENOENT)
