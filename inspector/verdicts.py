@@ -11,10 +11,11 @@ from __future__ import annotations
 import errno as errnos
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from stat import S_ISREG
 from typing import NamedTuple
 
+from . import acl
 from .config import Identity
 from .model import FILESIZE, FLAG_BITS, ISSUE_EXISTS, ISSUE_ID, ISSUE_NUM, ORIGINAL_KEY, PROJECT_ID
 from .storage import Probe
@@ -65,8 +66,28 @@ def errno_text(code: int) -> str:
     return f"{errnos.errorcode.get(code, f'errno {code}')} ({os.strerror(code)})"
 
 
+def acl_decides(raw: bytes | None, want: int, probe: Probe, identity: Identity | None) -> tuple[bool, str] | None:
+    """(allowed, the entry that decided) from an access ACL's bytes, or None where the mode
+    decides alone (no ACL, or the account is root)."""
+    if raw is None or identity is None or identity.uid == 0:
+        return None
+    entries = acl.parse(raw)
+    if not entries:
+        return None
+    return acl.allows(entries, want, probe.uid, probe.gid, identity.uid, identity.gids)
+
+
+def wants_acl(probe: Probe, identity: Identity | None) -> bool:
+    """Whether an ACL could change the answer: not for what the account owns (the ACL's owner
+    entry is the mode's owner bits), nor for root."""
+    return identity is not None and identity.uid != 0 and probe.uid != identity.uid
+
+
 def folder_verdict(
-    probes: Iterable[tuple[str, Probe]], identity: Identity | None, blocked: Verdict | None = None
+    probes: Iterable[tuple[str, Probe]],
+    identity: Identity | None,
+    blocked: Verdict | None = None,
+    acl_of: Callable[[str], bytes | None] | None = None,
 ) -> tuple[Verdict | None, bool]:
     """Judge folders on the way down to the issue folder ((rel, Probe) pairs, top first),
     continuing from the verdict ``blocked`` of the folders above them.
@@ -86,13 +107,21 @@ def folder_verdict(
             return Verdict("error", f"folder {shown}: {errno_text(probe.errno)}"), True
         if not stat.S_ISDIR(probe.mode):
             return Verdict("missing", f"{shown} is not a folder"), True
-        if blocked is None and not can_enter(probe.mode, probe.uid, probe.gid, identity):
-            blocked = Verdict("permissions", f"Jira cannot enter {shown}/ ({describe_mode(probe)})")
+        if blocked is None:
+            enter, how = can_enter(probe.mode, probe.uid, probe.gid, identity), describe_mode(probe)
+            if acl_of is not None and wants_acl(probe, identity):
+                decided = acl_decides(acl_of(rel), acl.EXECUTE, probe, identity)
+                if decided is not None:
+                    enter, how = decided[0], f"{how}, {decided[1]}"
+            if not enter:
+                blocked = Verdict("permissions", f"Jira cannot enter {shown}/ ({how})")
     return blocked, False
 
 
-def file_verdicts(row: tuple, rel: str, probe: Probe, identity: Identity | None) -> list[Verdict]:
-    """Flags for a file the storage found (or failed to stat) at ``rel``."""
+def file_verdicts(row: tuple, rel: str, probe: Probe, identity: Identity | None, acl_raw: bytes | None = None
+                  ) -> list[Verdict]:  # fmt: skip
+    """Flags for a file the storage found (or failed to stat) at ``rel``; ``acl_raw``: its
+    access ACL, where it has one."""
     if probe.errno == errnos.ENOENT:
         what = "dangling symlink" if probe.dangling_symlink else "no file"
         return [Verdict("missing", f"{what} at {rel}")]
@@ -111,8 +140,11 @@ def file_verdicts(row: tuple, rel: str, probe: Probe, identity: Identity | None)
         verdicts.append(Verdict("corrupted", f"{rel} is {kind}"))
     elif expected is not None and probe.size != expected:
         verdicts.append(Verdict("corrupted", f"expected {expected} bytes, found {probe.size}"))
-    if not can_read(probe.mode, probe.uid, probe.gid, identity):
-        verdicts.append(Verdict("permissions", f"Jira cannot read {rel} ({describe_mode(probe)})"))
+    readable, how = can_read(probe.mode, probe.uid, probe.gid, identity), describe_mode(probe)
+    if (decided := acl_decides(acl_raw, acl.READ, probe, identity)) is not None:
+        readable, how = decided[0], f"{how}, {decided[1]}"
+    if not readable:
+        verdicts.append(Verdict("permissions", f"Jira cannot read {rel} ({how})"))
     return verdicts
 
 

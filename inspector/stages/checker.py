@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import errno
 import logging
+from collections.abc import Callable
 
 from .. import layout, verdicts
 from ..adaptive import Adaptive
@@ -46,6 +47,8 @@ class RowChecker:
         self.storage, self.pass_id = storage, pass_id
         # A storage without owners and modes is judged by what it answers, not for an account.
         self.identity: Identity | None = identity if storage.capabilities.ownership else None
+        # POSIX access ACLs, where the storage has them (storage/posix.py).
+        self.acl_of: Callable[[str], bytes | None] | None = getattr(storage, "acl", None) if self.identity else None
         self._parents: dict[str, tuple[verdicts.Verdict | None, bool]] = {}
         self.hung_folders: set[str] = set()
 
@@ -57,7 +60,7 @@ class RowChecker:
         if verdict is None:
             if len(self._parents) >= _VERDICT_CACHE_LIMIT:
                 self._parents.clear()
-            verdict = verdicts.folder_verdict(self.storage.folder_probes(parent), self.identity)
+            verdict = verdicts.folder_verdict(self.storage.folder_probes(parent), self.identity, None, self.acl_of)
             self._parents[parent] = verdict
         return verdict
 
@@ -67,6 +70,8 @@ class RowChecker:
         out = [] if out is None else out
         append = out.append
         probe_file, identity, pass_id = self.storage.probe, self.identity, self.pass_id
+        acl_of = self.acl_of or _no_acl
+        owner = identity.uid if self.acl_of is not None and identity is not None and identity.uid else -1
         healthy, placeable, paths, hung = verdicts.healthy, layout.placeable, layout.paths, self.hung_folders
         for row in rows:
             if job is not None and job.cancelled:
@@ -85,10 +90,13 @@ class RowChecker:
             probe = probe_file(rel)
             if probe.errno:
                 append(self._absent(row, folder, rel, probe, blocked))
-            elif blocked is None and (fine := healthy(pass_id, row, rel, probe, identity)) is not None:
+                continue
+            # Only a file the Jira account does not own can have an ACL that changes the verdict.
+            acl = acl_of(rel) if owner >= 0 and probe[2] != owner else None
+            if blocked is None and acl is None and (fine := healthy(pass_id, row, rel, probe, identity)) is not None:
                 append(fine)
             else:
-                found = ([blocked] if blocked else []) + verdicts.file_verdicts(row, rel, probe, identity)
+                found = ([blocked] if blocked else []) + verdicts.file_verdicts(row, rel, probe, identity, acl)
                 append(verdicts.result(pass_id, row, rel, probe, found))
         return out
 
@@ -128,6 +136,10 @@ class RowChecker:
         found = [blocked] if blocked else []
         found += verdicts.file_verdicts(row, rel, probe, self.identity)
         return verdicts.result(self.pass_id, row, text_path(rel), probe, found)
+
+
+def _no_acl(rel: str) -> None:
+    return None
 
 
 def _log_flagged(results: list[tuple]) -> None:

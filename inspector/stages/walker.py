@@ -65,12 +65,14 @@ class Walk:
         one per row)."""
         if self.identity is None or probe is None or probe.errno:
             return
-        if verdicts.can_enter(probe.mode, probe.uid, probe.gid, self.identity):
+        # An ACL can decide only on a folder the account does not own (verdicts.wants_acl).
+        acl_of = getattr(self.storage, "acl", None) if verdicts.wants_acl(probe, self.identity) else None
+        if acl_of is None and verdicts.can_enter(probe.mode, probe.uid, probe.gid, self.identity):
             return
         issue = layout.folder_issue(rel)
         if issue is None:
             return
-        verdict, _ = verdicts.folder_verdict([(rel, probe)], self.identity)
+        verdict, _ = verdicts.folder_verdict([(rel, probe)], self.identity, None, acl_of)
         if verdict is not None:
             with self._blocked_lock:
                 self._blocked.append((*issue, text_path(rel), verdict.detail))

@@ -158,6 +158,14 @@ class PosixStorage:
     def open(self, rel: str, known: Probe | None = None) -> PosixReader:  # fstat of the fd is free
         return PosixReader(self._path(rel))
 
+    def acl(self, rel: str) -> bytes | None:
+        """The access ACL of ``rel`` (following links, as ``probe``), or None where it has none
+        or the file system keeps none. Asked only where an ACL can change the verdict."""
+        try:
+            return os.getxattr(self._path(rel), "system.posix_acl_access")
+        except OSError:  # ENODATA: no ACL; ENOTSUP: none on this file system
+            return None
+
 
 def check_root(text: str) -> tuple[str, str | None, Probe | None]:
     """(resolved root, problem or None, the root's probe): a root must be an existing folder."""
