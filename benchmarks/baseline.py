@@ -160,7 +160,10 @@ def main() -> int:
     folders = {}  # every folder's verdict, from one stat each: a careful script does not repeat them
     with psycopg.connect(dsn) as conn, conn.cursor(name="baseline") as cur:
         cur.itersize = 1000
-        cur.execute(sqlfiles.load("postgres/attachments_segment"), {"after": 0, "until": 10**18 - 1, "limit": 10**12})
+        cur.execute(
+            sqlfiles.load("postgres/attachments_segment"),
+            {"after": 0, "until": 10**18 - 1, "limit": 10**12, "shards": 1, "shard": 0},
+        )
         while rows := cur.fetchmany(1000):
             batch = []
             for row in rows:

@@ -69,7 +69,7 @@ def plan(w) -> str:
         rows = conn.execute(
             "EXPLAIN (ANALYZE, BUFFERS) DECLARE inspector_attachments NO SCROLL CURSOR FOR "
             + sqlfiles.load("postgres/attachments_segment"),
-            {"after": 0, "until": 10**18 - 1, "limit": 100_000},
+            {"after": 0, "until": 10**18 - 1, "limit": 100_000, "shards": 1, "shard": 0},
         ).fetchall()
     return "\n".join(r[0] for r in rows)
 
