@@ -288,7 +288,7 @@ def _cmd_restore(args) -> int:
     if not only or not only <= set(plan.FINDINGS):
         raise ConfigError(f"--only: '{args.only}' is not a list of {', '.join(plan.FINDINGS)}")
     inherited = command.inherit_root(args.pass_id)
-    cfg = config.from_env(require_db=False)
+    cfg = config.from_env(require_db=False, root=inherited)
     _setup_logging(cfg.log_level, cfg)
     if inherited:
         logging.getLogger("inspector.restore").info(

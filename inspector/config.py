@@ -179,9 +179,11 @@ def _octal_mode(text: str | None, default: int) -> int | None:
     return mode if mode <= 0o7777 else None
 
 
-def from_env(require_db: bool = True) -> Config:
+def from_env(require_db: bool = True, root: str | None = None) -> Config:
     """Build the Config from os.environ, or raise ConfigError listing every bad variable.
-    ``require_db``: false for commands that work from the state file alone (restore)."""
+    ``require_db``: false for commands that work from the state file alone (restore).
+    ``root``: the attachments root a pass recorded, in place of INSPECTOR_ATTACHMENTS_ROOT (the
+    Jira account still defaults to its owner, as for a root the environment names)."""
     # Imported here: pipeline processes unpickle a Config and must not pay for these imports.
     from environs import Env, EnvValidationError, validate
 
@@ -254,7 +256,7 @@ def from_env(require_db: bool = True) -> Config:
     # The storage: the root's own form selects the backend, which checks it. Jira's own
     # filestore-config.xml may name the bucket instead.
     # (With a Cloud site the root is not needed, and ignored: the image sets /attachments.)
-    root_text = None if cloud else raw("ATTACHMENTS_ROOT")
+    root_text = None if cloud else root or raw("ATTACHMENTS_ROOT")
     endpoint: str | None = None
     region = None
     filestore_path = None if cloud else raw("FILESTORE_CONFIG")

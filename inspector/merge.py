@@ -181,8 +181,7 @@ def _settings(merged: Path) -> Config:
     here = (os.environ.get(name) or "").strip()
     if here and here != root and os.path.realpath(here) != os.path.realpath(root):
         log.warning("the shards checked %s: the merge reads that, not %s=%s", root, name, here)
-    os.environ[name] = root  # this command's own environment: the configuration is built from it
-    return configuration.from_env(require_db=False)
+    return configuration.from_env(require_db=False, root=root)
 
 
 def merge(patterns: list[str], report_dir: Path) -> Path:

@@ -180,7 +180,7 @@ def test_an_object_that_appears_meanwhile_is_never_overwritten(workdir, s3, monk
     for name, value in s3.env(ADMIN).items():
         monkeypatch.setenv(name, value)
     dest = S3Destination(storage, quarantine_of(root, None))
-    dest.check_conditional()
+    dest.check()
     client, key = s3.client(), storage.key("ABC/10000/ABC-1/7")
     for there, status in ((b"HELLO", "already_ok"), (b"other content", "restored")):
         part = dest.part("ABC/10000/ABC-1/7", 7, False, None, 5)

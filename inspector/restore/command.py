@@ -109,8 +109,8 @@ def _choose_pass(state_db: Path, wanted: int | None) -> int:
 
 def inherit_root(wanted: int | None) -> str | None:
     """With no INSPECTOR_ATTACHMENTS_ROOT (nor FILESTORE_CONFIG), the root the chosen pass
-    checked becomes it, in this process's environment, so the configuration (and the Jira
-    account it derives from the root's owner) is built as if the admin had set it."""
+    checked, for ``config.from_env(root=...)``: the configuration (and the Jira account it derives
+    from the root's owner) is then built as if the admin had set it."""
     from ..config import PREFIX, report_settings
 
     if any((os.environ.get(PREFIX + name) or "").strip() for name in ("ATTACHMENTS_ROOT", "FILESTORE_CONFIG")):
@@ -122,10 +122,7 @@ def inherit_root(wanted: int | None) -> str | None:
         row = conn.execute("SELECT attachments_root FROM passes WHERE pass_id = ?", (pass_id,)).fetchone()
     finally:
         conn.close()
-    if not row or not row[0]:
-        return None
-    os.environ[PREFIX + "ATTACHMENTS_ROOT"] = row[0]
-    return str(row[0])
+    return str(row[0]) if row and row[0] else None
 
 
 def _already_done(state_db: Path, pass_id: int) -> set[int]:
@@ -251,16 +248,7 @@ def run(config: Config, options: Options, notifier: Any = None) -> dict[str, int
 def _destination(config: Config) -> Destination:
     """Where --apply writes; refused at once when this process cannot write as the Jira account."""
     dest = open_destination(config.attachments_root, config)
-    account = getattr(dest, "account", None)
-    problem = account.problem() if account is not None else None
-    if problem:
-        raise ConfigError(problem)
-    if account is not None and account.uid == 0:
-        log.warning("the Jira account is uid 0 (the attachments root is root's, and INSPECTOR_JIRA_UID is not set): "
-                    "restore writes as root; set INSPECTOR_JIRA_UID/GID to the account Jira runs as")  # fmt: skip
-    check = getattr(dest, "check_conditional", None)
-    if check is not None:
-        check()
+    dest.check()
     return dest
 
 

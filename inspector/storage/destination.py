@@ -62,6 +62,12 @@ class Part(Protocol):
 class Destination(Protocol):
     def describe(self) -> str: ...
 
+    def check(self) -> None:
+        """Before the first write: raise ConfigError, in one line, where this destination cannot
+        be written safely (no way to write as the Jira account; a server that ignores
+        conditional writes)."""
+        ...
+
     def part(self, rel: str, attachment_id: int, resume: bool, ref: str | None, size: int = 0) -> Part:
         """The temporary copy of ``rel`` (``size`` bytes once whole): the one a run before left
         when ``resume`` (its ``ref`` as the state recorded it), else a new one, dropping whatever

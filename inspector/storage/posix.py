@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno as errnos
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from . import Capabilities, Entry, Listing, Probe, probes_down
 
@@ -183,6 +183,30 @@ def open_posix(root: str, config: object, listed: object) -> PosixStorage:
     return PosixStorage(root)
 
 
+def descend(top: str, parts: list[str], missing: Callable[[int, str], int] | None = None) -> int:
+    """A descriptor of ``top``/parts: ``top`` as named (the admin's path may be a link), then each
+    folder opened below the one above with ``O_NOFOLLOW``, never resolved by path again. A link or
+    a file on the way raises ELOOP/ENOTDIR naming the path so far; ``missing(fd, name)`` opens a
+    folder that is not there (else FileNotFoundError)."""
+    fd = os.open(top, _DIR_FLAGS)
+    try:
+        for i, name in enumerate(parts):
+            try:
+                below = os.open(name, _DIR_FLAGS | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
+            except FileNotFoundError:
+                if missing is None:
+                    raise
+                below = missing(fd, name)
+            except OSError as exc:
+                raise OSError(exc.errno, exc.strerror, "/".join(parts[: i + 1])) from None
+            os.close(fd)
+            fd = below
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 class BackupFolder(PosixStorage):
     """A folder backup, read without ever leaving it: an ``rsync -a`` copy of the live tree keeps
     the links the Jira account planted there (``<id> -> /etc/shadow``), and a restore running as
@@ -190,23 +214,11 @@ class BackupFolder(PosixStorage):
     ``O_NOFOLLOW`` below the one above, the file is looked at with ``lstat`` and opened with
     ``O_NOFOLLOW``: a link where a folder or a file should be is reported, never followed."""
 
-    def _walk(self, parts: list[str]) -> int:
-        fd = os.open(self.root, _DIR_FLAGS)
-        try:
-            for name in parts:
-                below = os.open(name, _DIR_FLAGS | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=fd)
-                os.close(fd)
-                fd = below
-        except BaseException:
-            os.close(fd)
-            raise
-        return fd
-
     def _at(self, rel: str) -> tuple[int, str]:
         parts = rel.split("/") if rel else []
         if any(p in ("", ".", "..") for p in parts):
             raise OSError(errnos.EINVAL, f"'{rel}' is not a plain relative path")
-        return self._walk(parts[:-1]), parts[-1] if parts else "."
+        return descend(self.root, parts[:-1]), parts[-1] if parts else "."
 
     def probe(self, rel: str) -> Probe:
         try:
@@ -226,7 +238,7 @@ class BackupFolder(PosixStorage):
 
     def listing(self, folder: str, with_probe: bool = False) -> Listing:
         try:
-            fd = self._walk(folder.split("/") if folder else [])
+            fd = descend(self.root, folder.split("/") if folder else [])
         except OSError as exc:
             return Listing(_contained_failure(exc).errno, [])
         try:

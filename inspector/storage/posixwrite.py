@@ -19,16 +19,19 @@ from __future__ import annotations
 
 import ctypes
 import errno as errnos
+import logging
 import os
 import stat
 import threading
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from .account import Account
 from .destination import Placed, Unsafe
-from .posix import probe_of
+from .posix import descend, probe_of
 
+log = logging.getLogger("inspector.restore")
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _NEW = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_COPY = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -131,30 +134,24 @@ class PosixDestination:
     def close(self) -> None:
         pass  # every descriptor belongs to a part, closed with it
 
+    def check(self) -> None:
+        if problem := self.account.problem():
+            raise ConfigError(problem)
+        if self.account.uid == 0:
+            log.warning("the Jira account is uid 0 (the attachments root is root's, and INSPECTOR_JIRA_UID is "
+                        "not set): restore writes as root; set INSPECTOR_JIRA_UID/GID to the account Jira "
+                        "runs as")  # fmt: skip
+
     # walking down, never through a link ----------------------------------------------------
-    def _descend(self, top: str, parts: list[str], create: bool) -> int:
-        """A descriptor of ``top``/parts, each folder opened below the one above without
-        following a link; missing folders made (as Jira) when ``create``."""
-        fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # the root as configured
+    def _descend(self, top: str, parts: list[str]) -> int:
+        """A descriptor of ``top``/parts, never through a link (a link on the way refuses the
+        row); missing folders made, as Jira."""
         try:
-            for i, name in enumerate(parts):
-                sofar = "/".join(parts[: i + 1])
-                try:
-                    below = os.open(name, _DIR, dir_fd=fd)
-                except FileNotFoundError:
-                    if not create:
-                        raise
-                    below = self._make_folder(fd, name)
-                except OSError as exc:
-                    if exc.errno in _FOLLOWED:
-                        raise Unsafe(f"{sofar} is a symbolic link or not a folder: not followed") from None
-                    raise
-                os.close(fd)
-                fd = below
-        except BaseException:
-            os.close(fd)
+            return descend(top, parts, self._make_folder)
+        except OSError as exc:
+            if exc.errno in _FOLLOWED:
+                raise Unsafe(f"{exc.filename} is a symbolic link or not a folder: not followed") from None
             raise
-        return fd
 
     def _make_folder(self, parent: int, name: str) -> int:
         try:
@@ -172,14 +169,14 @@ class PosixDestination:
             os.fchmod(fd, self.dir_mode)  # the umask had its say in mkdir
         return fd
 
-    def _folder(self, rel: str, create: bool) -> tuple[int, str]:
+    def _folder(self, rel: str) -> tuple[int, str]:
         parts = _parts(rel)
-        return self._descend(self.root, parts[:-1], create), parts[-1]
+        return self._descend(self.root, parts[:-1]), parts[-1]
 
     # the Destination protocol --------------------------------------------------------------
     def part(self, rel: str, attachment_id: int, resume: bool, ref: str | None, size: int = 0) -> PosixPart:
         with self.account.acting():
-            folder, final = self._folder(rel, create=True)
+            folder, final = self._folder(rel)
             try:
                 return self._open_part(folder, part_name(attachment_id), final, resume)
             except BaseException:
@@ -286,7 +283,7 @@ class PosixDestination:
         """Move what is at ``final`` into the quarantine under its relative path (.1, .2 if taken)."""
         self._ready_quarantine()
         parts = _parts(rel)
-        qfolder = self._descend(str(self.quarantine), parts[:-1], create=True)
+        qfolder = self._descend(str(self.quarantine), parts[:-1])
         try:
             name, n = parts[-1], 0
             while _lstat_at(qfolder, name) is not None:

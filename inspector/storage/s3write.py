@@ -10,7 +10,7 @@ a right-sized object is left alone; anything else is first copied to the quarant
 object that changed again in between is looked at again, never overwritten blind.
 
 Those guarantees hold only where the server honours conditional writes: AWS S3 does, and so
-does SeaweedFS (tested); ``check_conditional`` asks the server itself before the first write and
+does SeaweedFS (tested); ``check`` asks the server itself before the first write and
 refuses a server that overwrote the probe object.
 """
 
@@ -121,7 +121,7 @@ class S3Destination:
     def close(self) -> None:
         pass
 
-    def check_conditional(self) -> None:
+    def check(self) -> None:
         """Refuse a server that ignores ``If-None-Match: *`` (it would overwrite): one probe
         object in the quarantine prefix, written twice, then removed."""
         key = f"{self.q_prefix}/.inspector-probe-{uuid.uuid4().hex}".lstrip("/")
