@@ -50,6 +50,7 @@ class Config:
     s3_endpoint: str | None  # from FILESTORE_CONFIG, else AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL
     s3_region: str | None  # from FILESTORE_CONFIG (else the SDK's chain: AWS_REGION, the profile)
     stat_timeout: float
+    retry_timeout: float
     jira_url: str
     state_db: Path
     report_dir: Path

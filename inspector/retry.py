@@ -1,96 +1,89 @@
-"""Bounded retries for Jira's database: exponential backoff with jitter, and what is worth retrying.
+"""The one retry policy: how long to wait after a failure, and when an outage has lasted too long.
 
-A connection that drops (PostgreSQL restarted, a failover, a DBA's ``pg_terminate_backend``)
-or a server that is not up yet is worth waiting for; a wrong password, a missing database or
-a statement timeout is not, and retrying it would only delay the one-line error the admin
-needs. The time budget is ``INSPECTOR_DB_CONNECT_TIMEOUT``, counted from the first failure of
-a run of failures, so a long pass survives several separate outages.
+Every service the inspector talks to (Jira's database, an S3 bucket, a Jira Cloud site, a
+restore's backup) fails the same ways: a restart, a failover, a dropped connection, a rate
+limit. Each backend only says which of its errors waiting may cure; this module decides the
+rest, the same way for all of them:
+
+- waits double from ``BASE_DELAY`` up to ``MAX_DELAY``, with "equal jitter" (half fixed,
+  half random) so many clients do not come back in lockstep and the wait still grows;
+- a wait the service asked for (HTTP ``Retry-After``) is honoured, but never past the budget;
+- the budget is a time, counted from the first failure that no success followed, so a long
+  pass survives many short outages and stops (one line, progress kept) in a long one;
+- one ``Outage`` is shared by every thread of a process that talks to the service: one
+  thread's success ends it for all, their failures add up to one outage, and once it has
+  lasted too long every thread gives up at once. With ``hold_all``, while one thread waits
+  the others wait too, so a throttled service sees the whole process slow down.
 """
 
 from __future__ import annotations
 
-import logging
 import random
+import threading
 import time
-
-import psycopg
-
-from .errors import DatabaseError
-
-log = logging.getLogger("inspector.db")
+from collections.abc import Callable
+from typing import Any
 
 BASE_DELAY = 0.25
 MAX_DELAY = 15.0
-# Server-side reasons a session ended that say nothing about our query: shut down, crashed,
-# still starting, too many connections, idle too long while our pipeline was busy (the
-# stream resumes after the last id either way). Class 08 is "connection exception".
-_TRANSIENT = {"57P01", "57P02", "57P03", "57P05", "25P03", "53300", "53400"}
-# libpq gives no SQLSTATE when the server refuses a new connection, only its FATAL message:
-# these refusals pass (the server is starting, stopping or full, or shut down or restarted
-# while the session was being set up: the SQLSTATE 57P01/57P02 texts); any other (wrong
-# password, no such database or role, pg_hba.conf) will not pass by waiting.
-_PASSING_REFUSALS = (
-    "the database system is", "too many clients", "connection slots are reserved", "terminating connection",
-)  # fmt: skip
 
 
-def backoff(attempt: int, rng=random.random, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:
-    """Seconds to wait before retry number ``attempt`` (0-based): doubling, capped, and with
-    "equal jitter" (half fixed, half random) so many clients do not reconnect in lockstep
-    and the wait still grows."""
-    ceiling = min(cap, base * 2**attempt)
+def backoff(attempt: int, rng: Callable[[], float] = random.random) -> float:
+    """Seconds to wait before retry number ``attempt`` (0-based)."""
+    ceiling = min(MAX_DELAY, BASE_DELAY * 2 ** min(attempt, 64))
     return ceiling / 2 + rng() * ceiling / 2
 
 
-def is_transient(exc: BaseException) -> bool:
-    if not isinstance(exc, psycopg.Error) or isinstance(exc, psycopg.errors.QueryCanceled):
-        return False
-    state = exc.sqlstate
-    if state is None:
-        # No SQLSTATE: the connection never reached the server or broke under us (refused,
-        # timed out, reset, pool exhausted), or the server refused to start a session.
-        text = str(exc)
-        if "FATAL:" in text:
-            return any(phrase in text for phrase in _PASSING_REFUSALS)
-        return isinstance(exc, psycopg.OperationalError)
-    return state.startswith("08") or state in _TRANSIENT
+class Outage:
+    """A service's current run of failures, shared by the threads of one process."""
 
-
-def reason(exc: BaseException) -> str:
-    """First line of a driver error: psycopg's messages name host and port, never the password."""
-    text = str(exc).strip().splitlines()
-    return text[0].strip() if text else type(exc).__name__
-
-
-class Retry:
-    """Decides, after each failure, whether to wait and try again or to give up."""
-
-    def __init__(self, budget: float, what: str, *, sleep=time.sleep, clock=time.monotonic, rng=random.random):
-        self.budget, self.what = budget, what
+    def __init__(
+        self, budget: float, *, hold_all: bool = False, sleep: Callable[[float], Any] = time.sleep,
+        clock: Callable[[], float] = time.monotonic, rng: Callable[[], float] = random.random,
+    ):  # fmt: skip
+        self.budget, self.hold_all = budget, hold_all
         self._sleep, self._clock, self._rng = sleep, clock, rng
-        self.attempts = 0
-        self.total = 0
+        self._lock = threading.Lock()
         self._since: float | None = None
+        self._quiet_until = 0.0
+        self.spent = False  # once given up, every thread gives up (until a success): the outage is the service's
+        self.retries = 0  # over the life of the object, for the run's log line
 
-    def failed(self, exc: BaseException) -> None:
-        """Wait before the next attempt, or raise DatabaseError (never the driver's exception)."""
-        now = self._clock()
-        if self._since is None:
-            self._since = now
-        if not is_transient(exc):
-            raise DatabaseError(f"{self.what}: {reason(exc)}") from None
-        delay = backoff(self.attempts, self._rng)
-        if now + delay - self._since > self.budget:
-            raise DatabaseError(
-                f"{self.what}: {reason(exc)} (gave up after {self.attempts + 1} attempts in "
-                f"{now - self._since:.0f} s; INSPECTOR_DB_CONNECT_TIMEOUT={self.budget:g})"
-            ) from None
-        self.attempts += 1
-        self.total += 1
-        log.warning("%s: %s; retry %d in %.1f s", self.what, reason(exc), self.attempts, delay)
+    def failed(self, attempt: int, asked: float | None = None) -> float | None:
+        """After a failure worth retrying: wait, and return the seconds waited; or return None
+        without waiting when that wait would take the outage past the budget (the caller then
+        raises its own one-line error). ``attempt`` counts the caller's own tries of this
+        request (0-based); ``asked`` is the wait the service asked for, if any."""
+        with self._lock:
+            now = self._clock()
+            if self._since is None:
+                self._since = now
+            delay = backoff(attempt, self._rng)
+            if asked is not None:
+                delay = max(asked, delay)  # a service that says "0" is not hammered
+            if self.spent or now - self._since + delay > self.budget:
+                self.spent = True
+                return None
+            self.retries += 1
+            if self.hold_all:
+                self._quiet_until = max(self._quiet_until, now + delay)
+                delay = self._quiet_until - now
         self._sleep(delay)
+        return delay
+
+    def failing(self) -> float:
+        """Seconds since the outage began; 0 when there is none."""
+        since = self._since
+        return 0.0 if since is None else self._clock() - since
 
     def succeeded(self) -> None:
-        if self.attempts:
-            log.info("%s: working again after %d retries", self.what, self.attempts)
-        self.attempts, self._since = 0, None
+        """A request went through: the outage is over, and the next has a whole budget."""
+        if self._since is not None or self.spent:
+            with self._lock:
+                self._since, self.spent = None, False
+
+    def hold(self) -> None:
+        """Before a request, with ``hold_all``: wait out another thread's backoff."""
+        pause = self._quiet_until - self._clock()
+        if pause > 0:
+            self._sleep(pause)

@@ -135,6 +135,9 @@ SETTINGS: tuple[Setting, ...] = (
     _S("SHARD_INDEX", None, "which shard this run is, 0 to SHARDS-1", "scan", shown="JOB_COMPLETION_INDEX, else 0"),
     _S("RUN_ID", None, "the run the shards of one pass share (set it from the Job's uid): `report --merge` joins "
        "only shards of one run", "scan", "str", shown="none"),
+    _S("RETRY_TIMEOUT", 300.0, "seconds an S3 bucket or a Jira Cloud site may keep failing (dropped connections, "
+       "5xx, throttling; retried with backoff by every thread together) before the pass stops, progress kept",
+       "scan", "float", 1, shown="300"),
     _S("KEEP_PASSES", 2, "finished passes kept queryable in the state file", "scan", "int", 1),
     # operations
     _S("PROGRESS_INTERVAL", 10.0, "seconds between progress log lines when stderr is not a terminal",

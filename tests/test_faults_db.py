@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from inspector.errors import DatabaseError
-from inspector.retry import MAX_DELAY, Retry, backoff, is_transient
+from inspector.sources.postgres import Retry, is_transient
 from jiraworld import world
 
 from .helpers import inspector_env, make_config, reference_report, report_files, run_cli
@@ -24,13 +24,7 @@ from .helpers import inspector_env, make_config, reference_report, report_files,
 pytestmark = pytest.mark.faults
 
 
-# --- pure parts: the backoff and what is worth retrying -----------------------------------------
-def test_backoff_doubles_with_jitter_and_is_capped():
-    assert [backoff(n, rng=lambda: 0.0) for n in range(4)] == [0.125, 0.25, 0.5, 1.0]
-    assert [backoff(n, rng=lambda: 1.0) for n in range(4)] == [0.25, 0.5, 1.0, 2.0]
-    assert backoff(50, rng=lambda: 1.0) == MAX_DELAY and backoff(50, rng=lambda: 0.0) == MAX_DELAY / 2
-
-
+# --- pure parts: what is worth retrying (the policy itself: test_retry.py) -----------------------------------------
 @pytest.mark.parametrize(
     ("exc", "transient"),
     [

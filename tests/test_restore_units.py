@@ -11,6 +11,7 @@ import os
 import stat
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -123,11 +124,11 @@ def test_the_permissions_script_never_follows_a_link_planted_after_the_plan(work
     assert done.stderr.count("skipped") == 2
 
 
-def _copier(backup: Path, root: Path, quarantine: Path, timeout=5.0, sleep=None, storage=BackupFolder):
+def _copier(backup: Path, root: Path, quarantine: Path, timeout=5.0, sleep=None, storage=BackupFolder, clock=None):
     account = Account(2001, 2002)
     dest = PosixDestination(str(root), account, 0o640, 0o750, quarantine)
     stop = threading.Event()
-    breaker = Breaker(str(backup), timeout, stop, sleep=sleep or (lambda s: None))
+    breaker = Breaker(str(backup), timeout, stop, sleep=sleep or (lambda s: None), clock=clock or time.monotonic)
     return transfer.Copier(storage(str(backup)), dest, breaker, Watch(), Pacer(0), stop.is_set)
 
 
@@ -275,8 +276,7 @@ def test_a_dropped_backup_is_retried_and_the_copy_continues_at_its_offset(trees,
     (root / "ABC/10000/ABC-1/7").unlink()
     asked.clear()
     clock = iter(range(0, 10_000, 1))
-    never = _copier(backup, root, workdir / "q", timeout=1.5, storage=Flaky)
-    never.breaker._clock = lambda: float(next(clock))
+    never = _copier(backup, root, workdir / "q", timeout=1.5, storage=Flaky, clock=lambda: float(next(clock)))
     with pytest.raises(StorageError, match="stopped answering"):
         go(never, cand(size=len(data)))
     assert (root / "ABC/10000/ABC-1/.inspector-restore-7.part").stat().st_size == transfer.CHUNK

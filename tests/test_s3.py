@@ -195,7 +195,7 @@ def test_the_server_gone_stops_the_pass_with_exit_7_and_the_next_run_resumes(jir
     prefix, _, on_s3 = _world(jira, s3, workdir, attachments=2000, seed=9)
     proxy = Proxy(s3.port).start()
     env = _env(jira, s3, workdir, prefix, endpoint=proxy.endpoint, INSPECTOR_BATCH_SIZE="50",
-               INSPECTOR_MAX_ROWS_PER_SECOND="2000")  # fmt: skip
+               INSPECTOR_MAX_ROWS_PER_SECOND="2000", INSPECTOR_RETRY_TIMEOUT="8")  # fmt: skip
     proc = subprocess.Popen([sys.executable, "-m", "inspector"], env=env, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while progress(workdir / "state.sqlite")[0] < 300 and time.monotonic() < deadline:
@@ -203,7 +203,7 @@ def test_the_server_gone_stops_the_pass_with_exit_7_and_the_next_run_resumes(jir
     proxy.stop()  # the server goes away mid-pass
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 7, err
-    assert "stopped answering" in err
+    assert "stopped answering" in err and "INSPECTOR_RETRY_TIMEOUT=8" in err
     proxy.start()  # back on the same port
     try:
         again = run_cli([], env)

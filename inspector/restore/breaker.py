@@ -4,8 +4,9 @@ A restore talks to one backup from many threads (lookups, transfers). When the b
 answering, each of them failing and retrying on its own for the whole retry timeout would cost
 that timeout once per file: days for 10,000 files. Here every thread shares one ``Breaker``:
 a failure that waiting may cure (a dropped connection, a timeout, a 5xx) is retried with
-backoff while the backup as a whole has been failing for less than the window
-(``INSPECTOR_RESTORE_RETRY_TIMEOUT``, counted from the first failure no success followed);
+the retry policy (``retry.py``) while the backup as a whole has been failing for less than
+the window (``INSPECTOR_RESTORE_RETRY_TIMEOUT``, counted from the first failure no success
+followed);
 past it the breaker trips once and the restore stops (exit 7), progress kept. Failures that
 waiting cannot cure (a name that does not resolve, missing or wrong credentials, an unknown
 host key) are configuration errors at once (exit 2); a connection refused at the first
@@ -27,7 +28,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ..errors import ConfigError, InspectorError, StorageError
-from ..retry import backoff
+from ..retry import Outage
 
 log = logging.getLogger("inspector.restore")
 _T = TypeVar("_T")
@@ -76,7 +77,7 @@ class Breaker:
         self._sleep = sleep or stop.wait
         self._clock = clock
         self._lock = threading.Lock()
-        self._failing_since: float | None = None
+        self.outage = Outage(window, sleep=self._sleep, clock=clock)
         self.tripped: InspectorError | None = None
         self._last_log = 0.0
 
@@ -116,29 +117,25 @@ class Breaker:
                 if on_retry is not None:
                     on_retry()
                 continue
-            with self._lock:
-                self._failing_since = None
+            self.outage.succeeded()
             return result
 
     def _failed(self, what: str, exc: BaseException, attempt: int) -> None:
-        now = self._clock()
-        delay = backoff(attempt, base=1.0, cap=30.0)
+        failing = self.outage.failing()
         with self._lock:
-            if self._failing_since is None:
-                self._failing_since = now
-            failing = now - self._failing_since
-            if self.tripped is None and failing + delay > self.window:
-                self.tripped = StorageError(
-                    f"the backup {self.backup} stopped answering ({_first_line(exc)}); gave up after {failing:.0f} s "
-                    "(INSPECTOR_RESTORE_RETRY_TIMEOUT); progress is kept, run again once it is back"
-                )
-            if self.tripped is not None:
-                raise self.tripped
-            quiet = now - self._last_log < 5
-            self._last_log = self._last_log if quiet else now
+            quiet = self._clock() - self._last_log < 5
+            self._last_log = self._last_log if quiet else self._clock()
         if not quiet:  # many threads fail together: one line every few seconds says it
             log.warning("%s: %s; retrying (failing for %.0f s of %.0f)", what, _first_line(exc), failing, self.window)
-        self._sleep(delay)
+        if self.outage.failed(attempt) is None:
+            with self._lock:
+                if self.tripped is None:
+                    self.tripped = StorageError(
+                        f"the backup {self.backup} stopped answering ({_first_line(exc)}); gave up after "
+                        f"{self.outage.failing():.0f} s (INSPECTOR_RESTORE_RETRY_TIMEOUT); progress is kept, run again "
+                        "once it is back"
+                    )
+            raise self.tripped
 
 
 def _first_line(exc: BaseException) -> str:

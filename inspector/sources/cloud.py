@@ -217,4 +217,4 @@ class CloudSource:
 
 def open_api(config: Any) -> CloudApi:
     return CloudApi(config.jira_cloud_url, config.jira_email, config.jira_api_token,
-                    config.jira_max_requests_per_second)  # fmt: skip
+                    config.jira_max_requests_per_second, retry_timeout=config.retry_timeout)  # fmt: skip

@@ -5,8 +5,9 @@ credentials that never leave the site.
 ``INSPECTOR_JIRA_MAX_REQUESTS_PER_SECOND``. A ``429`` makes every stream wait its
 ``Retry-After`` and halves the rate; the rate climbs back a little after each stretch of
 answered requests (additive increase, multiplicative decrease, as TCP does), never above the
-configured one. ``5xx`` answers and dropped connections are retried 1, 2, 4 … s apart with
-jitter; ``401``/``403`` stop the scan with one line (exit 3).
+configured one. ``5xx`` answers, dropped connections and 429s are retried by the retry policy
+(``retry.py``), one outage for every stream: past ``INSPECTOR_RETRY_TIMEOUT`` the scan stops
+with one line (exit 3), progress kept; ``401``/``403`` stop it at once.
 
 Attachment content answers with a redirect to a media host: the redirect is followed by hand,
 and the basic-auth header goes only to the Jira site's own host.
@@ -17,7 +18,6 @@ from __future__ import annotations
 import base64
 import email.utils
 import logging
-import random
 import threading
 import time
 from collections.abc import Callable
@@ -27,10 +27,10 @@ from urllib.parse import urljoin, urlsplit
 import orjson
 
 from ..errors import DatabaseError
+from ..retry import Outage
 
 log = logging.getLogger("inspector.cloud")
 
-MAX_DELAY = 60.0
 STREAM_CHUNK = 256 * 1024  # what a host that ignores Range is read in, skipping to the range
 WINDOW = 1.05  # seconds in which at most the rate's worth of requests leave (a site counts any second)
 
@@ -163,8 +163,7 @@ class CloudApi:
         self._origin = origin(self.site)
         self._auth = "Basic " + base64.b64encode(f"{email}:{token}".encode()).decode()
         self.budget = Budget(rate, sleep=sleep)
-        self.retry_timeout = retry_timeout
-        self._sleep = sleep
+        self.outage = Outage(retry_timeout, sleep=sleep)
         self._http = urllib3.PoolManager(
             num_pools=4, maxsize=pool, block=True, retries=False,
             timeout=urllib3.Timeout(connect=min(10.0, timeout), read=timeout),
@@ -181,13 +180,12 @@ class CloudApi:
         Requests to the site share the budget; a media host's are not the site's to limit."""
         import urllib3
 
-        failed_at: float | None = None
         attempt = 0
         own = origin(url) == self._origin
         while True:
             if own:
                 self.budget.take()
-            why = ""
+            asked: float | None = None
             try:
                 self.requests += 1
                 response = self._http.request(method, url, body=body, headers=headers, redirect=False,
@@ -198,46 +196,44 @@ class CloudApi:
                 status = response.status
                 if status < 400 or status == 404:
                     self.budget.answered()
+                    self.outage.succeeded()
                     return response
                 data = response.data
                 response.release_conn()  # (a streamed answer is not given back by itself)
-                if status == 429:
-                    # Waited out, but not without end: an account that stays throttled stops the
-                    # pass after the retry timeout (exit 3, progress kept), and no Retry-After
-                    # makes one wait longer than that.
-                    wait = min(retry_after_seconds(response.headers.get("Retry-After")), self.retry_timeout)
-                    now = time.monotonic()
-                    failed_at = failed_at or now
-                    if now + wait - failed_at > self.retry_timeout:
-                        raise DatabaseError(
-                            f"{self.site} kept answering 429 (rate limited) for {now - failed_at:.0f} s; gave up "
-                            f"after {self.retry_timeout:.0f} s. Progress is kept: run again later, or lower "
-                            "INSPECTOR_JIRA_MAX_REQUESTS_PER_SECOND"
-                        )
-                    self.budget.throttled(wait)
-                    self.retried += 1
-                    log.warning("%s answered 429 (rate limited): every stream waits %.1f s and slows down", self.site,
-                                wait)  # fmt: skip
-                    continue  # the budget holds everyone back; a 429 never ends the scan
                 if status in (401, 403):
                     what = "refused the credentials" if status == 401 else "refused the request for this account"
                     raise CloudAuthError(
                         f"{self.site} {what} (HTTP {status}: {_messages(data)}); check INSPECTOR_JIRA_EMAIL and "
                         "INSPECTOR_JIRA_API_TOKEN, and that the account may browse the projects to scan"
                     )
-                if status < 500:
+                if status < 500 and status != 429:
                     raise DatabaseError(f"{self.site}: {method} {urlsplit(url).path} answered HTTP {status}: "
                                         f"{_messages(data)}")  # fmt: skip
                 why = f"HTTP {status}"
-            now = time.monotonic()
-            failed_at = failed_at or now
-            delay = min(MAX_DELAY, 2.0**attempt) * random.uniform(0.8, 1.2)
-            if now + delay - failed_at > self.retry_timeout:
-                raise DatabaseError(f"{self.site} did not answer for {self.retry_timeout:.0f} s ({why})")
+                if status == 429:
+                    # Every stream waits and the rate halves; the policy bounds how long in all.
+                    asked = retry_after_seconds(response.headers.get("Retry-After"))
+                    self.budget.throttled(asked)
+            failing = self.outage.failing()
+            delay = self.outage.failed(attempt, asked)
+            if delay is None:
+                if asked is not None:
+                    raise DatabaseError(
+                        f"{self.site} kept answering 429 (rate limited) for {failing:.0f} s; gave up after "
+                        f"{self.outage.budget:.0f} s (INSPECTOR_RETRY_TIMEOUT). Progress is kept: run again later, or "
+                        "lower INSPECTOR_JIRA_MAX_REQUESTS_PER_SECOND"
+                    )
+                raise DatabaseError(
+                    f"{self.site} did not answer for {failing:.0f} s ({why}); gave up after "
+                    f"{self.outage.budget:.0f} s (INSPECTOR_RETRY_TIMEOUT). Progress is kept"
+                )
             attempt += 1
             self.retried += 1
-            log.warning("%s: %s on %s; retrying in %.1f s", self.site, why, urlsplit(url).path, delay)
-            self._sleep(delay)
+            if asked is not None:
+                log.warning("%s answered 429 (rate limited): every stream waited %.1f s and slows down", self.site,
+                            delay)  # fmt: skip
+            else:
+                log.warning("%s: %s on %s; retried after %.1f s", self.site, why, urlsplit(url).path, delay)
 
     def json(self, method: str, path: str, payload: dict | None = None) -> dict:
         headers = {"Authorization": self._auth}

@@ -15,7 +15,10 @@ skipped or sent twice.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
@@ -24,11 +27,81 @@ from .. import sqlfiles
 from ..config import Config
 from ..errors import DatabaseError
 from ..model import ID
-from ..retry import Retry, reason
+from ..retry import Outage
 from ..shards import WHOLE, Shard
 from . import MAX_ID
 
 log = logging.getLogger("inspector.db")
+
+
+# Server-side reasons a session ended that say nothing about our query: shut down, crashed,
+# still starting, too many connections, idle too long while our pipeline was busy (the
+# stream resumes after the last id either way). Class 08 is "connection exception".
+_TRANSIENT = {"57P01", "57P02", "57P03", "57P05", "25P03", "53300", "53400"}
+# libpq gives no SQLSTATE when the server refuses a new connection, only its FATAL message:
+# these refusals pass (the server is starting, stopping or full, or shut down or restarted
+# while the session was being set up: the SQLSTATE 57P01/57P02 texts); any other (wrong
+# password, no such database or role, pg_hba.conf) will not pass by waiting.
+_PASSING_REFUSALS = (
+    "the database system is", "too many clients", "connection slots are reserved", "terminating connection",
+)  # fmt: skip
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether waiting may cure a driver error (the retry policy decides how long)."""
+    if not isinstance(exc, psycopg.Error) or isinstance(exc, psycopg.errors.QueryCanceled):
+        return False
+    state = exc.sqlstate
+    if state is None:
+        # No SQLSTATE: the connection never reached the server or broke under us (refused,
+        # timed out, reset, pool exhausted), or the server refused to start a session.
+        text = str(exc)
+        if "FATAL:" in text:
+            return any(phrase in text for phrase in _PASSING_REFUSALS)
+        return isinstance(exc, psycopg.OperationalError)
+    return state.startswith("08") or state in _TRANSIENT
+
+
+def reason(exc: BaseException) -> str:
+    """First line of a driver error: psycopg's messages name host and port, never the password."""
+    text = str(exc).strip().splitlines()
+    return text[0].strip() if text else type(exc).__name__
+
+
+class Retry:
+    """The database's side of the retry policy: its errors classified, its one-line messages."""
+
+    def __init__(
+        self, budget: float, what: str, *, sleep: Callable[[float], Any] = time.sleep,
+        clock: Callable[[], float] = time.monotonic, rng: Callable[[], float] = random.random,
+    ):  # fmt: skip
+        self.what = what
+        self.outage = Outage(budget, sleep=sleep, clock=clock, rng=rng)
+        self.attempts = 0
+
+    @property
+    def total(self) -> int:
+        return self.outage.retries
+
+    def failed(self, exc: BaseException) -> None:
+        """Wait before the next attempt, or raise DatabaseError (never the driver's exception)."""
+        if not is_transient(exc):
+            raise DatabaseError(f"{self.what}: {reason(exc)}") from None
+        failing = self.outage.failing()
+        delay = self.outage.failed(self.attempts)
+        if delay is None:
+            raise DatabaseError(
+                f"{self.what}: {reason(exc)} (gave up after {self.attempts + 1} attempts in {failing:.0f} s; "
+                f"INSPECTOR_DB_CONNECT_TIMEOUT={self.outage.budget:g})"
+            ) from None
+        self.attempts += 1
+        log.warning("%s: %s; retry %d in %.1f s", self.what, reason(exc), self.attempts, delay)
+
+    def succeeded(self) -> None:
+        if self.attempts:
+            log.info("%s: working again after %d retries", self.what, self.attempts)
+        self.attempts = 0
+        self.outage.succeeded()
 
 
 def _configure(timeout_ms: int) -> Callable[[psycopg.Connection], None]:

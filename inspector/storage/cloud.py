@@ -116,5 +116,7 @@ def open_cloud(root: str, config: Any, listed: object) -> CloudStorage:
     from ..sources.cloudapi import CloudApi
 
     rate = config.jira_max_requests_per_second / max(1, config.checkers)
-    api = CloudApi(config.jira_cloud_url, config.jira_email, config.jira_api_token, rate)
+    api = CloudApi(
+        config.jira_cloud_url, config.jira_email, config.jira_api_token, rate, retry_timeout=config.retry_timeout
+    )
     return CloudStorage(api, config.state_db)

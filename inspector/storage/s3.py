@@ -19,14 +19,13 @@ from __future__ import annotations
 
 import errno as errnos
 import logging
-import random
 import stat
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError, StorageError
+from ..retry import Outage
 from . import Capabilities, Entry, Listing, Probe
 from .listed import ListingIndex
 
@@ -37,12 +36,10 @@ CAPABILITIES = Capabilities(ownership=False, settles_from_listing=True)
 # a denial shows as an error code, not as bits).
 OBJECT_MODE = stat.S_IFREG | 0o444
 FOLDER_MODE = stat.S_IFDIR | 0o555
-# Tries of one request while the storage throttles (SlowDown, 503) or cannot be reached: with
-# the backoff, about 10-20 s. A request that still cannot reach it stops the pass (exit 7), as
+# What waiting may cure (the retry policy decides how long): throttling and the server's own
+# trouble. A storage that stays away past INSPECTOR_RETRY_TIMEOUT stops the pass (exit 7), as
 # hung stats do on a dead NFS server: recorded as an error, its row would stay one after the
 # storage is back, below the resume cursor.
-ATTEMPTS = 8
-BACKOFF_BASE, BACKOFF_CAP = 0.2, 10.0
 _THROTTLED = {"SlowDown", "503", "RequestLimitExceeded", "Throttling", "ThrottlingException", "TooManyRequests",
               "RequestTimeout", "InternalError", "500", "ServiceUnavailable"}  # fmt: skip
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
@@ -155,13 +152,15 @@ class S3Storage:
 
     def __init__(
         self, root: str, *, endpoint: str | None = None, region: str | None = None, verify_read: bool = False,
-        listed: ListingIndex | None = None, pool: int = 72, timeout: float = 30.0,
+        listed: ListingIndex | None = None, pool: int = 72, timeout: float = 30.0, retry_timeout: float = 120.0,
     ):  # fmt: skip
         self.root = parse_root(root)
         self._client_args = (endpoint, region, pool, timeout)
         self._client: Any = None
         self.verify_read, self.listed = verify_read, listed
-        self._quiet_until = 0.0
+        # Every thread of the process waits out one thread's backoff: a throttled bucket sees
+        # the whole process slow down, not 64 threads each trying on their own.
+        self.outage = Outage(retry_timeout, hold_all=True)
         self._lock = threading.Lock()
         self._throttled = False
 
@@ -186,45 +185,40 @@ class S3Storage:
 
     # requests --------------------------------------------------------------------------------
     def request(self, operation: str, **kwargs: Any) -> Any:
-        """One request. Throttling (SlowDown, 503) and a connection that drops are retried with
-        exponential backoff and jitter; while one thread backs off, the others of the process
-        wait too (``_quiet_until``), so a throttled bucket sees the whole process slow down. A
-        request that still cannot reach the storage stops the pass (StorageError, exit 7)."""
-        for attempt in range(ATTEMPTS):
-            self._wait_quiet()
+        """One request. Throttling (SlowDown, 503) and a connection that drops are retried by the
+        retry policy, one outage for every thread of the process; a storage that stays away past
+        its budget stops the pass (StorageError, exit 7)."""
+        attempt = 0
+        while True:
+            self.outage.hold()
             try:
                 result = getattr(self.client, operation)(Bucket=self.root.bucket, **kwargs)
             except Exception as exc:
                 unreachable = _connection_error(exc)
                 throttled = not unreachable and _code(exc)[0] in _THROTTLED
                 if not (unreachable or throttled):
+                    self.outage.succeeded()  # it answered: whatever this is, the outage is over
                     raise
-                if attempt == ATTEMPTS - 1:
-                    if unreachable:
-                        raise StorageError(
-                            f"the attachments storage stopped answering: {self.describe()} could not be reached "
-                            f"in {ATTEMPTS} tries ({type(exc).__name__}); progress up to the last checkpoint is "
-                            "kept, run again once the storage is back"
-                        ) from None
-                    raise
-                self._back_off(attempt, throttled)
+                if throttled:
+                    self._say_throttled()
+                if self.outage.failed(attempt) is None:
+                    what = "could not be reached" if unreachable else f"kept answering {_code(exc)[0]}"
+                    raise StorageError(
+                        f"the attachments storage stopped answering: {self.describe()} {what} for "
+                        f"{self.outage.failing():.0f} s ({type(exc).__name__}; INSPECTOR_RETRY_TIMEOUT="
+                        f"{self.outage.budget:g}); progress up to the last checkpoint is kept, run again once the "
+                        "storage is back"
+                    ) from None
+                attempt += 1
                 continue
+            self.outage.succeeded()
             return result
-        raise AssertionError("unreachable")  # the loop returns or raises
 
-    def _wait_quiet(self) -> None:
-        pause = self._quiet_until - time.monotonic()
-        if pause > 0:
-            time.sleep(pause)
-
-    def _back_off(self, attempt: int, throttled: bool) -> None:
-        delay = min(BACKOFF_CAP, BACKOFF_BASE * 2**attempt) * (0.5 + random.random() / 2)
+    def _say_throttled(self) -> None:
         with self._lock:
-            said, self._throttled = self._throttled, self._throttled or throttled
-            self._quiet_until = max(self._quiet_until, time.monotonic() + delay)
-        if throttled and not said:  # once per process: the admin learns the bucket pushes back
+            said, self._throttled = self._throttled, True
+        if not said:  # once per process: the admin learns the bucket pushes back
             log.warning("%s throttles requests (SlowDown / 503): backing off and retrying", self.describe())
-        self._wait_quiet()
 
     def head(self, rel: str) -> Probe:
         """The object itself: 404 is missing, a denial is a permissions finding with its code."""
@@ -380,6 +374,7 @@ def open_s3(root: str, settings: Any, listed: ListingIndex | None) -> S3Storage:
     return S3Storage(
         root, endpoint=settings.s3_endpoint, region=settings.s3_region, verify_read=settings.s3_verify_read,
         listed=listed, pool=settings.checker_threads + 8, timeout=settings.stat_timeout,
+        retry_timeout=settings.retry_timeout,
     )  # fmt: skip
 
 
