@@ -93,6 +93,7 @@ class Config:
     jira_jql: str | None = None
     jira_max_requests_per_second: float = 10.0
     jira_streams: int = 8
+    jira_verify_content: bool = False
     shards: int = 1
     shard_index: int = 0
     run_id: str | None = None

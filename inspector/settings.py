@@ -76,6 +76,8 @@ SETTINGS: tuple[Setting, ...] = (
     _S("JIRA_JQL", None, "JQL that narrows the scan (default: every issue with attachments)", "source: jira cloud"),
     _S("JIRA_MAX_REQUESTS_PER_SECOND", 10.0, "requests per second to the site, all streams together; a 429 "
        "halves it for a while", "source: jira cloud", "float", 0.1, shown="10"),
+    _S("JIRA_VERIFY_CONTENT", False, "1: ask every attachment's content for one byte as well, to find content the "
+       "site lists but has lost (one more request per attachment)", "source: jira cloud", "bool"),
     _S("JIRA_STREAMS", 8, "search page streams read at once (projects, big ones split by issue number)",
        "source: jira cloud", "int", 1),
     # storage: a POSIX folder (storage/posix.py)

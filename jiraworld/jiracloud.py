@@ -10,8 +10,12 @@ the JSON shapes Atlassian documents, with the quirks real sites have.
   ``expand=insight``'s ``totalIssueCount``; with ``projects_without_is_last`` no ``isLast``),
   ``POST /rest/api/3/search/approximate-count``.
 - ``GET /rest/api/3/attachment/content/{id}``: ``303 See Other`` to a media host (another host
-  name: ``localhost`` where the site is ``127.0.0.1``), which serves the bytes with ranges and
-  records any ``Authorization`` header it was sent (it must never get the site's credentials).
+  name: ``localhost`` where the site is ``127.0.0.1``), which serves the bytes with ranges
+  (``416`` with ``bytes */0`` for a range of an empty file, as RFC 9110 has it) and records any
+  ``Authorization`` header it was sent (it must never get the site's credentials). ``HEAD``
+  answers as ``GET`` without a body on both hosts (JAX-RS serves HEAD for every GET resource).
+  Content can be lost two ways: the site knows (its ``404``), or only the media host does
+  (``media_lost``: the site still redirects, the host answers ``404``).
 - Basic authentication with an email and API token (401 otherwise); a project the account may
   not browse is left out of searches, as Jira does.
 - Faults: latency per search request, a requests-per-second limit answered with ``429`` and
@@ -30,6 +34,7 @@ import collections
 import hashlib
 import random
 import re
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -253,6 +258,13 @@ def _split_and(text: str) -> list[str]:
     return [p for p in parts if p.strip()]
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: object, client_address: object) -> None:
+        if isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            return  # a client that read the headers it wanted and hung up (a range a host ignored)
+        super().handle_error(request, client_address)  # type: ignore[arg-type]
+
+
 class JiraCloud:
     """The fake site on 127.0.0.1 and its media host on ``localhost``; start() / stop()."""
 
@@ -265,6 +277,8 @@ class JiraCloud:
         self.projects_without_is_last = projects_without_is_last
         self.throttle_always = False  # every request answered 429 (an account throttled for good)
         self.media_ignores_range = False  # the media host answers 200 with the whole body to a Range
+        self.media_lost: set[int] = set()  # ids the site still redirects for, whose bytes the host lost
+        self.media_denied: set[int] = set()  # ids whose media token the host refuses (403)
         self.latency, self.max_rps, self.page_limit = latency, max_rps, page_limit
         self.fail_every, self.drop_every = fail_every, drop_every
         self.rng = random.Random(seed)
@@ -288,7 +302,7 @@ class JiraCloud:
     def start(self) -> JiraCloud:
         site, media = _handler(self), _media_handler(self)
         for handler, host in ((site, "127.0.0.1"), (media, "127.0.0.1")):
-            server = ThreadingHTTPServer((host, 0), handler)
+            server = _Server((host, 0), handler)
             server.daemon_threads = True
             threading.Thread(target=server.serve_forever, daemon=True).start()
             self._servers.append(server)
@@ -352,7 +366,8 @@ def _handler(cloud: JiraCloud):
             expected = "Basic " + base64.b64encode(f"{cloud.email}:{cloud.token}".encode()).decode()
             with cloud.lock:
                 cloud.counts[kind] += 1
-                n = sum(v for k, v in cloud.counts.items() if k in ("search", "projects", "count", "content"))
+                n = sum(v for k, v in cloud.counts.items() if k in ("search", "projects", "count", "content",
+                                                                     "content_head"))  # fmt: skip
             if self.headers.get("Authorization") != expected:
                 _json(self, 401, {"errorMessages": ["Client must be authenticated to access this resource."],
                                   "errors": {}})  # fmt: skip
@@ -374,13 +389,21 @@ def _handler(cloud: JiraCloud):
                 return False
             return True
 
+        def do_HEAD(self) -> None:
+            if re.fullmatch(r"/rest/api/3/attachment/content/(\d+)", urlsplit(self.path).path):
+                self.do_GET()  # a redirect or a 404, neither with a body that matters
+            else:
+                self.send_response(405)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             if parts.path == "/rest/api/3/project/search":
                 if self._gate("projects"):
                     self._projects(parse_qs(parts.query))
             elif m := re.fullmatch(r"/rest/api/3/attachment/content/(\d+)", parts.path):
-                if self._gate("content"):
+                if self._gate("content" if self.command == "GET" else "content_head"):
                     a = cloud.by_id.get(int(m[1]))
                     if a is None or a.content is None:
                         _json(self, 404, {"errorMessages": ["The attachment was not found."], "errors": {}})
@@ -495,20 +518,29 @@ def _media_handler(cloud: JiraCloud):
         def log_message(self, *args: object) -> None:
             pass
 
+        def do_HEAD(self) -> None:
+            self.do_GET()
+
         def do_GET(self) -> None:
             if self.headers.get("Authorization"):
                 with cloud.lock:
                     cloud.media_auth.append(self.headers["Authorization"])
             m = re.fullmatch(r"/file/(\d+)", urlsplit(self.path).path)
             a = cloud.by_id.get(int(m[1])) if m else None
-            if a is None or a.content is None:
+            if a is None or a.content is None or a.id in cloud.media_lost:
                 _json(self, 404, {"error": "not found"})
                 return
+            if a.id in cloud.media_denied:
+                _json(self, 403, {"error": "token expired"})
+                return
             with cloud.lock:
-                cloud.counts["media"] += 1
+                cloud.counts["media" if self.command == "GET" else "media_head"] += 1
             data, status, extra = a.content, 200, {}
             asked = "" if cloud.media_ignores_range else self.headers.get("Range") or ""
-            if rng := re.fullmatch(r"bytes=(\d+)-(\d*)", asked):
+            if (rng := re.fullmatch(r"bytes=(\d+)-(\d*)", asked)) and int(rng[1]) >= len(data):
+                data, status = b"", 416
+                extra["Content-Range"] = f"bytes */{len(a.content)}"
+            elif rng:
                 start = int(rng[1])
                 end = min(int(rng[2]) if rng[2] else len(data) - 1, len(data) - 1)
                 data, status = data[start : end + 1], 206
@@ -519,6 +551,10 @@ def _media_handler(cloud: JiraCloud):
             for k, v in extra.items():
                 self.send_header(k, v)
             self.end_headers()
-            self.wfile.write(data)
+            if self.command == "GET":
+                try:
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    self.close_connection = True  # the client read what it wanted and hung up
 
     return Media

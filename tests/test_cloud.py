@@ -310,3 +310,61 @@ def test_a_cloud_url_in_the_clear_is_refused(monkeypatch):
         monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match="must be https://"):
         config.from_env()
+
+
+@pytest.mark.slow
+def test_verify_content_finds_every_lost_or_resized_content_and_resumes(workdir):
+    """INSPECTOR_JIRA_VERIFY_CONTENT=1: content lost where the site knows (its 404) and where
+    only the media host does, content of another size, and a host refusing one file are each
+    found, one site request per attachment under the budget; a scan killed halfway resumes to
+    the same verdicts. Without it, none of these is seen (nothing is read)."""
+    site = build_site(issues=240, seed=12, duplicate_rate=0.0)
+    atts = [a for a in site.attachments if a.size > 1]
+    site_lost = {a.id for a in atts[3:9:2]}
+    media_lost = {a.id for a in atts[20:26:2]}
+    resized = {a.id for a in atts[40:44:2]}
+    denied = {atts[60].id}
+    for a in atts:
+        if a.id in site_lost:
+            a.content = None
+        elif a.id in resized:
+            a.content = a.content[:-1]
+    empty = atts[80]
+    empty.content, empty.size = b"", 0  # a range of an empty file answers 416: present, 0 bytes
+    with JiraCloud(site, latency=0.2, page_limit=10) as fake:
+        fake.media_lost, fake.media_denied = media_lost, denied
+        (workdir / "plain").mkdir()
+        plain = run_cli([], _env(fake, workdir / "plain", INSPECTOR_JIRA_MAX_REQUESTS_PER_SECOND="100"))
+        assert plain.returncode == 0, plain.stderr
+        assert not ids_in(workdir / "plain/report/missing.txt") and fake.counts["content"] == 0
+        env = _env(fake, workdir, INSPECTOR_JIRA_VERIFY_CONTENT="1", INSPECTOR_JIRA_STREAMS="2",
+                   INSPECTOR_JIRA_MAX_REQUESTS_PER_SECOND="100")  # fmt: skip
+        proc = subprocess.Popen([sys.executable, "-m", "inspector"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE)  # fmt: skip
+        deadline, stored = time.monotonic() + 60, 0
+        while time.monotonic() < deadline and stored < len(site.attachments) // 3:
+            time.sleep(0.1)
+            try:
+                with sqlite3.connect(workdir / "state.sqlite") as conn:
+                    stored = conn.execute("SELECT count(*) FROM results").fetchone()[0]
+            except sqlite3.Error:
+                continue
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert 0 < stored < len(site.attachments), stored
+        result = run_cli([], env, timeout=240)
+        assert result.returncode == 0, result.stderr
+        assert fake.media_auth == []
+        # One site request per attachment (each row's page is asked again at most once, after the kill).
+        assert len(site.attachments) <= fake.counts["content"] < len(site.attachments) + 2 * 10 * 2
+    report = workdir / "report"
+    assert ids_in(report / "missing.txt") == site_lost | media_lost
+    assert ids_in(report / "corrupted.txt") == resized
+    assert ids_in(report / "errors.txt") == denied
+    assert "403" in (report / "errors.txt").read_text()
+    with sqlite3.connect(workdir / "state.sqlite") as conn:
+        ids = [r[0] for r in conn.execute("SELECT id FROM results WHERE pass_id = 1")]
+        sizes = dict(conn.execute("SELECT id, actual_size FROM results WHERE pass_id = 1 AND id IN (?, ?)",
+                                  (empty.id, min(resized))))  # fmt: skip
+    assert sorted(ids) == sorted(a.id for a in site.attachments)  # none lost or stored twice by the kill
+    assert sizes == {empty.id: 0, min(resized): next(a.size - 1 for a in atts if a.id == min(resized))}

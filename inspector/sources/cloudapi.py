@@ -40,7 +40,11 @@ class CloudAuthError(DatabaseError):
 
 
 class CloudNotFound(DatabaseError):
-    """A 404 from the site (an attachment whose content is gone)."""
+    """A 404 from the site or its media host (an attachment whose content is gone)."""
+
+
+class CloudRefused(DatabaseError):
+    """A request answered with a 4xx that waiting cannot change (one attachment's own failure)."""
 
 
 class Budget:
@@ -138,6 +142,16 @@ def _range_of(response: Any, start: int, end: int | None) -> bytes:
         response.release_conn()
 
 
+def _content_total(headers: Any, status: int) -> int:
+    """A file's whole size from an answer to ``Range: bytes=0-0`` (206 or 416: the number after
+    the ``/`` of Content-Range) or to a HEAD or an ignored range (200: Content-Length)."""
+    if status in (206, 416):
+        total = (headers.get("Content-Range") or "").rpartition("/")[2].strip()
+        return int(total) if total.isdigit() else -1
+    length = (headers.get("Content-Length") or "").strip()
+    return int(length) if status == 200 and length.isdigit() else -1
+
+
 def _messages(data: bytes) -> str:
     try:
         body = orjson.loads(data)
@@ -194,21 +208,22 @@ class CloudApi:
                 why = f"connection failed ({type(exc).__name__})"
             else:
                 status = response.status
-                if status < 400 or status == 404:
+                if status < 400 or status == 404 or (status == 416 and "Range" in headers):
                     self.budget.answered()
                     self.outage.succeeded()
                     return response
                 data = response.data
                 response.release_conn()  # (a streamed answer is not given back by itself)
-                if status in (401, 403):
+                if status in (401, 403) and own:
                     what = "refused the credentials" if status == 401 else "refused the request for this account"
                     raise CloudAuthError(
                         f"{self.site} {what} (HTTP {status}: {_messages(data)}); check INSPECTOR_JIRA_EMAIL and "
                         "INSPECTOR_JIRA_API_TOKEN, and that the account may browse the projects to scan"
                     )
                 if status < 500 and status != 429:
-                    raise DatabaseError(f"{self.site}: {method} {urlsplit(url).path} answered HTTP {status}: "
-                                        f"{_messages(data)}")  # fmt: skip
+                    where = self.site if own else f"{self._origin_of(url)} (its media host)"
+                    raise CloudRefused(f"{where}: {method} {urlsplit(url).path} answered HTTP {status}: "
+                                       f"{_messages(data)}")  # fmt: skip
                 why = f"HTTP {status}"
                 if status == 429:
                     # Every stream waits and the rate halves; the policy bounds how long in all.
@@ -250,30 +265,56 @@ class CloudApi:
             raise DatabaseError(f"{self.site}{path} answered something that is not JSON") from None
         return result
 
+    @staticmethod
+    def _origin_of(url: str) -> str:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def _follow(self, attachment_id: int, method: str, extra: dict[str, str]) -> Any:
+        """The content endpoint's answer after its redirects (a streamed response, not read),
+        the site's credentials sent to the site only. Raises CloudNotFound for a 404 of the
+        site or of the media host."""
+        url = f"{self.site}/rest/api/3/attachment/content/{attachment_id}"
+        headers = {"Authorization": self._auth, **extra}
+        for _ in range(5):
+            response = self._send(method, url, None, headers, stream=True)
+            if response.status == 404:
+                response.release_conn()
+                where = "its content" if origin(url) == self._origin else "its media host"
+                raise CloudNotFound(f"attachment {attachment_id}: {where} answers 404")
+            if response.status not in (301, 302, 303, 307, 308):
+                return response
+            response.drain_conn()
+            response.release_conn()
+            url = urljoin(url, response.headers.get("Location", ""))
+            # Credentials go to the Jira site only: a media host (another host) gets none.
+            headers = {**extra} if origin(url) != self._origin else {"Authorization": self._auth, **extra}
+        raise DatabaseError(f"attachment {attachment_id}: too many redirects")
+
     def content(self, attachment_id: int, start: int = 0, end: int | None = None) -> bytes:
         """An attachment's bytes ``start..end`` (inclusive), following the site's redirect to
         its media host without the site's credentials. Raises CloudNotFound for a 404."""
-        url = f"{self.site}/rest/api/3/attachment/content/{attachment_id}"
-        headers = {"Authorization": self._auth}
-        wanted = f"bytes={start}-{'' if end is None else end}"
-        for _ in range(5):
-            if start or end is not None:
-                headers["Range"] = wanted
-            response = self._send("GET", url, None, headers, stream=True)
-            if response.status == 404:
-                response.release_conn()
-                raise CloudNotFound(f"attachment {attachment_id}: its content answers 404")
-            if response.status in (301, 302, 303, 307, 308):
+        ranged = bool(start or end is not None)
+        extra = {"Range": f"bytes={start}-{'' if end is None else end}"} if ranged else {}
+        response = self._follow(attachment_id, "GET", extra)
+        if response.status == 200 and ranged:
+            return _range_of(response, start, end)  # a host that ignored the range
+        data: bytes = response.read()
+        response.release_conn()
+        return data
+
+    def content_size(self, attachment_id: int, method: str = "GET") -> int:
+        """How many bytes an attachment's content has, as its media host states it, or -1 where
+        the host does not say: one byte asked for through the redirect (``Range: bytes=0-0``,
+        the range its total comes with), or with ``method="HEAD"`` the headers alone. Raises
+        CloudNotFound when the site or the host answers 404."""
+        response = self._follow(attachment_id, method, {"Range": "bytes=0-0"} if method == "GET" else {})
+        try:
+            total = _content_total(response.headers, response.status)
+        finally:
+            if method == "GET" and response.status == 200:
+                response.close()  # a host that ignored the range: the body is never read
+            else:
                 response.drain_conn()
-                response.release_conn()
-                target = urljoin(url, response.headers.get("Location", ""))
-                url = target
-                # Credentials go to the Jira site only: a media host (another host) gets none.
-                headers = {} if origin(target) != self._origin else {"Authorization": self._auth}
-                continue
-            if response.status == 200 and (start or end is not None):
-                return _range_of(response, start, end)  # a host that ignored the range
-            data: bytes = response.read()
             response.release_conn()
-            return data
-        raise DatabaseError(f"attachment {attachment_id}: too many redirects")
+        return total
