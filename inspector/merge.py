@@ -230,5 +230,9 @@ def _copy_shards(target: Path, shards: list[ShardPass]) -> None:
                     )
             for i in range(len(shards)):
                 conn.execute(f"INSERT OR REPLACE INTO main.file_hashes SELECT * FROM shard{i}.file_hashes")
+            # What the merged summary says of the run: its id, or '' for shards that carried none.
+            run = shards[0].run_id if len({s.run_id for s in shards}) == 1 else None
+            conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             [("merged_shards", str(len(shards))), ("merged_run_id", run or "")])  # fmt: skip
         for i in range(len(shards)):
             conn.execute(f"DETACH DATABASE shard{i}")

@@ -218,6 +218,9 @@ def summary(conn: duckdb.DuckDBPyConnection) -> dict:
     except duckdb.BinderException:  # a state from before shards (reports never migrate)
         shard = None
     result.update(shard_count=int(shard[0]) if shard else 1, shard_index=int(shard[1]) if shard else 0)
+    merged = dict(conn.execute("SELECT key, value FROM state.meta WHERE key IN ('merged_shards', 'merged_run_id')"
+                               ).fetchall())  # fmt: skip
+    result.update(merged_shards=int(merged.get("merged_shards") or 0), run_id=merged.get("merged_run_id") or None)
     groups, copies, wasted = _one(conn, "duplicate_totals")
     result.update(duplicate_groups=groups, duplicate_copies=int(copies), duplicate_bytes=int(wasted))
     (result["hashed_files"],) = _one(conn, "hashed_count")
@@ -254,6 +257,11 @@ def summary_text(s: dict, report_dir: Path | None = None) -> str:
         f"copies ({s['duplicate_copies']} copies in {s['duplicate_groups']} groups), "
         f"{human_bytes(s['orphan_bytes'])} in orphans",
     ]
+    if s.get("merged_shards"):
+        said = (f"one run, INSPECTOR_RUN_ID {s['run_id']}" if s.get("run_id") else "the shards carry no "
+                "INSPECTOR_RUN_ID: that they are one run could not be checked (they finished within a day of "
+                "each other)")  # fmt: skip
+        lines.insert(4, f"  merged  {s['merged_shards']} shards; {said}")
     if s.get("shard_count", 1) > 1:
         lines.insert(4, f"  shard   {s['shard_index']} of {s['shard_count']} (shards 0-{s['shard_count'] - 1}): this "
                         "share of the instance only; its orphans include files other shards own, and are unsized "

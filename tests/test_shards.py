@@ -39,6 +39,8 @@ def _shard_env(jira, root, workdir, index: int, **extra: str) -> dict[str, str]:
 def _comparable(report_dir: Path) -> dict:
     """The lists byte for byte, the summary without its times, and the storage analytics."""
     files = report_files(report_dir)
+    for said in ("merged_shards", "run_id"):  # what a merge says of itself (held in the tests that merge)
+        files["summary"].pop(said)
     files["storage.json"] = orjson.loads((report_dir / "storage.json").read_bytes())
     return files
 
@@ -78,6 +80,9 @@ def test_three_shards_merged_equal_one_run(jira, workdir):
     merged = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], merged_env)
     assert merged.returncode == 0, merged.stderr
     assert _comparable(workdir / "merged") == _comparable(workdir / "single")
+    said = orjson.loads((workdir / "merged/summary.json").read_bytes())
+    assert said["merged_shards"] == SHARDS and said["run_id"] is None
+    assert orjson.loads((workdir / "single/summary.json").read_bytes())["merged_shards"] == 0
     # Orphans are sized where the shards found them, whatever root this environment names.
     elsewhere = workdir / "elsewhere"
     elsewhere.mkdir()
@@ -227,11 +232,16 @@ def test_the_merge_joins_only_shards_of_one_run(jira, workdir):
     assert run_cli([], _shard_env(jira, root, workdir, 1, INSPECTOR_RUN_ID="job-a")).returncode == 0
     one = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], env)
     assert one.returncode == 0, one.stderr
+    assert f"merged  {SHARDS} shards; one run, INSPECTOR_RUN_ID job-a" in one.stdout, one.stdout
+    assert orjson.loads((workdir / "merged/summary.json").read_bytes())["run_id"] == "job-a"
     # Without run ids: said, and passes more than a day apart refused.
     for i in range(SHARDS):
         assert run_cli([], _shard_env(jira, root, workdir, i)).returncode == 0
     unchecked = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], env)
     assert unchecked.returncode == 0 and "could not be checked" in unchecked.stderr, unchecked.stderr
+    # ...in the merged summary too, where the admin reads it (the log line is gone by then).
+    assert "INSPECTOR_RUN_ID: that they are one run could not be checked" in unchecked.stdout, unchecked.stdout
+    assert orjson.loads((workdir / "merged/summary.json").read_bytes())["run_id"] is None
     with sqlite3.connect(workdir / "shard-2.sqlite") as conn:
         conn.execute("UPDATE passes SET finished_at = '2020-01-01T00:00:00+00:00' "
                      "WHERE pass_id = (SELECT max(pass_id) FROM passes)")  # fmt: skip
