@@ -10,28 +10,39 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from pathlib import Path
 
 from . import config
-from .errors import ConfigError
+from .errors import ConfigError, Interrupted
 
 
 def run_demo(folder: str | None, attachments: int, *, keep: bool, build_only: bool, storage: str = "folder") -> int:
+    base = claim(Path(folder) if folder else Path(tempfile.mkdtemp(prefix="inspector-demo-")))
+    try:
+        return _run_in(base, attachments, keep=keep, build_only=build_only, storage=storage)
+    except (Interrupted, KeyboardInterrupt) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        raise Interrupted(signum, f"the demo in {base} is not finished: run the same command again to build it "
+                                  "again") from None  # fmt: skip
+
+
+def _run_in(base: Path, attachments: int, *, keep: bool, build_only: bool, storage: str) -> int:
     from jiraworld import world
     from jiraworld.pgcluster import Cluster, create_jira_database
 
-    base = Path(folder or tempfile.mkdtemp(prefix="inspector-demo-")).resolve()
-    base.mkdir(parents=True, exist_ok=True)
-    os.chmod(base, 0o755)
-    server = _s3_server(base) if storage == "s3" else None
-    cluster = Cluster(base / "pg").start()
+    cluster = Cluster(base / "pg")
+    if cluster.data.exists():
+        cluster.stop()  # one a --keep left running in this folder (nothing happens where none runs)
+    cluster.start()
+    server = None
     try:
+        _drop_old_world(cluster, base)
+        server = _s3_server(base) if storage == "s3" else None
         create_jira_database(cluster, "jira")
         root = base / "attachments"
-        if root.exists():
-            shutil.rmtree(root)
         expected = world.build(cluster.dsn("jira"), root, world.WorldSpec(attachments=attachments))
         if server is not None:  # the same world in a bucket: what S3 cannot hold changes the findings
             from jiraworld import s3world
@@ -78,6 +89,46 @@ def run_demo(folder: str | None, attachments: int, *, keep: bool, build_only: bo
             cluster.stop()
             if server is not None:
                 server.stop()
+
+
+MARK = ".inspector-demo"  # in every folder the demo made: only those it may empty again
+
+
+def claim(base: Path) -> Path:
+    """The demo's folder: a new or empty one (marked as the demo's), or one a demo marked
+    before. A folder with anything else in it is refused untouched: ``--dir`` is easily read
+    as "my Jira data folder", and the demo replaces its ``attachments``."""
+    base = base.resolve()
+    if base.exists() and not base.is_dir():
+        raise ConfigError(f"--dir {base}: is not a folder")
+    if base.is_dir() and not (base / MARK).is_file() and any(base.iterdir()):
+        raise ConfigError(
+            f"--dir {base}: the folder is not empty and no demo made it; the demo only builds in a new or empty "
+            "folder (nothing was changed): pick another, e.g. --dir /tmp/inspector-demo"
+        )
+    base.mkdir(parents=True, exist_ok=True)
+    (base / MARK).write_text("made by `inspector demo`: it may replace everything in this folder\n")
+    os.chmod(base, 0o755)  # the throwaway PostgreSQL runs as another account and must get in
+    return base
+
+
+def _drop_old_world(cluster, base: Path) -> None:
+    """A previous demo's world in this folder (stopped by Ctrl-C, or kept): built again from
+    scratch, since a half-built world cannot be resumed."""
+    import psycopg
+
+    with psycopg.connect(cluster.dsn(), autocommit=True) as conn:
+        again = conn.execute("SELECT 1 FROM pg_database WHERE datname = 'jira'").fetchone() is not None
+        if again:
+            print(f"a previous demo left its world in {base}: building it again")
+            conn.execute("DROP DATABASE jira WITH (FORCE)")
+    for made in ("attachments", "report", "s3", "inspector-state.sqlite", "inspector-state.sqlite-wal",
+                 "inspector-state.sqlite-shm", "inspector-state.sqlite.lock"):  # fmt: skip
+        path = base / made
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 def _s3_server(base: Path):

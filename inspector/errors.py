@@ -48,14 +48,14 @@ class StorageError(InspectorError):
 class Interrupted(InspectorError):
     """Stopped by SIGTERM or SIGINT: children reaped, progress up to the last checkpoint kept."""
 
-    def __init__(self, signum: int):
+    def __init__(
+        self, signum: int, next_step: str = "progress up to the last checkpoint is kept, the next run resumes"
+    ):
         import signal
 
+        self.signum = signum
         self.exit_code = 128 + signum
-        super().__init__(
-            f"stopped by {signal.Signals(signum).name}; progress up to the last checkpoint is kept, "
-            "the next run resumes"
-        )
+        super().__init__(f"stopped by {signal.Signals(signum).name}; {next_step}")
 
 
 class Paused(Exception):

@@ -50,3 +50,52 @@ def test_demo_in_a_bucket_finds_what_it_planted(workdir):
     summary = orjson.loads((workdir / "demo/report/summary.json").read_bytes())
     assert summary["attachments_root"] == "s3://jira/attachments" and summary["duplicate_groups"] > 0
     assert not (workdir / "demo/pg/data/postmaster.pid").exists()
+
+
+def _snapshot(folder):
+    """Every path under ``folder`` with its bytes, mode and mtime."""
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        st = path.lstat()
+        out[str(path.relative_to(folder))] = (path.read_bytes() if path.is_file() else None, st.st_mode, st.st_mtime_ns)
+    st = folder.lstat()
+    return out, st.st_mode, st.st_mtime_ns
+
+
+def test_demo_refuses_a_folder_it_did_not_make_and_leaves_it_untouched(workdir):
+    """`--dir` read as "my Jira data folder": the demo would have replaced its attachments."""
+    data = workdir / "jira-home"
+    (data / "attachments/PROJ/10000/PROJ-1").mkdir(parents=True)
+    (data / "attachments/PROJ/10000/PROJ-1/10001").write_bytes(os.urandom(1000))
+    (data / "dbconfig.xml").write_text("<jira-database-config/>")
+    os.chmod(data, 0o700)
+    before = _snapshot(data)
+    result = run_cli(["demo", "--dir", str(data), "--attachments", "20"], dict(os.environ), timeout=60)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "not empty and no demo made it" in lines[0] and str(data) in lines[0], lines
+    assert _snapshot(data) == before
+
+
+def test_a_demo_stopped_by_ctrl_c_says_what_to_do_and_the_same_command_builds_it_again(workdir):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    folder = workdir / "demo"
+    command = [sys.executable, "-m", "inspector", "demo", "--dir", str(folder), "--attachments", "200"]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (folder / "inspector-state.sqlite").exists():
+        time.sleep(0.05)  # the world is built and the scan has begun
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run the same command again" in err.strip().splitlines()[-1], err
+    again = run_cli(command[3:], dict(os.environ), timeout=180)
+    assert again.returncode == 0, again.stderr
+    assert "building it again" in again.stdout
+    planted, found = _planted_and_found(again.stdout)
+    assert planted == found
+    assert not (folder / "pg/data/postmaster.pid").exists()
