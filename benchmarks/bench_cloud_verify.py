@@ -4,8 +4,9 @@ jiraworld/jiracloud.py; content of 1 KiB to 4 MiB).
 
 For each way: site and media requests per attachment and wall time for all attachments at
 a budget high enough not to be the limit (32 threads), then the same with a media host that
-ignores ``Range`` (sends the whole body; the client closes the connection after the headers). Last, the inspector's whole pass with and without
-verification at the default budget (10 requests/s), which is what an admin pays.
+ignores ``Range`` (sends the whole body; the client closes the connection after the headers).
+Last, the inspector's whole pass with and without verification at the default budget (10
+requests/s), which is what an admin pays.
 
     python benchmarks/bench_cloud_verify.py [--attachments 600] [--pass-issues 300]
 """

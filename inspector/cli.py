@@ -206,10 +206,6 @@ def _cmd_run(args) -> int:
     if args.hash:
         cfg = dataclasses.replace(cfg, hash=True)
     _setup_logging(cfg.log_level, cfg)
-    if cfg.jira_cloud_url:
-        log.info("scanning the Jira Cloud site %s as %s", cfg.jira_cloud_url, cfg.jira_email)
-    else:
-        log.info("scanning %s against %s with %d checkers", cfg.attachments_root, cfg.db_target, cfg.checkers)
     notifier = Notifier.from_config(cfg)
     repeat = cfg.repeat or (24 * 3600 if args.loop else None)
 

@@ -97,6 +97,7 @@ class Config:
     shards: int = 1
     shard_index: int = 0
     run_id: str | None = None
+    identity_guessed: bool = False  # JIRA_UID unset: the account is the root folder's owner
 
     @property
     def shard(self):
@@ -306,7 +307,8 @@ def from_env(require_db: bool = True, root: str | None = None) -> Config:
             errors["JIRA_EXTRA_GIDS"] = f"'{extra_text}' is not a comma-separated list of gids"
     gid = gid if isinstance(gid, int) else 0
     identity = Identity(uid=uid if isinstance(uid, int) else 0, gids=frozenset({gid, *extra}))
-    values.update(attachments_root=root, identity=identity, jira_gid=gid)
+    guessed = not raw("JIRA_UID") and root_probe is not None and root_probe.uid >= 0
+    values.update(attachments_root=root, identity=identity, jira_gid=gid, identity_guessed=guessed)
     _restore_settings(raw, secret, values, errors)
     index_text = raw("SHARD_INDEX") or (environ.get("JOB_COMPLETION_INDEX") or "").strip() or "0"
     if not index_text.isdigit() or int(index_text) >= values["shards"]:

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from . import report
+from . import preflight, report
 from .config import Config
 from .errors import (
     ConfigError,
@@ -85,6 +85,10 @@ def _prepare(config: Config, fresh: bool) -> tuple[int, bool, PassInfo]:
     source = open_source(config, "estimate")
     try:
         estimate = source.estimate()
+        if not config.jira_cloud_url:
+            keys: list[str] = getattr(source, "recent_project_keys", list)()
+            preflight.check_root(config, keys, open_storage(config))
+            preflight.warn_account(config)
     finally:
         source.close()
     with State(config.state_db) as state:
@@ -166,6 +170,11 @@ def run_pass(config: Config, *, fresh: bool = False, should_stop=None) -> Outcom
 
 def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Outcome:
     estimate, resumed, current = _prepare(config, fresh)
+    # Said once the lock is held and the root found right: a refused scan says only why.
+    if config.jira_cloud_url:
+        log.info("scanning the Jira Cloud site %s as %s", config.jira_cloud_url, config.jira_email)
+    else:
+        log.info("scanning %s against %s with %d checkers", config.attachments_root, config.db_target, config.checkers)
     metrics.update(running=1, rows_checked=current.rows_done, rows_estimate=estimate)
     pass_id = current.pass_id
     n = config.checkers

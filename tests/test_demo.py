@@ -90,7 +90,7 @@ def test_a_demo_stopped_by_ctrl_c_says_what_to_do_and_the_same_command_builds_it
     while time.monotonic() < deadline and not (folder / "inspector-state.sqlite").exists():
         time.sleep(0.05)  # the world is built and the scan has begun
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "run the same command again" in err.strip().splitlines()[-1], err
     again = run_cli(command[3:], dict(os.environ), timeout=180)

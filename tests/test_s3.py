@@ -331,3 +331,17 @@ def test_a_listing_truncated_without_a_continuation_token_is_one_storage_error(s
         proxy.strip_tokens = True
         with pytest.raises(StorageError, match="truncated but gives no continuation token"):
             list(storage.walk("P"))
+
+
+def test_a_prefix_with_nothing_under_it_is_refused_before_any_report(jira, s3, workdir):
+    """A bucket prefix that is not Jira's (a typo, the wrong bucket): refused in one line, not a
+    report of every attachment missing."""
+    prefix, _, _ = _world(jira, s3, workdir, attachments=60, seed=14)
+    result = run_cli([], _env(jira, s3, workdir, prefix + "-typo"))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"s3://{s3.bucket}/{prefix}-typo" in lines[0], result.stderr
+    assert "No object is under any of these project prefixes" in lines[0]
+    assert not (workdir / "report").exists()
+    right = run_cli([], _env(jira, s3, workdir, prefix))
+    assert right.returncode == 0, right.stderr

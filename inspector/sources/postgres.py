@@ -221,6 +221,12 @@ class PostgresSource:
     def retried(self) -> int:
         return self.retry.total
 
+    def recent_project_keys(self, limit: int = 2000) -> list[str]:
+        """Original keys of the projects the newest ``limit`` attachments belong to."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(sqlfiles.load("postgres/recent_project_keys"), {"limit": limit}).fetchall()
+        return sorted(str(key) for (key,) in rows if key)
+
     def close(self) -> None:
         try:
             self.pool.close()
