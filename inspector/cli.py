@@ -19,6 +19,7 @@ import orjson
 
 from . import __version__, config, report
 from .errors import ConfigError, InspectorError
+from .settings import unknown_variables
 
 log = logging.getLogger("inspector")
 
@@ -164,6 +165,9 @@ def _setup_logging(level: str, cfg: config.Config | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = handlers
     root.setLevel(level)
+    for name, close in unknown_variables():
+        log.warning("%s is not a setting of the inspector and is ignored%s", name,
+                    f": did you mean {close}?" if close else " (inspector --help lists them)")  # fmt: skip
 
 
 def _one_pass(cfg: config.Config, fresh: bool, notifier):

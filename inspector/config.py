@@ -155,9 +155,14 @@ def check_dsn(dsn: str) -> str | None:
     import psycopg.conninfo
 
     try:
-        psycopg.conninfo.conninfo_to_dict(dsn)
+        parts = psycopg.conninfo.conninfo_to_dict(dsn)
     except psycopg.Error:
         return "is neither a postgresql:// URL nor a key=value conninfo string"
+    # libpq takes any port text and then fails as "cannot resolve host", retried for the whole
+    # connect timeout: a typo here is the admin's to fix, and said at once.
+    for port in str(parts.get("port") or "").split(","):
+        if port.strip() and not (port.strip().isdigit() and 0 < int(port) < 65536):
+            return f"port '{port.strip()}' is not a port number (1-65535)"
     return None
 
 
@@ -383,7 +388,11 @@ def from_env(require_db: bool = True, root: str | None = None) -> Config:
         problems = exc.error_messages if isinstance(exc.error_messages, Mapping) else {}
         for name, messages in problems.items():
             text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
-            errors.setdefault(name.removeprefix(PREFIX), text[0].lower() + text[1:].rstrip("."))
+            text = text[0].lower() + text[1:].rstrip(".")
+            got = raw(name.removeprefix(PREFIX))
+            if got is not None and f"got {got}" not in text:
+                text += f", got '{got}'"  # the value, as the admin typed it
+            errors.setdefault(name.removeprefix(PREFIX), text)
     if errors:
         raise ConfigError("\n".join(f"{PREFIX}{name}: {why}" for name, why in sorted(errors.items())))
     return Config(**values)

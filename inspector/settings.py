@@ -173,3 +173,22 @@ BY_NAME = {s.name: s for s in SETTINGS}
 # (name, default as shown, help) of every variable, for --help, the README and its test.
 VARIABLES: tuple[tuple[str, str, str], ...] = tuple((s.name, s.shown_default(), s.help) for s in SETTINGS)
 SECTIONS: tuple[str, ...] = tuple(dict.fromkeys(s.section for s in SETTINGS))
+
+
+def unknown_variables(environ: Any = None) -> list[tuple[str, str | None]]:
+    """(variable, the closest known name or None) of every ``INSPECTOR_*`` variable that no
+    setting reads: a mistyped name is otherwise silently ignored (``INSPECTOR_CHECKER=4``)."""
+    import difflib
+
+    environ = os.environ if environ is None else environ
+    known = {s.variable for s in SETTINGS} | {s.variable + "_FILE" for s in SETTINGS if s.secret_file}
+    out = []
+    for name in sorted(environ):
+        if name.startswith(PREFIX) and name not in known:
+            # (Compared without the prefix every name shares, which would make anything look close.)
+            short, names = name[len(PREFIX) :], sorted(k[len(PREFIX) :] for k in known)
+            close = difflib.get_close_matches(short, names, n=1, cutoff=0.8)  # a typo: CHECKER
+            close = close or [k for k in names if short in k.split("_")][:1]  # a part: ROOT, UID
+            close = close or difflib.get_close_matches(short, names, n=1, cutoff=0.6)
+            out.append((name, PREFIX + close[0] if close else None))
+    return out

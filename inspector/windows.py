@@ -15,7 +15,7 @@ import re
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import NamedTuple
 
-_WINDOW = re.compile(r"([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)\Z")
+_WINDOW = re.compile(r"(\d\d):(\d\d)-(\d\d):(\d\d)\Z")  # (the hours and minutes checked apart: said which is wrong)
 
 
 class Window(NamedTuple):
@@ -38,6 +38,11 @@ def parse(text: str) -> list[Window]:
         m = _WINDOW.match(part)
         if not m:
             raise ValueError(f"'{part}' is not HH:MM-HH:MM (24-hour clock)")
+        for which, hour, minute in (("start", m[1], m[2]), ("end", m[3], m[4])):
+            if int(hour) > 23:
+                raise ValueError(f"'{part}': the {which} hour {hour} is out of range (00-23; midnight is 00:00)")
+            if int(minute) > 59:
+                raise ValueError(f"'{part}': the {which} minute {minute} is out of range (00-59)")
         start, end = time(int(m[1]), int(m[2])), time(int(m[3]), int(m[4]))
         if start == end:
             raise ValueError(f"'{part}' is empty (start equals end)")

@@ -182,8 +182,9 @@ def test_one_table_is_the_source_of_every_default(clean_env, tmp_path):
     clean_env.setenv("INSPECTOR_DB_DSN", "postgresql://u@h/db")
     clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(tmp_path))
     cfg = config.from_env()
-    plain = config.defaults(db_dsn=cfg.db_dsn, attachments_root=cfg.attachments_root, identity=cfg.identity)
-    assert cfg == plain
+    plain = config.defaults(db_dsn=cfg.db_dsn, attachments_root=cfg.attachments_root, identity=cfg.identity,
+                            identity_guessed=True)  # fmt: skip
+    assert cfg == plain and cfg.identity_guessed  # (the account is the root's owner: nothing said otherwise)
     names = [s.name for s in config.SETTINGS]
     assert len(names) == len(set(names)) and all(s.section in config.SECTIONS for s in config.SETTINGS)
     assert {"source: postgres", "storage: posix"} <= set(config.SECTIONS)

@@ -80,3 +80,69 @@ def test_permissions_evaluated_for_root_are_warned_about(jira, workdir, built):
     (workdir / "again").mkdir()
     told = run_cli([], inspector_env(jira, root, workdir / "again", INSPECTOR_JIRA_UID="0", INSPECTOR_JIRA_GID="0"))
     assert told.returncode == 0 and "evaluated for uid 0" not in told.stderr  # said on purpose: not warned
+
+
+# --- messages that say what is wrong -------------------------------------------------------
+def _config_errors(monkeypatch, root, **variables: str) -> dict[str, str]:
+    from inspector import config
+    from inspector.errors import ConfigError
+
+    monkeypatch.setenv("INSPECTOR_DB_DSN", "postgresql://inspector@db.example/jira")
+    monkeypatch.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(root))
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as caught:
+        config.from_env()
+    return dict(line.split(": ", 1) for line in str(caught.value).splitlines())
+
+
+def test_a_value_that_does_not_parse_is_repeated_and_a_window_says_which_part_is_wrong(monkeypatch, workdir):
+    said = _config_errors(monkeypatch, workdir, INSPECTOR_CHECKERS="abc", INSPECTOR_WINDOWS="25:00-26:00",
+                          INSPECTOR_TZ="Europe/Berln", INSPECTOR_BATCH_SIZE="0")  # fmt: skip
+    assert said["INSPECTOR_CHECKERS"] == "not a valid integer, got 'abc'"
+    assert said["INSPECTOR_WINDOWS"] == "'25:00-26:00': the start hour 25 is out of range (00-23; midnight is 00:00)"
+    assert said["INSPECTOR_BATCH_SIZE"] == "must be at least 1, got 0"
+    said = _config_errors(monkeypatch, workdir, INSPECTOR_WINDOWS="22:00-06:75")
+    assert said["INSPECTOR_WINDOWS"] == "'22:00-06:75': the end minute 75 is out of range (00-59)"
+    said = _config_errors(monkeypatch, workdir, INSPECTOR_WINDOWS="10pm-6am")
+    assert said["INSPECTOR_WINDOWS"] == "'10pm-6am' is not HH:MM-HH:MM (24-hour clock)"
+
+
+@pytest.mark.parametrize("dsn", ["host=db.example port=abc dbname=jira", "postgresql://u:secret@db.example:99999/j"])
+def test_a_dsn_port_that_is_no_number_is_a_configuration_error_found_before_connecting(workdir, dsn):
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("INSPECTOR_", "PG"))}
+    env.update(INSPECTOR_DB_DSN=dsn, INSPECTOR_ATTACHMENTS_ROOT=str(workdir), INSPECTOR_STATE_DB=str(workdir / "s"))
+    started = time.monotonic()
+    result = run_cli([], env)
+    assert time.monotonic() - started < 10  # not retried as "failed to resolve host" for the connect timeout
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "INSPECTOR_DB_DSN: port '" in lines[0] and "is not a port number" in lines[0], lines
+    assert "secret" not in result.stderr
+
+
+def test_a_mistyped_variable_is_warned_about_naming_the_closest_one(jira, workdir, built):
+    home, _ = built
+    env = inspector_env(jira, home / "data/attachments", workdir, INSPECTOR_CHECKER="4", INSPECTOR_STATE="x",
+                        INSPECTOR_COLOUR="1")  # fmt: skip
+    result = run_cli([], env)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "is not a setting of the inspector" in line]
+    assert len(warnings) == 3, result.stderr
+    assert any("INSPECTOR_CHECKER " in w and "did you mean INSPECTOR_CHECKERS?" in w for w in warnings)
+    assert any("INSPECTOR_STATE " in w and "did you mean INSPECTOR_STATE_DB?" in w for w in warnings)
+    assert any("INSPECTOR_COLOUR " in w and "inspector --help lists them" in w for w in warnings)
+
+
+def test_a_scan_the_lock_refuses_says_only_that(jira, workdir, built):
+    from inspector.state import exclusive
+
+    home, _ = built
+    env = inspector_env(jira, home / "data/attachments", workdir)
+    with exclusive(workdir / "state.sqlite"):
+        result = run_cli([], env)
+    assert result.returncode == 4, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "another inspector" in lines[0] and "scanning" not in result.stderr, lines
