@@ -41,11 +41,16 @@ def read(state_db: Path, settings: ReportSettings | None = None) -> dict:
             row = cur.fetchone()
             names = [d[0] for d in cur.description]
             blocked = _blocked_rows(conn, row[0]) if row else 0
+            status = dict(zip(names, row, strict=True)) if row else {}
+            if status:
+                status["orphans"] = conn.execute(sqlfiles.load("state/status_orphans"), status).fetchone()[0]
+                status["hashed"] = conn.execute(
+                    "SELECT count(*) FROM file_hashes WHERE hashed_at >= ?", (status["started_at"],)
+                ).fetchone()[0]
     except sqlite3.Error as exc:
         raise StateError(f"cannot read state file {state_db}: {exc}") from None
     if row is None:
         raise StateError(f"{state_db} holds no pass yet")
-    status = dict(zip(names, row, strict=True))
     status["permissions"] += blocked
     status["reader_done"], status["walk_done"] = bool(status["reader_done"]), bool(status["walk_done"])
     status["scan_running"] = scan_running(state_db)
@@ -55,7 +60,33 @@ def read(state_db: Path, settings: ReportSettings | None = None) -> dict:
     status["elapsed_seconds"] = round(elapsed, 1)
     status["rows_per_second"] = round(status["rows_done"] / elapsed, 1)
     status["windows"] = window_state(settings) if settings is not None else "not known"
+    status["phase"] = phase(status)
     return status
+
+
+def phase(s: dict) -> str:
+    """What the pass is doing now (or was doing when it stopped)."""
+    if s["status"] == "finished":
+        return "finished"
+    if not s["reader_done"]:
+        doing = "checking the rows" + ("" if s["walk_done"] else ", walking the tree")
+    elif not s["walk_done"]:
+        doing = "walking the tree"
+    elif s["hashed"]:
+        doing = f"hashing for duplicates ({s['hashed']} files so far), then the report"
+    else:
+        doing = "writing the report (or hashing, if asked)"
+    return doing if s["scan_running"] else f"stopped while {doing}; the next run resumes"
+
+
+def _cursor(s: dict) -> str:
+    """Where the reader is: a later pass first checks the ids added since the last one (above
+    ``head_id``), then goes over the older ones again."""
+    if not s["head_id"]:
+        return f"cursor at id {s['cursor_id']}"
+    if not s["new_done"]:
+        return f"new attachments: cursor at id {max(s['cursor_id'], s['head_id'])} (above {s['head_id']})"
+    return f"new attachments done; older ones: cursor at id {s['cursor_old']} of {s['head_id']}"
 
 
 def _blocked_rows(conn: sqlite3.Connection, pass_id: int) -> int:
@@ -92,11 +123,12 @@ def text(s: dict) -> str:
     return (
         f"pass {s['pass_id']}: {state}\n"
         f"  started   {s['started_at']}   finished {s['finished_at'] or '-'}\n"
-        f"  rows      {s['rows_done']}{share} checked, cursor at id {s['cursor_id']}, "
+        f"  phase     {s['phase']}\n"
+        f"  rows      {s['rows_done']}{share} checked, {_cursor(s)}, "
         f"{s['rows_per_second']:.0f} rows/s over the pass\n"
-        f"  walk      {'done' if s['walk_done'] else 'in progress'}\n"
+        f"  walk      {'done' if s['walk_done'] else 'in progress'}, {s['walked']} entries listed\n"
         f"  {'found' if s['status'] == 'finished' else 'so far':<10}{s['missing']} missing, "
         f"{s['permissions']} permissions, {s['corrupted']} corrupted, "
-        f"{s['errors']} errors\n"
+        f"{s['errors']} errors, {s['orphans']} orphans\n"
         f"  windows   {s['windows']}\n"
     )

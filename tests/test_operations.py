@@ -133,6 +133,22 @@ def test_status_while_running_and_after(big_world, workdir):
     assert f"{len(expected.permissions)} permissions" in after.stdout
     done = orjson.loads(run_cli(["status", "--json"], env).stdout)
     assert done["scan_running"] is False and done["rows_done"] == expected.total
+    assert done["phase"] == "finished" and done["orphans"] == len(expected.orphans)
+    assert f"{len(expected.orphans)} orphans" in after.stdout and "  phase     finished\n" in after.stdout
+    assert now["phase"].startswith("checking the rows")
+    # A second pass goes over the older ids again: its cursor is that one, not the first part's 0.
+    proc = subprocess.Popen([sys.executable, "-m", "inspector"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while progress(workdir / "state.sqlite", running_only=True)[0] < 300 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        second = run_cli(["status"], env)
+    finally:
+        proc.communicate(timeout=120)
+    assert "pass 2: running (a scan is running now)" in second.stdout, second.stdout
+    assert "new attachments done; older ones: cursor at id " in second.stdout, second.stdout
+    assert "cursor at id 0," not in second.stdout and "so far    " in second.stdout
 
 
 def test_status_without_state_is_a_state_error(workdir):

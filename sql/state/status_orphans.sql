@@ -1,0 +1,15 @@
+-- Orphans so far (for `inspector status`): walked files whose name claims no attachment id, or
+-- an id whose row is already read and lives elsewhere or not at all. A file whose id the reader
+-- has not reached yet is not counted (it may still be claimed): the number only grows to the
+-- report's. Ids read: up to :cursor_id on a first pass; on a later one the new ids above
+-- :head_id up to :cursor_id, then the old ones up to :cursor_old (:reader_done: every id).
+SELECT count(*)
+FROM disk_files d
+WHERE d.pass_id = :pass_id AND d.kind <> 'unlistable'
+  AND (d.att_id IS NULL
+       OR ((:reader_done
+            OR (:head_id = 0 AND d.att_id <= :cursor_id)
+            OR (:head_id > 0 AND d.att_id > :head_id AND d.att_id <= :cursor_id)
+            OR (:head_id > 0 AND :new_done AND d.att_id <= :cursor_old))
+           AND NOT EXISTS (SELECT 1 FROM results r
+                           WHERE r.pass_id = d.pass_id AND r.id = d.att_id AND r.relpath = d.relpath)))
