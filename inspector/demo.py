@@ -13,6 +13,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from . import config
@@ -43,7 +44,8 @@ def _run_in(base: Path, attachments: int, *, keep: bool, build_only: bool, stora
         server = _s3_server(base) if storage == "s3" else None
         create_jira_database(cluster, "jira")
         root = base / "attachments"
-        expected = world.build(cluster.dsn("jira"), root, world.WorldSpec(attachments=attachments))
+        expected = world.build(cluster.dsn("jira"), root, world.WorldSpec(attachments=attachments),
+                               progress=_Shown(attachments))  # fmt: skip
         if server is not None:  # the same world in a bucket: what S3 cannot hold changes the findings
             from jiraworld import s3world
 
@@ -89,6 +91,18 @@ def _run_in(base: Path, attachments: int, *, keep: bool, build_only: bool, stora
             cluster.stop()
             if server is not None:
                 server.stop()
+
+
+class _Shown:
+    """The world being built, for a large one: a line every few seconds."""
+
+    def __init__(self, total: int, every: float = 3.0):
+        self.total, self.every, self.last = total, every, time.monotonic()
+
+    def __call__(self, done: int, total: int) -> None:
+        if time.monotonic() - self.last >= self.every:
+            print(f"building the demo world: {done} of {total} attachments written", flush=True)
+            self.last = time.monotonic()
 
 
 MARK = ".inspector-demo"  # in every folder the demo made: only those it may empty again

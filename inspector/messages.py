@@ -58,6 +58,7 @@ class Hashed(NamedTuple):
     seq: int
     rows: list[dict]
     bytes_read: int
+    planned: int = 0  # what the batch was to read: the progress counts toward the planned total
 
 
 class Walked(NamedTuple):

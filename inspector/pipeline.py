@@ -32,6 +32,7 @@ from .errors import (
     StorageError,
 )
 from .metrics import Metrics
+from .report_html import human_bytes
 from .sources import open_source
 from .stages import checker, hasher, reader, walker, writer
 from .stages.runtime import peak_rss_mb
@@ -54,15 +55,18 @@ class Outcome:
 
 
 class _Progress:
-    """A tqdm bar on a terminal, a log line every few seconds otherwise."""
+    """A tqdm bar on a terminal, a log line every few seconds otherwise: rows checked, or (with
+    ``what``) bytes of file content read while hashing."""
 
-    def __init__(self, total: int | None, initial: int, every: float, metrics: Metrics):
+    def __init__(self, total: int | None, initial: int, every: float, metrics: Metrics | None,
+                 what: str | None = None):  # fmt: skip
         self.total, self.last_log, self.bar, self.every = total, time.monotonic(), None, every
-        self.metrics = metrics
+        self.metrics, self.what, self.started, self.initial = metrics, what, time.monotonic(), initial
         if sys.stderr.isatty():
             from tqdm import tqdm
 
-            self.bar = tqdm(total=total, initial=initial, unit=" rows", unit_scale=True, dynamic_ncols=True)
+            unit = {"unit": "B", "unit_divisor": 1024, "desc": what} if what else {"unit": " rows"}
+            self.bar = tqdm(total=total, initial=initial, unit_scale=True, dynamic_ncols=True, **unit)
         self.done = initial
 
     def update(self, done: int) -> None:
@@ -70,11 +74,19 @@ class _Progress:
             self.bar.update(done - self.done)
         if time.monotonic() - self.last_log >= self.every:
             if self.bar is None:
-                share = f" of ~{self.total}" if self.total else ""
-                log.info("progress: %d rows checked%s", done, share)
-            self.metrics.update(rows_checked=done)
+                log.info("%s", self.line(done))
+            if self.metrics is not None:
+                self.metrics.update(rows_checked=done)
             self.last_log = time.monotonic()
         self.done = done
+
+    def line(self, done: int) -> str:
+        share = f" of ~{self.total}" if self.total else ""
+        if self.what is None:
+            return f"progress: {done} rows checked{share}"
+        rate = (done - self.initial) / max(1e-9, time.monotonic() - self.started)
+        left = f", about {(self.total - done) / rate:.0f} s left" if rate > 0 and self.total else ""
+        return f"{self.what}: {human_bytes(done)} of {human_bytes(self.total or 0)} read, {human_bytes(int(rate))}/s{left}"
 
     def close(self) -> None:
         if self.bar is not None:
@@ -272,7 +284,13 @@ def hash_pass(config: Config, pass_id: int, should_stop=None) -> None:
     the same size and time are not read again (so a merge of shards reads only what no shard
     could compare: files whose size another shard's files share)."""
     for level in (hasher.HEAD_TAIL, hasher.FULL):
-        _run_stages(config, _hashing(config, pass_id, level), should_stop)
+        files, total = hasher.totals(config.state_db, pass_id, level)
+        if not files:
+            continue
+        what = f"hashing {files} files ({'first and last 64 KiB' if level == hasher.HEAD_TAIL else 'whole'})"
+        log.info("%s: %s to read", what, human_bytes(total))
+        shown = _Progress(total, 0, config.progress_interval, None, what)
+        _run_stages(config, _hashing(config, pass_id, level), should_stop, shown)
 
 
 def _hashing(config: Config, pass_id: int, level: str):

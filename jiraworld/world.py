@@ -117,8 +117,9 @@ class _Tree:
             os.close(fd)
 
 
-def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
-    """Fill the database at ``dsn`` (a Jira schema, no attachments yet) and the folder ``root``."""
+def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec(), progress=None) -> Expected:
+    """Fill the database at ``dsn`` (a Jira schema, no attachments yet) and the folder ``root``;
+    ``progress(done, total)`` is called every 1,000 attachments written."""
     rng = random.Random(spec.seed)
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
@@ -150,6 +151,8 @@ def build(dsn: str, root: Path, spec: WorldSpec = WorldSpec()) -> Expected:
     uploads: list[tuple[int, bytes]] = []  # (size, stamp) of healthy files, to upload again
     issue_by_id = {iss[0]: iss for iss in issues}
     for k in range(spec.attachments):
+        if progress is not None and k and k % 1000 == 0:
+            progress(k, spec.attachments)
         aid = 100_000 + k
         fault = None
         if rng.random() < spec.fault_rate * len(FILE_FAULTS):

@@ -146,3 +146,26 @@ def test_a_scan_the_lock_refuses_says_only_that(jira, workdir, built):
     assert result.returncode == 4, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "another inspector" in lines[0] and "scanning" not in result.stderr, lines
+
+
+def test_hashing_shows_its_progress_in_bytes_with_the_rate_and_what_remains(jira, workdir, built):
+    home, _ = built
+    env = inspector_env(jira, home / "data/attachments", workdir, INSPECTOR_PROGRESS_INTERVAL="0.2",
+                        INSPECTOR_HASH_MAX_MBPS="0.03")  # fmt: skip
+    result = run_cli(["--hash"], env)
+    assert result.returncode == 0, result.stderr
+    import re
+
+    started = re.search(r"hashing (\d+) files \(first and last 64 KiB\): ([\d.]+ \w+) to read", result.stderr)
+    assert started and int(started[1]) > 0, result.stderr
+    lines = re.findall(r"hashing \d+ files \(first and last 64 KiB\): [\d.]+ \w+ of ([\d.]+ \w+) read, "
+                       r"[\d.]+ \w+/s(, about \d+ s left)?", result.stderr)  # fmt: skip
+    assert lines and all(total == started[2] for total, _ in lines), result.stderr
+
+
+def test_building_a_large_demo_world_says_how_far_it_is(jira, workdir, capsys):
+    from inspector.demo import _Shown
+
+    world.build(jira.admin_dsn, workdir / "big", world.WorldSpec(attachments=2500, seed=4), progress=_Shown(2500, 0))
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"building the demo world: {n} of 2500 attachments written" for n in (1000, 2000)]

@@ -174,7 +174,8 @@ def run(config: Config, pass_id: int, work_q, result_q, index: int, hash_clock=N
         if not isinstance(item, Batch):  # a HashBatch: read content for duplicates
             read = hasher.work(checker.rows.storage, item.level, pacer)
             [done] = checker.watchdog.run([item.items], read, hasher.hung)
-            result_q.put(Hashed(item.seq, [row for row, _ in done], sum(n for _, n in done)))
+            planned = sum(hasher.cost(size, item.level) for _, size, _ in item.items)
+            result_q.put(Hashed(item.seq, [row for row, _ in done], sum(n for _, n in done), planned))
             continue
         results = checker.check(item.rows)
         if debug:

@@ -129,6 +129,15 @@ def candidates(state_db: Path, pass_id: int, level: str) -> Iterator[list[HashIt
         conn.close()
 
 
+def totals(state_db: Path, pass_id: int, level: str) -> tuple[int, int]:
+    """(files, bytes) that hashing at ``level`` will read: what its progress counts toward."""
+    files = total = 0
+    for batch in candidates(state_db, pass_id, level):
+        files += len(batch)
+        total += sum(cost(size, level) for _, size, _ in batch)
+    return files, total
+
+
 @stage("hasher")
 def run(config: Config, pass_id: int, level: str, work_q, result_q, n_checkers: int) -> None:
     seq = 0

@@ -74,6 +74,8 @@ def run(config: Config, plan: Plan, result_q: Any, progress: Any) -> None:
             elif isinstance(message, Hashed):
                 state.write_hashes(pass_id, message.rows, message.bytes_read)
                 tracker.complete(message.seq, None)
+                with progress.get_lock():  # hashing counts the bytes it was to read (a failed read too)
+                    progress.value += message.planned
             elif isinstance(message, Walked):
                 # Walkers finish units out of order: checkpoint the walk only up to the last unit
                 # before which every claimed one is stored.
