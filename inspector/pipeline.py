@@ -86,7 +86,9 @@ class _Progress:
             return f"progress: {done} rows checked{share}"
         rate = (done - self.initial) / max(1e-9, time.monotonic() - self.started)
         left = f", about {(self.total - done) / rate:.0f} s left" if rate > 0 and self.total else ""
-        return f"{self.what}: {human_bytes(done)} of {human_bytes(self.total or 0)} read, {human_bytes(int(rate))}/s{left}"
+        return (
+            f"{self.what}: {human_bytes(done)} of {human_bytes(self.total or 0)} read, {human_bytes(int(rate))}/s{left}"
+        )
 
     def close(self) -> None:
         if self.bar is not None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from . import analytics, report_html, sqlfiles
+from . import analytics, next_steps, report_html, sqlfiles
 from .errors import InspectorError, ReportError, StateError
 from .model import flag_parameters
 from .report_html import human_bytes
@@ -229,6 +229,7 @@ def summary(conn: duckdb.DuckDBPyConnection) -> dict:
     except duckdb.BinderException:  # a state file from before hashing (not migrated yet: reports never write)
         read = 0
     result["hash_bytes_read"] = read
+    result["error_kinds"] = dict(conn.execute(sqlfiles.load("report/error_kinds")).fetchall())
     return result
 
 
@@ -278,6 +279,8 @@ def summary_text(s: dict, report_dir: Path | None = None) -> str:
             f"  lists: {report_dir}/{{missing,permissions,corrupted,errors,orphans,duplicates}}.txt",
             f"  report: {report_dir}/report.html",
         ]
+    if s.get("shard_count", 1) == 1:  # (a shard's findings are the merge's to act on)
+        lines += next_steps.text(s, report_dir)
     return "\n".join(lines) + "\n"
 
 

@@ -16,7 +16,7 @@ from typing import TextIO
 import duckdb
 import orjson
 
-from . import sqlfiles
+from . import next_steps, sqlfiles
 
 PAGE = 200
 LIST_CHUNK = 5000  # rows fetched and written at a time after a list's first page
@@ -57,9 +57,10 @@ for (const box of document.querySelectorAll('[data-list]')) {
 _STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1180px;color:#222;padding:0 16px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
-.meta{color:#666} .cards{display:flex;flex-wrap:wrap;gap:10px;margin:16px 0}
-.card{border:1px solid #ddd;border-radius:6px;padding:8px 14px;min-width:120px}
-.card b{display:block;font-size:20px} .card.bad b{color:#c0392b}
+.meta{color:#666} .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(118px,1fr));gap:10px;margin:16px 0}
+.card{border:1px solid #ddd;border-radius:6px;padding:8px 10px;min-width:0;font-size:13px}
+.card b{display:block;font-size:19px;white-space:nowrap} .card.bad b{color:#c0392b}
+ol.next li{margin:4px 0} ol.next code{background:#f4f4f4;padding:1px 4px;border-radius:3px}
 table{border-collapse:collapse;width:100%;margin:6px 0} th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #eee;vertical-align:top}
 th{background:#f6f6f6} td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .grid{display:grid;grid-template-columns:1fr 1fr;gap:18px} details{margin:8px 0} summary{cursor:pointer;font-weight:600}
@@ -288,6 +289,7 @@ def write(
 <div class="meta">pass {s["pass_id"]}: {escape(state)} · started {escape(str(s["started_at"]))} · finished {escape(str(s["finished_at"] or "-"))}
 · {escape(str(s["attachments_root"]))} · evaluated for uid {s["jira_uid"]} · <a href="{escape(s["jira_url"], quote=True)}">{escape(s["jira_url"])}</a></div>
 <div class="cards">{card_html}</div>
+{next_steps.html(s) if s.get("shard_count", 1) == 1 else ""}
 <h2>Problems by project</h2><div class="legend">{legend}</div>
 {_bars(problems, lambda v: f"{int(v):,}")}
 <h2>Storage</h2><div class="grid"><div><h3>by project</h3>{_bars(by_project, human_bytes)}</div>

@@ -32,6 +32,12 @@ def test_demo_finds_what_it_planted(workdir):
     # It says where its state file is and that its folder stays, without --keep too.
     assert f"state file: {workdir / 'demo/inspector-state.sqlite'}" in result.stdout
     assert f"the demo folder stays: {workdir / 'demo'}" in result.stdout
+    # The summary ends with what to do, from what was found.
+    steps = result.stdout.split("What to do next\n", 1)[1]
+    assert "1. " in steps and "inspector restore --from" in steps and "restore-permissions.sh" in steps
+    assert "ELOOP (" in steps and "orphan files" in steps
+    html = (workdir / "demo/report/report.html").read_text()
+    assert "<h2>What to do next</h2>" in html and "<code>inspector restore --from" in html
     # The throwaway server is stopped again.
     assert not (workdir / "demo/pg/data/postmaster.pid").exists()
 

@@ -159,7 +159,8 @@ def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkey
 
     def files(d):
         text = {p.name: p.read_bytes() for p in d.iterdir()}
-        text["summary.txt"] = text["summary.txt"].replace(str(d).encode(), b"<dir>")
+        # (Paths of different lengths wrap "what to do next" differently: compared word by word.)
+        text["summary.txt"] = b" ".join(text["summary.txt"].replace(str(d).encode(), b"<dir>").split())
         return text
 
     assert files(workdir / "disk") == files(workdir / "memory")
