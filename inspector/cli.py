@@ -26,7 +26,8 @@ log = logging.getLogger("inspector")
 EXIT_CODES = """exit codes:
   0  finished          2  configuration or usage error   3  database error
   4  state file error  5  a pipeline process failed      6  report or query error
-  7  the attachments storage stopped answering (stats hang past INSPECTOR_STAT_TIMEOUT)
+  7  the attachments storage stopped answering (stats hang past INSPECTOR_STAT_TIMEOUT, or S3 failed
+     for INSPECTOR_RETRY_TIMEOUT), or restore's backup did (INSPECTOR_RESTORE_RETRY_TIMEOUT)
   8  restore finished, but some attachments could not be copied (restore-plan.txt says why)
   130/143  stopped by SIGINT/SIGTERM (progress kept; the next run resumes)
   1  unexpected internal error (a bug: please report it with the traceback)"""
@@ -61,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
         help="scan once and write the report (the default command)",
         formatter_class=fmt,
         description="Scan Jira's attachments, resuming an unfinished pass, then write the report.",
-        epilog=_variables_help() + "\n\n" + EXIT_CODES,
+        epilog="settings come from INSPECTOR_* variables: `inspector --help` lists them all\n\n" + EXIT_CODES,
     )
     run.add_argument("--fresh", action="store_true", help="abandon an unfinished pass and start a new one")
     run.add_argument(
@@ -78,11 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         help="rebuild the report files, or run your own query",
         formatter_class=fmt,
         description="Rebuild the report files from the state file (also while a scan runs), or with "
-        "--sql run a DuckDB query over it. Views: attachments, missing, permissions, corrupted, "
-        "errors, flagged_attachments, orphans, disk_files, passes, current_pass; duplicates by "
-        "content: file_hashes, duplicates, duplicate_groups; storage: storage_by_project, "
-        "storage_by_type, storage_by_author, storage_by_year, largest_attachments, largest_issues, "
-        "largest_attachment_sizes, largest_issue_sizes (columns in the README).",
+        "--sql run a DuckDB query over it.\n\nviews for --sql (columns in the README):\n" + _views_help(),
         epilog="uses INSPECTOR_STATE_DB and INSPECTOR_REPORT_DIR only\n\n" + EXIT_CODES,
     )
     rep.add_argument("--sql", help="a DuckDB query over the state; prints the result instead of writing files")
@@ -104,6 +101,9 @@ def _parser() -> argparse.ArgumentParser:
         "status",
         help="show the current or last pass (safe while a scan runs)",
         formatter_class=fmt,
+        description="Show the current or last pass from the state file: its phase, how far the reader is, "
+        "what it has found so far, and the maintenance windows. Reads the state read-only: safe while a scan "
+        "runs.",
         epilog="uses INSPECTOR_STATE_DB only\n\n" + EXIT_CODES,
     )
     status.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -133,6 +133,9 @@ def _parser() -> argparse.ArgumentParser:
         "demo",
         help="build a small Jira world with known faults in a throwaway PostgreSQL and scan it",
         formatter_class=fmt,
+        description="Build a small Jira world with known faults (missing, unreadable, wrong-size files, "
+        "orphans, duplicates) in a throwaway PostgreSQL, scan it with duplicate hashing on, and print what "
+        "was planted beside what was found. Only ever in a new or empty folder, or one a demo made.",
         epilog=EXIT_CODES,
     )
     demo.add_argument("--dir", help="folder for the demo (default: a new temporary folder)")
@@ -143,7 +146,28 @@ def _parser() -> argparse.ArgumentParser:
         "--storage", choices=("folder", "s3"), default="folder",
         help="where the attachments are: a folder, or a bucket in a local S3 server (SeaweedFS) [folder]",
     )  # fmt: skip
+    parser.set_defaults(commands={"run": run, "report": rep, "status": status, "restore": restore, "demo": demo})
     return parser
+
+
+def _views_help() -> str:
+    """The views a --sql query may use, read from the SQL that makes them (so never out of date)."""
+    import re
+
+    from . import sqlfiles
+
+    internal = {"checked", "storage_facts"}
+    names = []
+    for name in ("report/views", "report/analytics"):
+        names += re.findall(r"CREATE OR REPLACE VIEW (\w+)", sqlfiles.load(name))
+    shown = [n for n in dict.fromkeys(names) if n not in internal]
+    lines, line = [], " "
+    for n in shown:
+        if len(line) + len(n) + 2 > 100:
+            lines.append(line)
+            line = " "
+        line += f" {n},"
+    return "\n".join([*lines, line.rstrip(",")])
 
 
 def _setup_logging(level: str, cfg: config.Config | None = None) -> None:
@@ -327,7 +351,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0].startswith("-") and argv[0] not in ("-h", "--help", "--version")):
         argv = ["run", *argv]
     try:
-        args = parser.parse_args(argv)
+        args, extra = parser.parse_known_args(argv)
+        if extra:  # said by the command's own parser: its usage, not the top level's
+            args.commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return int(exc.code or 0) and ConfigError.exit_code
     handlers = {

@@ -36,7 +36,7 @@ from .report_html import human_bytes
 from .sources import open_source
 from .stages import checker, hasher, reader, walker, writer
 from .stages.runtime import peak_rss_mb
-from .state import PassInfo, State, exclusive
+from .state import PassInfo, State, exclusive, tidy
 from .storage import capabilities, open_storage
 
 log = logging.getLogger("inspector")
@@ -173,7 +173,9 @@ def run_pass(config: Config, *, fresh: bool = False, should_stop=None) -> Outcom
     metrics = Metrics(config.metrics_file)
     try:
         with stop_signals(), exclusive(config.state_db):
-            return _run_pass(config, fresh, metrics, should_stop)
+            outcome = _run_pass(config, fresh, metrics, should_stop)
+            tidy(config.state_db)
+            return outcome
     except Paused:
         metrics.update(running=0)
         raise

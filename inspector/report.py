@@ -14,7 +14,6 @@ nor a user's ``--sql`` query can change it.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import itertools
 import logging
 import os
@@ -25,7 +24,7 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from . import analytics, next_steps, report_html, sqlfiles
+from . import analytics, lockfile, next_steps, report_html, sqlfiles
 from .errors import InspectorError, ReportError, StateError
 from .model import flag_parameters
 from .report_html import human_bytes
@@ -448,16 +447,16 @@ def _one_build_at_a_time(report_dir: Path) -> Iterator[None]:
     `inspector report` run while a scan finishes must not write its partial files over the
     scan's final ones when it ends last, nor share its scratch files. The lock dies with its
     holder; a build waits for the other's few seconds."""
+    path = report_dir / ".lock"
     try:
         report_dir.mkdir(parents=True, exist_ok=True)
-        fd = os.open(report_dir / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        fd, _ = lockfile.take(path, wait=True)
     except OSError as exc:
         raise ReportError(f"cannot write report files in {report_dir}: {exc.strerror}") from None
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
-        os.close(fd)
+        lockfile.release(fd, path)  # (a clean build leaves no lock file in the report folder)
 
 
 def _has_statement(sql: str) -> bool:

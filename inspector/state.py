@@ -8,7 +8,6 @@ resetting would throw away hours of progress.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import sqlite3
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from typing import NamedTuple
 
 import orjson
 
-from . import sqlfiles
+from . import lockfile, sqlfiles
 from .config import Config
 from .errors import StateError
 from .messages import CLOUD, CLOUD_DONE, NEW, Cursor, Unit
@@ -37,36 +36,41 @@ def exclusive(state_db: Path):
     behind either."""
     lock_path = Path(f"{state_db}.lock")
     try:
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        created = True
-    except FileExistsError:
-        created = False
+        fd, _ = lockfile.take(lock_path, wait=False)
+    except BlockingIOError:
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CLOEXEC)
-        except OSError as exc:
-            raise StateError(f"cannot lock the state file {state_db} (lock file {lock_path}): {exc.strerror}") from None
+            holder = lock_path.read_text(errors="replace").strip() or "unknown"
+        except OSError:
+            holder = "unknown"
+        raise StateError(
+            f"another inspector (pid {holder}) is already working on {state_db}; "
+            "wait for it, or use another INSPECTOR_STATE_DB"
+        ) from None
     except OSError as exc:
         raise StateError(f"cannot lock the state file {state_db} (lock file {lock_path}): {exc.strerror}") from None
-    locked = False
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
-            raise StateError(
-                f"another inspector (pid {holder}) is already working on {state_db}; "
-                "wait for it, or use another INSPECTOR_STATE_DB"
-            ) from None
-        locked = True
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
-    except BaseException:
-        if created and locked and not Path(state_db).exists():
-            lock_path.unlink(missing_ok=True)  # still ours (locked): nobody else can be using it
-        raise
     finally:
-        os.close(fd)
+        # Removed whenever it is ours: a clean run leaves no lock file, and neither does a run
+        # that failed before it created the state file (an unreachable database).
+        lockfile.release(fd, lock_path)
+
+
+def tidy(state_db: Path) -> None:
+    """After a clean run, under the lock: the WAL written back and its -wal and -shm files gone
+    (the next run turns WAL on again). Skipped quietly while a reader (status, report --sql)
+    has the state open: it needs them."""
+    try:
+        conn = sqlite3.connect(state_db, timeout=0.1)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            conn.execute("PRAGMA journal_mode = DELETE")
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass
 
 
 class PassInfo(NamedTuple):

@@ -169,3 +169,55 @@ def test_building_a_large_demo_world_says_how_far_it_is(jira, workdir, capsys):
     world.build(jira.admin_dsn, workdir / "big", world.WorldSpec(attachments=2500, seed=4), progress=_Shown(2500, 0))
     out = capsys.readouterr().out.splitlines()
     assert out == [f"building the demo world: {n} of 2500 attachments written" for n in (1000, 2000)]
+
+
+# --- what a clean run leaves, and help ---------------------------------------------------
+def test_a_clean_run_leaves_no_lock_wal_or_shm_files(jira, workdir, built):
+    home, _ = built
+    result = run_cli([], inspector_env(jira, home / "data/attachments", workdir))
+    assert result.returncode == 0, result.stderr
+    beside = sorted(p.name for p in workdir.iterdir() if p.name.startswith("state.sqlite"))
+    assert beside == ["state.sqlite"], beside
+    assert not (workdir / "report/.lock").exists()
+    again = run_cli(["report"], inspector_env(jira, home / "data/attachments", workdir))
+    assert again.returncode == 0 and not (workdir / "report/.lock").exists(), again.stderr
+    assert run_cli([], inspector_env(jira, home / "data/attachments", workdir)).returncode == 0  # WAL again
+
+
+def test_a_lock_removed_on_release_is_never_held_twice(workdir):
+    import threading
+
+    from inspector import lockfile
+
+    path = workdir / "state.sqlite.lock"
+    first, _ = lockfile.take(path, wait=True)
+    got = {}
+    waiter = threading.Thread(target=lambda: got.setdefault("fd", lockfile.take(path, wait=True)[0]))
+    waiter.start()  # it opens the first holder's file and waits on it
+    import time
+
+    time.sleep(0.2)
+    lockfile.release(first, path)  # removed while held; the waiter then locks a removed file
+    waiter.join(5)
+    fd = got["fd"]
+    assert os.stat(path).st_ino == os.fstat(fd).st_ino  # ...so it took the one at the path instead
+    with pytest.raises(BlockingIOError):
+        lockfile.take(path, wait=False)
+    lockfile.release(fd, path)
+    assert not path.exists()
+
+
+def test_every_command_helps_with_its_own_usage():
+    env = dict(os.environ)
+    for command in ("status", "demo"):
+        out = run_cli([command, "--help"], env).stdout
+        description = out.split("\n\n")[1]
+        assert len(description) > 60 and not description.startswith("options"), out
+    report = run_cli(["report", "--help"], env).stdout
+    for view in ("restores", "storage_by_status_category", "storage_by_staleness", "issue_facts", "duplicates"):
+        assert view in report, view
+    run = run_cli(["run", "--help"], env).stdout
+    assert "INSPECTOR_DB_DSN" not in run and "inspector --help` lists them all" in run
+    typo = run_cli(["run", "--frsh"], env)
+    assert typo.returncode == 2 and "usage: inspector run " in typo.stderr
+    assert "inspector run: error: unrecognized arguments: --frsh" in typo.stderr
