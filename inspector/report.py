@@ -24,10 +24,10 @@ from pathlib import Path
 import duckdb
 import orjson
 
-from . import analytics, lockfile, next_steps, report_html, sqlfiles
+from . import analytics, lockfile, report_html, sqlfiles
 from .errors import InspectorError, ReportError, StateError
 from .model import flag_parameters
-from .report_html import human_bytes
+from .summary_text import text as summary_text
 
 log = logging.getLogger("inspector.report")
 
@@ -230,57 +230,6 @@ def summary(conn: duckdb.DuckDBPyConnection) -> dict:
     result["hash_bytes_read"] = read
     result["error_kinds"] = dict(conn.execute(sqlfiles.load("report/error_kinds")).fetchall())
     return result
-
-
-def summary_text(s: dict, report_dir: Path | None = None) -> str:
-    state = "finished" if s["status"] == "finished" else f"{s['status']} (partial results)"
-    lines = [
-        f"Jira attachment inspection, pass {s['pass_id']}: {state}",
-        f"  started {s['started_at']}, finished {s['finished_at'] or '-'}",
-        (
-            f"  site    {s['attachments_root']} (Jira Cloud, read over REST)"
-            if str(s["attachments_root"]).startswith(("https://", "http://"))
-            else f"  root    {s['attachments_root']} (evaluated for uid {s['jira_uid']},"
-            f" gids {','.join(map(str, s['jira_gids']))})"
-        ),
-        "",
-        f"  attachments checked   {s['total_attachments']:>10}  ({human_bytes(s['total_bytes'])})",
-        f"  missing               {s['missing']:>10}",
-        f"  permissions           {s['permissions']:>10}",
-        f"  corrupted             {s['corrupted']:>10}",
-        f"  errors                {s['errors']:>10}",
-        f"  issues with problems  {s['issues_with_problems']:>10}",
-        f"  orphan files          {s['orphans']:>10}  ({human_bytes(s['orphan_bytes'])})"
-        + ("  candidates: report --merge decides" if s.get("shard_count", 1) > 1 else ""),
-        "",
-        f"  storage: {human_bytes(s['disk_bytes'])} on disk, {human_bytes(s['duplicate_bytes'])} in duplicate "
-        f"copies ({s['duplicate_copies']} copies in {s['duplicate_groups']} groups), "
-        f"{human_bytes(s['orphan_bytes'])} in orphans",
-    ]
-    if s.get("merged_shards"):
-        said = (f"one run, INSPECTOR_RUN_ID {s['run_id']}" if s.get("run_id") else "the shards carry no "
-                "INSPECTOR_RUN_ID: that they are one run could not be checked (they finished within a day of "
-                "each other)")  # fmt: skip
-        lines.insert(4, f"  merged  {s['merged_shards']} shards; {said}")
-    if s.get("shard_count", 1) > 1:
-        lines.insert(4, f"  shard   {s['shard_index']} of {s['shard_count']} (shards 0-{s['shard_count'] - 1}): this "
-                        "share of the instance only; its orphans include files other shards own, and are unsized "
-                        "until `inspector report --merge` joins the shards")  # fmt: skip
-    if not s["hashed_files"]:
-        lines.append("  duplicates not searched: run with --hash (INSPECTOR_HASH=1) to find them")
-    if s["unlistable_folders"]:
-        lines.append(f"  folders not listable  {s['unlistable_folders']:>10}  (orphans there are unknown)")
-    if not s["orphan_walk_complete"]:
-        lines.append("  orphan walk not finished: the orphan count is partial")
-    if report_dir is not None:
-        lines += [
-            "",
-            f"  lists: {report_dir}/{{missing,permissions,corrupted,errors,orphans,duplicates}}.txt",
-            f"  report: {report_dir}/report.html",
-        ]
-    if s.get("shard_count", 1) == 1:  # (a shard's findings are the merge's to act on)
-        lines += next_steps.text(s, report_dir)
-    return "\n".join(lines) + "\n"
 
 
 def _copy_lines(conn: duckdb.DuckDBPyConnection, query: str, target: Path) -> None:

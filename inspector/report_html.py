@@ -69,6 +69,12 @@ th{background:#f6f6f6} td.n,th.n{text-align:right;font-variant-numeric:tabular-n
 """
 
 
+def where_stored(s: dict) -> str:
+    """Where the bytes are: on disk, in the bucket, at Atlassian (Cloud)."""
+    root = str(s["attachments_root"])
+    return "in the bucket" if root.startswith("s3://") else "at Atlassian" if root.startswith("http") else "on disk"
+
+
 def human_bytes(n: int | None) -> str:
     value = float(n or 0)
     for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
@@ -166,8 +172,9 @@ def _orphan_row(r: tuple) -> list:
 
 
 def _copy_row(r: tuple) -> list:
-    link, filename, original_link, issue_key, project, author, size = r
-    return [[link, filename or "(no name)"], [original_link, "original"], issue_key or "?", project or "?", author,
+    link, filename, original_link, original_name, original_issue, issue_key, project, author, size = r
+    of = f"{original_name or '(no name)'} ({original_issue})" if original_issue else original_name or "(no name)"
+    return [[link, filename or "(no name)"], [original_link, of], issue_key or "?", project or "?", author,
             human_bytes(size)]  # fmt: skip
 
 
@@ -184,7 +191,7 @@ def _lists(conn: duckdb.DuckDBPyConnection, out: TextIO, sorted_lists: Collectio
         ("orphans", "Orphan files (on disk, no attachment row)", ["path under the root", "size"], orphans,
          sqlfiles.load("report/html_orphans_sorted") if "orphans" in sorted_lists
          else None, _orphan_row),
-        ("duplicates", "Duplicate copies", ["copy", "of", "issue", "project", "uploaded by", "size"],
+        ("duplicates", "Duplicate copies", ["copy", "copy of (the first upload)", "issue", "project", "uploaded by", "size"],
          sqlfiles.load("report/html_duplicates"), None, _copy_row),
     ]  # fmt: skip
     count_of = sqlfiles.load("report/html_count")
@@ -260,8 +267,11 @@ def write(
     conn: duckdb.DuckDBPyConnection, s: dict, storage: dict, out: TextIO, sorted_lists: Collection[str] = ()
 ) -> None:
     """The page, into ``out``: everything above the lists is small; the lists are streamed."""
+    root = str(s["attachments_root"])
+    where = where_stored(s)
+    account = "" if root.startswith(("s3://", "http")) else f" · evaluated for uid {s['jira_uid']}"
     cards = [
-        ("attachments", f"{s['total_attachments']:,}", False), ("on disk", human_bytes(s["disk_bytes"]), False),
+        ("attachments", f"{s['total_attachments']:,}", False), (where, human_bytes(s["disk_bytes"]), False),
         ("missing", f"{s['missing']:,}", s["missing"] > 0), ("permissions", f"{s['permissions']:,}", s["permissions"] > 0),
         ("corrupted", f"{s['corrupted']:,}", s["corrupted"] > 0), ("errors", f"{s['errors']:,}", s["errors"] > 0),
         ("orphan files", f"{s['orphans']:,} ({human_bytes(s['orphan_bytes'])})", False),
@@ -287,7 +297,7 @@ def write(
 <title>Jira attachment inspection, pass {s["pass_id"]}</title><style>{_STYLE}</style></head><body>
 <h1>Jira attachment inspection</h1>
 <div class="meta">pass {s["pass_id"]}: {escape(state)} · started {escape(str(s["started_at"]))} · finished {escape(str(s["finished_at"] or "-"))}
-· {escape(str(s["attachments_root"]))} · evaluated for uid {s["jira_uid"]} · <a href="{escape(s["jira_url"], quote=True)}">{escape(s["jira_url"])}</a></div>
+· {escape(root)}{account} · <a href="{escape(s["jira_url"], quote=True)}">{escape(s["jira_url"])}</a></div>
 <div class="cards">{card_html}</div>
 {next_steps.html(s) if s.get("shard_count", 1) == 1 else ""}
 <h2>Problems by project</h2><div class="legend">{legend}</div>

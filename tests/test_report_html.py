@@ -81,6 +81,15 @@ def test_report_html_is_complete_self_contained_and_safe(jira, workdir):
     assert {r[0] for r in orphans} == expected.orphans
     copies = orjson.loads(page.scripts["data-duplicates"])
     assert len(copies) == sum(len(g) - 1 for g in expected.duplicate_groups) > 0
+    # The "copy of" column names the original, by file name and issue key (it read "original").
+    assert all(r[1][1] != "original" and re.fullmatch(r".+ \([A-Z]+-\d+\)", r[1][1]) for r in copies), copies[:3]
+    # Rows whose issue or project is gone say so, in the page and in the lists.
+    missing_rows = orjson.loads(page.scripts["data-missing"])
+    projects = {r[2] for r in missing_rows}
+    assert {"(issue deleted)", "(project deleted)"} <= projects and "?" not in projects
+    listed = {fields[2] for fields in read_list(workdir / "report/missing.txt")}
+    assert {"(issue deleted)", "(project deleted)"} <= listed and "?" not in listed
+    assert all(r[1][1] != "?" for r in missing_rows)  # no issue key: "issue <id>"
 
     # a long list is paged: its first page is plain HTML, the rest waits in the JSON
     assert len(expected.missing) > PAGE

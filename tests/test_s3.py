@@ -345,3 +345,9 @@ def test_a_prefix_with_nothing_under_it_is_refused_before_any_report(jira, s3, w
     assert not (workdir / "report").exists()
     right = run_cli([], _env(jira, s3, workdir, prefix))
     assert right.returncode == 0, right.stderr
+    # Its summary says what was read, not an account a bucket does not have, and where the bytes are.
+    said = (workdir / "report/summary.txt").read_text()
+    assert f"  bucket  s3://{s3.bucket}/{prefix} (read with the AWS SDK's credentials" in said
+    assert "evaluated for uid" not in said and " in the bucket, " in said and " on disk" not in said
+    page = (workdir / "report/report.html").read_text()
+    assert "evaluated for uid" not in page and "</b>in the bucket</div>" in page

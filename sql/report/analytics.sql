@@ -21,12 +21,14 @@ WITH hashed AS (
     SELECT *, count(*) OVER g AS group_files,
            row_number() OVER (g ORDER BY created NULLS LAST, id) AS position,
            first_value(id) OVER (g ORDER BY created NULLS LAST, id) AS original_id,
-           first_value(link) OVER (g ORDER BY created NULLS LAST, id) AS original_link
+           first_value(link) OVER (g ORDER BY created NULLS LAST, id) AS original_link,
+           first_value(filename) OVER (g ORDER BY created NULLS LAST, id) AS original_filename,
+           first_value(issue_key) OVER (g ORDER BY created NULLS LAST, id) AS original_issue_key
     FROM hashed
     WINDOW g AS (PARTITION BY actual_size, group_id)
 )
 SELECT group_id, position = 1 AS is_original, position, group_files, original_id, original_link,
-       id, link, issue_key, issue_link, project_key, project_name, author, created, filename,
+       original_filename, original_issue_key, id, link, issue_key, issue_link, project_key, project_name, author, created, filename,
        actual_size AS size
 FROM ranked
 WHERE group_files > 1;
@@ -52,7 +54,10 @@ GROUP BY group_id;
 CREATE OR REPLACE MACRO storage_facts_with(flagged_src) AS TABLE
 SELECT CASE WHEN grouping(project_key) = 0 THEN 'project' WHEN grouping(extension) = 0 THEN 'type'
             WHEN grouping(author) = 0 THEN 'author' ELSE 'year' END AS dimension,
-       project_key, any_value(project_name) AS project_name, extension, mimetype, author, year,
+       project_key,
+       CASE WHEN grouping(project_key) = 0 AND project_key IS NULL THEN '(issue or project deleted)'
+            ELSE any_value(project_name) END AS project_name,
+       extension, mimetype, author, year,
        sum(n)::BIGINT AS attachments, coalesce(sum(actual_size), 0)::BIGINT AS bytes,
        coalesce(sum(filesize), 0)::BIGINT AS declared_bytes,
        sum(missing)::BIGINT AS missing, sum(permissions)::BIGINT AS permissions,

@@ -44,7 +44,11 @@ CREATE OR REPLACE MACRO attachments_in(src) AS TABLE
 SELECT r.id, r.issue_id,
        CASE WHEN r.project_key IS NOT NULL AND r.issue_num IS NOT NULL
             THEN r.project_key || '-' || r.issue_num END                      AS issue_key,
-       r.project_key, r.original_key, r.project_name, r.issue_summary,
+       r.project_key, r.original_key,
+       -- a row whose issue or project is gone says so (Jira cannot show it; no name is known)
+       coalesce(r.project_name, CASE WHEN r.issue_exists = 0 THEN '(issue deleted)'
+                                     WHEN r.project_key IS NULL THEN '(project deleted)' END) AS project_name,
+       r.issue_summary,
        r.filename, r.filesize, r.mimetype, r.author, make_timestamp(r.created * 1000000) AS created,
        r.relpath, r.actual_size, r.mode, r.uid, r.gid, make_timestamp(r.mtime * 1000000) AS mtime,
        (r.flags & getvariable('flag_missing')) <> 0 AS missing,
