@@ -30,7 +30,7 @@ BAR = "#1f77b4"
 _LISTS = {"missing": "Missing", "permissions": "Permissions", "corrupted": "Corrupted", "errors": "Errors"}
 _FLAG = {"missing": "missing", "permissions": "permissions", "corrupted": "corrupted", "errors": "error"}
 
-_SCRIPT = """
+_SCRIPT = r"""
 for (const box of document.querySelectorAll('[data-list]')) {
   const rows = JSON.parse(document.getElementById('data-' + box.dataset.list).textContent);
   const body = box.querySelector('tbody'), info = box.querySelector('.pager span');
@@ -48,8 +48,15 @@ for (const box of document.querySelectorAll('[data-list]')) {
     info.textContent = `rows ${Math.min(rows.length, page * PAGE + 1)}-${Math.min(rows.length, (page + 1) * PAGE)} of ${rows.length}`;
     prev.disabled = page === 0; next.disabled = (page + 1) * PAGE >= rows.length;
   };
-  prev.onclick = () => { page--; show(); };
-  next.onclick = () => { page++; show(); };
+  // A page of a list has an address to paste into a ticket: report.html#missing:3
+  const wanted = location.hash.match(/^#([a-z]+):(\d+)$/);
+  if (wanted && wanted[1] === box.dataset.list) {
+    page = Math.max(0, Math.min(Number(wanted[2]) - 1, Math.ceil(rows.length / PAGE) - 1));
+    box.open = true;
+  }
+  const go = (to) => { page = to; show(); history.replaceState(null, '', `#${box.dataset.list}:${page + 1}`); };
+  prev.onclick = () => go(page - 1);
+  next.onclick = () => go(page + 1);
   show();
 }
 """.replace("PAGE", str(PAGE))
