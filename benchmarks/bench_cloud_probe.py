@@ -15,7 +15,7 @@ import time
 
 from common import OUT, machine
 
-from inspector import readonly
+from inspector.runtime import readonly
 from inspector.state import State
 from inspector.storage.cloud import CloudStorage
 

@@ -54,7 +54,7 @@ def _keys(w) -> list[str]:
             "SELECT fa.id, coalesce(p.originalkey, p.pkey), ji.issuenum FROM fileattachment fa "
             "JOIN jiraissue ji ON ji.id = fa.issueid JOIN project p ON p.id = ji.project ORDER BY fa.id"
         ).fetchall()
-    from inspector import layout
+    from inspector.jira import layout
 
     return [
         f"{PREFIX}/{layout.issue_folder(key, num)}/{int(aid)}" for aid, key, num in rows if layout.is_plain_key(key)

@@ -18,10 +18,11 @@ from typing import NamedTuple
 
 import orjson
 
-from . import lockfile, sqlfiles
-from .config import Config
+from . import sqlfiles
+from .config.config import Config
 from .errors import StateError
-from .messages import CLOUD, CLOUD_DONE, NEW, Cursor, Unit
+from .runtime import lockfile
+from .scan.messages import CLOUD, CLOUD_DONE, NEW, Cursor, Unit
 
 SCHEMA_VERSION = 10
 # version -> the sql/state file that brings the previous version to it
@@ -276,7 +277,7 @@ class State:
     def cloud_content_verdicts(self, pass_id: int) -> None:
         """Jira Cloud: attachments whose content answered 404 become missing, other failures
         errors (sql/state/cloud_content_verdicts.sql); run after hashing."""
-        from .model import FLAG_BITS
+        from .jira.model import FLAG_BITS
 
         with self.transaction():
             self.conn.execute(

@@ -15,7 +15,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from inspector import layout
+from inspector.jira import layout
 
 from .world import Expected
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import psycopg
 
-from inspector import layout, sqlfiles
+from inspector import sqlfiles
+from inspector.jira import layout
 
 KEYS = ("ALPHA", "BRAVO", "CHARLIE", "DELTA", "ECHO", "FOXTROT", "GOLF", "HOTEL", "INDIA", "JULIET")
 # First issue number per project: the second and third start just below a bucket edge.

@@ -15,8 +15,8 @@ from pathlib import Path
 import orjson
 import psycopg
 
-from inspector.config import Identity
-from inspector.model import AttachmentRow
+from inspector.config.config import Identity
+from inspector.jira.model import AttachmentRow
 from jiraworld.pgcluster import Cluster
 
 # The Jira account of the test trees (files made by ``put`` belong to it).
@@ -44,7 +44,7 @@ class JiraDB:
 
 def make_config(folder: Path, **overrides):
     """A Config built directly (not from the environment) for in-process tests."""
-    from inspector import config
+    from inspector.config import config
 
     values = dict(
         db_dsn="", attachments_root=str(folder), jira_url="http://x", state_db=folder / "s.sqlite",
@@ -119,9 +119,9 @@ def serve_through_a_closed_window(monkeypatch, env: dict[str, str], state: Path,
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from inspector import config
-    from inspector.service import serve
-    from inspector.status import scan_running
+    from inspector.commands.status import scan_running
+    from inspector.config import config
+    from inspector.ops.service import serve
 
     for key, value in env.items():
         monkeypatch.setenv(key, value)

@@ -13,7 +13,7 @@ import threading
 
 import pytest
 
-from inspector import acl
+from inspector.scan import acl
 from inspector.storage.account import Account
 
 from .helpers import ids_in, inspector_env, run_cli

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from inspector.config import Identity
-from inspector.model import FLAG_BITS, RESULT_COLUMNS, AttachmentRow
-from inspector.stages.checker import BatchChecker, RowChecker
+from inspector.config.config import Identity
+from inspector.jira.model import FLAG_BITS, RESULT_COLUMNS, AttachmentRow
+from inspector.scan.stages.checker import BatchChecker, RowChecker
 from inspector.storage.posix import PosixStorage
 
 from .helpers import JIRA, as_jira_account, make_config, put, row
@@ -218,7 +218,7 @@ def test_storage_never_modifies_the_tree(root):
 def test_calls_that_take_long_without_sleeping_do_not_go_wide(root, monkeypatch):
     """A busy CPU (the pipeline's processes share the cores) makes local stats look slow where
     the kernel keeps no schedstats; they never sleep, so the batch stays in one thread."""
-    from inspector import adaptive
+    from inspector.runtime import adaptive
 
     for i in range(200):
         put(root, f"OLD/10000/OLD-1/{i}")

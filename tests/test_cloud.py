@@ -302,7 +302,7 @@ def test_credentials_go_only_to_the_sites_own_scheme_host_and_port():
 
 
 def test_a_cloud_url_in_the_clear_is_refused(monkeypatch):
-    from inspector import config
+    from inspector.config import config
     from inspector.errors import ConfigError
 
     for name, value in (("INSPECTOR_JIRA_CLOUD_URL", "http://acme.atlassian.net"),

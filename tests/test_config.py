@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from inspector import config
+from inspector.config import config
 from inspector.errors import ConfigError
 
 from .helpers import run_cli

@@ -11,7 +11,7 @@ from contextlib import closing
 import orjson
 import pytest
 
-from inspector.stages.hasher import EDGE
+from inspector.scan.stages.hasher import EDGE
 from jiraworld import world
 
 from .helpers import healthy_files, inspector_env, read_list, run_cli, serve_through_a_closed_window
@@ -131,9 +131,9 @@ def test_hashing_is_opt_in(jira, workdir):
 
 @pytest.mark.parametrize("level", ["hash-head-tail", "hash-full"])
 def test_unreadable_or_changed_files_record_why(tmp_path, level):
-    from inspector.stages.hasher import hash_items
+    from inspector.runtime.throttle import Pacer
+    from inspector.scan.stages.hasher import hash_items
     from inspector.storage.posix import PosixStorage
-    from inspector.throttle import Pacer
 
     (tmp_path / "a").write_bytes(b"x" * 300_000)
     st = os.stat(tmp_path / "a")

@@ -192,13 +192,13 @@ def test_state_counts_each_row_once(jira, workdir):
     assert n == distinct == expected.total
 
 
-def test_orphans_are_the_same_when_collected_in_many_id_partitions(jira, workdir, monkeypatch):
-    from inspector import report
+def test_orphans_are_the_same_when_collected_in_many_id_partitions(jira, workdir):
+    from inspector.report import build as report
+    from inspector.report.limits import Limits
 
     expected, env = scan_world(jira, workdir)
     assert run_cli([], env).returncode == 0
-    monkeypatch.setattr(report, "ORPHAN_PARTITION_ROWS", 37)
-    report.build(workdir / "state.sqlite", workdir / "again")
+    report.build(workdir / "state.sqlite", workdir / "again", limits=Limits(orphan_partition_rows=37))
     assert (workdir / "again/orphans.txt").read_text().splitlines() == sorted(expected.orphans)
     assert (workdir / "again/orphans.txt").read_bytes() == (workdir / "report/orphans.txt").read_bytes()
 

@@ -84,7 +84,7 @@ def test_permissions_evaluated_for_root_are_warned_about(jira, workdir, built):
 
 # --- messages that say what is wrong -------------------------------------------------------
 def _config_errors(monkeypatch, root, **variables: str) -> dict[str, str]:
-    from inspector import config
+    from inspector.config import config
     from inspector.errors import ConfigError
 
     monkeypatch.setenv("INSPECTOR_DB_DSN", "postgresql://inspector@db.example/jira")
@@ -164,7 +164,7 @@ def test_hashing_shows_its_progress_in_bytes_with_the_rate_and_what_remains(jira
 
 
 def test_building_a_large_demo_world_says_how_far_it_is(jira, workdir, capsys):
-    from inspector.demo import _Shown
+    from inspector.commands.demo import _Shown
 
     world.build(jira.admin_dsn, workdir / "big", world.WorldSpec(attachments=2500, seed=4), progress=_Shown(2500, 0))
     out = capsys.readouterr().out.splitlines()
@@ -187,7 +187,7 @@ def test_a_clean_run_leaves_no_lock_wal_or_shm_files(jira, workdir, built):
 def test_a_lock_removed_on_release_is_never_held_twice(workdir):
     import threading
 
-    from inspector import lockfile
+    from inspector.runtime import lockfile
 
     path = workdir / "state.sqlite.lock"
     first, _ = lockfile.take(path, wait=True)

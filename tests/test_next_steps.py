@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspector import next_steps
+from inspector.report import next_steps
 
 CLEAN = {
     "attachments_root": "/srv/jira/data/attachments", "jira_url": "https://jira.example.com", "jira_uid": 2001,

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import orjson
 import pytest
 
-from inspector.notify import ATTEMPTS, Notifier, Telegram, Webhook
+from inspector.ops.notify import ATTEMPTS, Notifier, Telegram, Webhook
 from jiraworld import world
 
 from .helpers import inspector_env, restore_world, run_cli
@@ -218,7 +218,7 @@ def test_a_broker_that_is_down_never_fails_the_scan(jira, workdir):
 
 
 def test_credentials_the_broker_refuses_are_not_retried(rabbit):
-    from inspector.notify import Amqp
+    from inspector.ops.notify import Amqp
 
     waits = []
     notifier = Notifier([Amqp("amqp://guest:wrong@127.0.0.1:5672/%2F", rabbit[0])], sleep=waits.append)

@@ -191,13 +191,14 @@ def test_stages_wait_for_room_in_a_full_log_queue_and_every_line_arrives(jira, w
     wait for the parent instead of failing or dropping lines, and the run ends normally."""
     import sqlite3
 
-    from inspector import cli, pipeline
+    from inspector import cli
+    from inspector.scan import supervisor
 
     root = workdir / "attachments"
     world.build(jira.admin_dsn, root, world.WorldSpec(attachments=600, seed=48, fault_rate=0.05))
     for key, value in inspector_env(jira, root, workdir, INSPECTOR_LOG_LEVEL="DEBUG").items():
         monkeypatch.setenv(key, value)
-    monkeypatch.setattr(pipeline, "LOG_QUEUE_RECORDS", 1)
+    monkeypatch.setattr(supervisor, "LOG_QUEUE_RECORDS", 1)
     assert cli.main([]) == 0
     err = capsys.readouterr().err
     with sqlite3.connect(workdir / "state.sqlite") as db:
@@ -226,8 +227,8 @@ def test_window_closing_mid_scan_pauses_at_a_checkpoint_and_the_next_window_fini
 
 
 def test_status_describes_the_windows():
-    from inspector.config import report_settings
-    from inspector.status import window_state
+    from inspector.commands.status import window_state
+    from inspector.config.config import report_settings
 
     always = window_state(
         report_settings({"INSPECTOR_WINDOWS": "00:00-12:00,12:00-00:00", "INSPECTOR_TZ": "Europe/Berlin"})

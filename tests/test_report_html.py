@@ -7,7 +7,7 @@ from html.parser import HTMLParser
 
 import orjson
 
-from inspector.report_html import PAGE
+from inspector.report.html import PAGE
 from jiraworld import world
 
 from .helpers import inspector_env, read_list, run_cli
@@ -103,22 +103,15 @@ def test_report_html_is_complete_self_contained_and_safe(jira, workdir):
 
     # The lists are written as they are fetched, a chunk at a time: chunk boundaries must not
     # show in the page (a rebuild fetching 7 rows at a time gives the same bytes).
-    from inspector import report, report_html
+    from inspector.report import build as report
+    from inspector.report.limits import Limits
 
-    original, report_html.LIST_CHUNK = report_html.LIST_CHUNK, 7
-    try:
-        report.build(workdir / "state.sqlite", workdir / "rebuilt")
-    finally:
-        report_html.LIST_CHUNK = original
+    report.build(workdir / "state.sqlite", workdir / "rebuilt", limits=Limits(list_chunk=7))
     assert (workdir / "rebuilt/report.html").read_text(encoding="utf-8") == text
 
     # A list longer than the page may hold is cut at its first rows, in the list's order, and
     # the page names the .txt list that has them all.
-    original, report_html.LIST_MAX_ROWS = report_html.LIST_MAX_ROWS, PAGE + 13
-    try:
-        report.build(workdir / "state.sqlite", workdir / "cut")
-    finally:
-        report_html.LIST_MAX_ROWS = original
+    report.build(workdir / "state.sqlite", workdir / "cut", limits=Limits(list_max_rows=PAGE + 13))
     cut = Page()
     cut_text = (workdir / "cut/report.html").read_text(encoding="utf-8")
     cut.feed(cut_text)

@@ -14,10 +14,10 @@ import pytest
 
 from inspector.restore import plan, transfer
 from inspector.restore.breaker import Breaker, Watch
+from inspector.runtime.throttle import Pacer
 from inspector.storage.account import Account
 from inspector.storage.posix import BackupFolder
 from inspector.storage.posixwrite import PosixDestination
-from inspector.throttle import Pacer
 
 FOLDER = "ABC/10000/ABC-1"
 REL = f"{FOLDER}/7"

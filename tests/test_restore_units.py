@@ -19,11 +19,11 @@ import pytest
 from inspector.errors import StorageError
 from inspector.restore import plan, transfer
 from inspector.restore.breaker import Breaker, Watch
+from inspector.runtime.throttle import Pacer
 from inspector.storage import Probe
 from inspector.storage.account import Account
 from inspector.storage.posix import BackupFolder
 from inspector.storage.posixwrite import PosixDestination
-from inspector.throttle import Pacer
 
 REG = stat.S_IFREG | 0o644
 

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from inspector.retry import BASE_DELAY, MAX_DELAY, Outage, backoff
+from inspector.runtime.retry import BASE_DELAY, MAX_DELAY, Outage, backoff
 
 
 class Clock:

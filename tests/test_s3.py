@@ -237,7 +237,7 @@ FILESTORE = """<?xml version="1.1" ?>
 
 
 def test_jiras_filestore_config_names_the_bucket(monkeypatch, tmp_path):
-    from inspector import config
+    from inspector.config import config
 
     path = tmp_path / "filestore-config.xml"
     path.write_text(FILESTORE)
@@ -281,7 +281,7 @@ def test_a_filestore_config_that_does_not_say_is_one_line(tmp_path, text, proble
 
 @pytest.mark.parametrize("root", ["s3://", "s3:///attachments", "s3://my bucket/x"])
 def test_a_bucket_root_that_names_no_bucket(monkeypatch, root):
-    from inspector import config
+    from inspector.config import config
 
     monkeypatch.setenv("INSPECTOR_DB_DSN", "postgresql://u@h/db")
     monkeypatch.setenv("INSPECTOR_ATTACHMENTS_ROOT", root)

@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from inspector.shards import Shard, of_text
+from inspector.scan.shards import Shard, of_text
 from jiraworld import world
 
 from .helpers import inspector_env, report_files, run_cli

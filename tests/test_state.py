@@ -7,8 +7,8 @@ import sqlite3
 import pytest
 
 from inspector.errors import StateError
-from inspector.messages import NEW, Cursor
-from inspector.stages.writer import CursorTracker
+from inspector.scan.messages import NEW, Cursor
+from inspector.scan.stages.writer import CursorTracker
 from inspector.state import SCHEMA_VERSION, State
 
 from .helpers import JIRA, make_config
@@ -106,7 +106,7 @@ def test_a_version_1_state_is_migrated_in_place_keeping_its_progress(tmp_path):
 
 
 def test_read_only_connections_open_the_file_named_whatever_its_folder_holds(workdir, monkeypatch):
-    from inspector import readonly
+    from inspector.runtime import readonly
 
     odd = workdir / "a#b?c%41 d"
     odd.mkdir()

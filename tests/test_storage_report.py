@@ -71,44 +71,40 @@ def test_largest_attachments_and_issues_follow_the_recorded_sizes(jira, workdir)
         assert orjson.loads(out.stdout) == [{n: row[n] for n in names} for row in storage[key]]
 
 
-def test_a_report_that_runs_out_of_memory_is_built_again_with_more(jira, workdir, monkeypatch, capsys):
-    from inspector import cli, report
+def test_a_report_that_runs_out_of_memory_is_built_again_with_more(jira, workdir, caplog):
+    from inspector.report import build as report
+    from inspector.report.limits import Limits
 
     from .test_resume import report_files
 
     root = workdir / "attachments"
     world.build(jira.admin_dsn, root, world.WorldSpec(attachments=600, seed=44, fault_rate=0.05))
     reference = reference_report(jira, root, workdir)
-    for key, value in inspector_env(jira, root, workdir).items():
-        monkeypatch.setenv(key, value)
+    assert run_cli([], inspector_env(jira, root, workdir)).returncode == 0
     state = workdir / "state.sqlite"
 
-    monkeypatch.setattr(report, "BUILD_MEMORY_LIMITS", ("2MB", "256MB"))
-    assert cli.main([]) == 0  # the whole scan, its report built in this process (logging to stderr)
-    assert report_files(workdir / "report") == reference
-    report.build(state, workdir / "again")  # `inspector report`
+    with caplog.at_level("WARNING", logger="inspector.report"):
+        report.build(state, workdir / "again", limits=Limits(memory=("2MB", "256MB")))
     assert report_files(workdir / "again") == reference
-    assert capsys.readouterr().err.count("ran out of its 2MB of memory; building it again with 256MB") == 2
+    assert caplog.text.count("ran out of its 2MB of memory; building it again with 256MB") == 1
 
     # The first limit really runs out: DuckDB cannot even hold the orphan keys in it. When the
-    # last one does too, the user gets one line and exit code 6, not a traceback.
-    monkeypatch.setattr(report, "BUILD_MEMORY_LIMITS", ("2MB",))
-    with pytest.raises(ReportError, match=r"ran out of memory even with 2MB \(Out of Memory Error"):
-        report.build(state, workdir / "small")
-    capsys.readouterr()
-    monkeypatch.setenv("INSPECTOR_REPORT_DIR", str(workdir / "small"))
-    assert cli.main(["report"]) == 6
-    err = capsys.readouterr().err.strip()
-    assert "ran out of memory even with 2MB" in err and "\n" not in err and "Traceback" not in err
+    # last one does too, the user gets one line (exit code 6), not a traceback.
+    with pytest.raises(ReportError, match=r"ran out of memory even with 2MB \(Out of Memory Error") as caught:
+        report.build(state, workdir / "small", limits=Limits(memory=("2MB",)))
+    assert "\n" not in str(caught.value) and ReportError.exit_code == 6
 
 
-def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkeypatch):
+def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, caplog):
     """Past report.FEW_ROWS (after a bad chown: every attachment; with a wrong root: every
     file an orphan) the shown rows are read with one scan, the orphans are sized into the state
     and read again from it, and the long lists are sorted by SQLite in a scratch file, so that
     the build's memory stays bounded. Every report file must come out byte for byte as the
     in-memory path writes it, NULL keys last included, and the scratch file must be gone."""
-    from inspector import report, report_html
+    from dataclasses import replace
+
+    from inspector.report import build as report
+    from inspector.report.limits import Limits
     from inspector.state import State
     from inspector.storage.posix import PosixStorage
 
@@ -117,9 +113,8 @@ def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkey
     assert run_cli([], inspector_env(jira, root, workdir)).returncode == 0
     state = workdir / "state.sqlite"
     # report.html cuts its lists short in both paths alike (the sorted one streams, unlimited).
-    monkeypatch.setattr(report_html, "LIST_MAX_ROWS", 5)
-    monkeypatch.setattr(report_html, "LIST_CHUNK", 2)
-    report.build(state, workdir / "memory")
+    short = Limits(list_max_rows=5, list_chunk=2)
+    report.build(state, workdir / "memory", limits=short)
     assert b"The page holds the first 5 of" in (workdir / "memory/report.html").read_bytes()
     missing = (workdir / "memory/missing.txt").read_text().splitlines()
     # What the order is tested on: several projects, and rows without a project or issue key.
@@ -141,20 +136,11 @@ def test_long_lists_are_sorted_on_disk_into_the_same_files(jira, workdir, monkey
         with State(unsized) as st:
             report.size_orphans(conn, PosixStorage(root).entry_size, lambda s: st.set_sizes(pass_id, s))
 
-    taken = []
-    for name in ("_one_thread", "_sort_on_disk"):
-        original = getattr(report, name)
-
-        def spy(conn, what, *more, original=original, name=name):
-            taken.append((name, str(what)))
-            return original(conn, what, *more)
-
-        monkeypatch.setattr(report, name, spy)
-    monkeypatch.setattr(report, "FEW_ROWS", 3)
-    summary = report.build(unsized, workdir / "disk", None, settle)
-    assert ("_one_thread", "report/shown_rows_scan") in taken
-    assert ("_one_thread", "report/orphans_resized") in taken
-    assert ("_sort_on_disk", str(workdir / "disk" / report.SORTED_LISTS_FILE)) in taken
+    with caplog.at_level("DEBUG", logger="inspector.report"):
+        summary = report.build(unsized, workdir / "disk", None, settle, limits=replace(short, few_rows=3))
+    assert "report: report/shown_rows_scan on one thread" in caplog.text
+    assert "report: report/orphans_resized on one thread" in caplog.text
+    assert f"sorted on disk in {workdir / 'disk' / report.SORTED_LISTS_FILE}" in caplog.text
     assert all(summary[k] > 3 for k in ("missing", "permissions", "corrupted", "errors", "orphans"))
 
     def files(d):
@@ -190,7 +176,7 @@ def test_a_report_build_gives_back_its_threads_and_memory_limit_after_each_step(
     """The build restarts DuckDB's threads between steps (to return what they kept) and runs the
     per-issue totals on one thread with a small limit: afterwards the build's own settings
     must be back, or every later step would run on one thread (twice as slow)."""
-    from inspector import report
+    from inspector.report import build as report
 
     root = workdir / "attachments"
     world.build(jira.admin_dsn, root, world.WorldSpec(attachments=300, seed=45, fault_rate=0.05))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.throttle import Pacer
+from inspector.runtime.throttle import Pacer
 
 
 class Clock:

@@ -7,8 +7,9 @@ import stat
 
 import pytest
 
-from inspector import layout, verdicts
-from inspector.config import Identity
+from inspector.config.config import Identity
+from inspector.jira import layout
+from inspector.scan import verdicts
 from inspector.storage import Probe
 
 from .helpers import row
@@ -154,7 +155,7 @@ def test_file_verdicts():
 
 
 def test_result_sets_independent_flags_and_joins_details():
-    from inspector.model import FLAG_BITS, RESULT_COLUMNS
+    from inspector.jira.model import FLAG_BITS, RESULT_COLUMNS
 
     found = [
         verdicts.Verdict("permissions", "a"),
@@ -194,7 +195,7 @@ def test_a_storage_without_owners_judges_no_account():
 def test_a_read_denied_or_failed_keeps_the_size_the_listing_gave():
     """S3 with VERIFY_READ: the HEAD is denied (or fails) but the listing showed the object's size:
     a size other than Jira's is still corrupted, as the file-system scan would say both."""
-    from inspector.model import FILESIZE
+    from inspector.jira.model import FILESIZE
 
     r = row()
     size = r[FILESIZE]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from inspector.config import Identity
-from inspector.stages.walker import Claims, Walk
+from inspector.config.config import Identity
+from inspector.scan.stages.walker import Claims, Walk
 from inspector.storage import text_path
 from inspector.storage.posix import PosixStorage
 

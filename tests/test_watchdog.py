@@ -10,10 +10,10 @@ import time
 import pytest
 
 from inspector.errors import StorageError
-from inspector.model import FLAG_BITS, RESULT_COLUMNS
-from inspector.stages.checker import BatchChecker, RowChecker
+from inspector.jira.model import FLAG_BITS, RESULT_COLUMNS
+from inspector.runtime.watchdog import Watchdog
+from inspector.scan.stages.checker import BatchChecker, RowChecker
 from inspector.storage.posix import PosixStorage
-from inspector.watchdog import Watchdog
 
 from .helpers import JIRA, make_config, put, row
 
@@ -113,8 +113,8 @@ def test_an_error_in_a_worker_is_raised_in_the_caller():
 
 
 def test_hash_reads_that_hang_are_given_up_and_slow_ones_are_not(tmp_path):
-    from inspector.stages import hasher
-    from inspector.throttle import Pacer
+    from inspector.runtime.throttle import Pacer
+    from inspector.scan.stages import hasher
 
     os.mkfifo(tmp_path / "stuck")  # opening a FIFO for reading blocks until a writer comes
     (tmp_path / "big").write_bytes(os.urandom(8 * 1024 * 1024))
@@ -199,7 +199,7 @@ def test_a_stuck_thread_is_replaced_and_never_given_work_again(root):
 
 
 def test_idle_threads_end_and_new_ones_start_when_work_comes(monkeypatch):
-    from inspector import threadpool
+    from inspector.runtime import threadpool
 
     monkeypatch.setattr(threadpool, "IDLE_SECONDS", 0.1)
     seen: set[int] = set()

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from inspector import windows
+from inspector.ops import windows
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from ..errors import ConfigError, InspectorError, StorageError
-from ..retry import Outage
+from ..runtime.retry import Outage
 
 log = logging.getLogger("inspector.restore")
 _T = TypeVar("_T")

@@ -14,7 +14,7 @@ import stat
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .. import layout
+from ..jira import layout
 from ..storage import Probe
 
 # A plan's verdicts, and the statuses of rows in the state's ``restores`` table.

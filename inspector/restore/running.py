@@ -15,9 +15,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from .. import windows as win
-from ..config import Config
+from ..config.config import Config
 from ..errors import InspectorError, StorageError
+from ..ops import windows as win
 from .breaker import Watch
 
 log = logging.getLogger("inspector.restore")

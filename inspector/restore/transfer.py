@@ -21,10 +21,10 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from ..errors import InspectorError
-from ..stages import hasher
+from ..runtime.throttle import Pacer
+from ..scan.stages import hasher
 from ..storage import Probe, Reader
 from ..storage.destination import Destination, Part, Unsafe
-from ..throttle import Pacer
 from . import plan
 from .breaker import Breaker, Stopped, Watch
 

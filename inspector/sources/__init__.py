@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.config import Config
 
 # Ids are numeric(18,0) in Jira's schema: no id is above this.
 MAX_ID = 10**18 - 1

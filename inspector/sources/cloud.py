@@ -25,7 +25,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from ..errors import DatabaseError
-from ..model import AttachmentRow
+from ..jira.model import AttachmentRow
 from .cloudapi import CloudApi, CloudAuthError
 
 # Only what the scan uses: a site fills a page with more issues the fewer fields are asked for.

@@ -27,7 +27,7 @@ from urllib.parse import urljoin, urlsplit
 import orjson
 
 from ..errors import DatabaseError
-from ..retry import Outage
+from ..runtime.retry import Outage
 
 log = logging.getLogger("inspector.cloud")
 

@@ -18,18 +18,20 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg_pool import ConnectionPool
 
 from .. import sqlfiles
-from ..config import Config
 from ..errors import DatabaseError
-from ..model import ID
-from ..retry import Outage
-from ..shards import WHOLE, Shard
+from ..jira.model import ID
+from ..runtime.retry import Outage
+from ..scan.shards import WHOLE, Shard
 from . import MAX_ID
+
+if TYPE_CHECKING:
+    from ..config.config import Config
 
 log = logging.getLogger("inspector.db")
 

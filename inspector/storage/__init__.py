@@ -22,7 +22,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
-    from ..config import Config
+    from ..config.config import Config
     from .listed import ListingIndex
 
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from .. import readonly
 from ..errors import DatabaseError
+from ..runtime import readonly
 from . import Capabilities, Listing, Probe
 
 CAPABILITIES = Capabilities(ownership=False)

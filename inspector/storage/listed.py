@@ -14,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import NamedTuple
 
-from .. import readonly
+from ..runtime import readonly
 
 
 class Listed(NamedTuple):

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError, StorageError
-from ..retry import Outage
+from ..runtime.retry import Outage
 from . import Capabilities, Entry, Listing, Probe
 from .listed import ListingIndex
 
@@ -376,39 +376,3 @@ def open_s3(root: str, settings: Any, listed: ListingIndex | None) -> S3Storage:
         listed=listed, pool=settings.checker_threads + 8, timeout=settings.stat_timeout,
         retry_timeout=settings.retry_timeout,
     )  # fmt: skip
-
-
-class Filestore(NamedTuple):
-    bucket: str
-    region: str | None
-    endpoint: str | None
-
-
-def read_filestore_config(path: str) -> Filestore:
-    """Bucket, region and endpoint override of the ``attachments`` association in Jira's
-    ``<local home>/filestore-config.xml``; raises ValueError saying what is missing."""
-    import xml.etree.ElementTree as ET
-
-    try:
-        tree = ET.parse(path)
-    except OSError as exc:
-        raise ValueError(f"cannot read '{path}': {exc.strerror}") from None
-    except ET.ParseError as exc:
-        raise ValueError(f"'{path}' is not XML: {exc}") from None
-    root = tree.getroot()
-    association = next((a for a in root.iter("association") if a.get("target") == "attachments"), None)
-    if association is None:
-        raise ValueError(f"'{path}' has no <association target=\"attachments\">: Jira keeps attachments on disk")
-    store_id = association.get("file-store")
-    store = next((s for s in root.iter("s3-filestore") if s.get("id") == store_id), None)
-    if store is None:
-        raise ValueError(f"'{path}': no <s3-filestore> has the id '{store_id}' that the attachments association names")
-
-    def text(name: str) -> str | None:
-        element = store.find(f"config/{name}")
-        return element.text.strip() if element is not None and element.text and element.text.strip() else None
-
-    bucket = text("bucket-name")
-    if bucket is None:
-        raise ValueError(f"'{path}': <s3-filestore id=\"{store_id}\"> has no <bucket-name>")
-    return Filestore(bucket, text("region"), text("endpoint-override"))
