@@ -63,7 +63,9 @@ def run(args: argparse.Namespace) -> int:
         summary = report.build(state_db, report_dir, args.pass_id, settle)
         sys.stdout.write(report.summary_text(summary, report_dir))
         return 0
-    names, rows = report.query(state_db, args.sql, args.pass_id)
+    from ..report.query import query
+
+    names, rows = query(state_db, args.sql, args.pass_id)
     if args.format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(names)

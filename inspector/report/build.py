@@ -17,7 +17,6 @@ import contextlib
 import itertools
 import logging
 import os
-import re
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
@@ -168,12 +167,6 @@ def within_memory(build: Callable[[str], dict], memory: tuple[str, ...] = DEFAUL
 def spill_dir(report_dir: Path) -> Path:
     """Where a report build lets DuckDB spill (DuckDB removes its files when it closes)."""
     return Path(report_dir) / ".duckdb-spill"
-
-
-def lock_down(conn: duckdb.DuckDBPyConnection) -> None:
-    """No file access beyond the attached state, for queries the user writes."""
-    conn.execute("SET enable_external_access = false")
-    conn.execute("SET lock_configuration = true")
 
 
 def _named(conn: duckdb.DuckDBPyConnection, query: str) -> dict:
@@ -406,25 +399,3 @@ def _one_build_at_a_time(report_dir: Path) -> Iterator[None]:
         yield
     finally:
         lockfile.release(fd, path)  # (a clean build leaves no lock file in the report folder)
-
-
-def _has_statement(sql: str) -> bool:
-    """Whether ``sql`` holds anything but blanks, ``;`` and comments."""
-    text = re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S)
-    return bool(text.replace(";", " ").strip())
-
-
-def query(state_db: Path, sql: str, pass_id: int | None = None) -> tuple[list[str], list[tuple]]:
-    if not _has_statement(sql):
-        raise ReportError("--sql: the query is empty (give a SELECT over the views, see inspector report --help)")
-    conn, _ = connect(state_db, pass_id)
-    try:
-        lock_down(conn)
-        cur = conn.execute(sql)
-        if cur is None or cur.description is None:
-            return [], []
-        return [d[0] for d in cur.description], cur.fetchall()
-    except duckdb.Error as exc:
-        raise ReportError(f"query failed: {str(exc).splitlines()[0]}") from None
-    finally:
-        conn.close()
