@@ -2,8 +2,8 @@
 
 ``build`` is the one place the report is made, top to bottom: open the state with its views,
 read once what the report shows, let the scan settle its pass, then write each file.
-``analytics.py`` answers the storage questions (storage.json) and ``report_html.py`` writes the
-page; neither calls back into this module.
+``analytics.py`` answers the storage questions (storage.json) and ``html.py`` writes the page;
+neither calls back into this module. The user's ``--sql`` queries are ``query.py``'s.
 
 DuckDB reads the SQLite state through the sqlite_scanner extension, loaded from the file the
 ``duckdb-extension-sqlite-scanner`` package ships (containers next to Jira have no internet,
