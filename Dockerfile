@@ -11,9 +11,9 @@ COPY sql /src/sql
 # duckdb-extension-sqlite-scanner ships the extension file: it is baked into the venv here and
 # loaded from disk at run time (containers next to Jira cannot download it).
 # The s3 extra (boto3): attachments in S3 need no other image; sftp (asyncssh): restores from a
-# backup host over SFTP; cloud (urllib3): Jira Cloud sites.
-RUN /opt/inspector/bin/pip install --no-cache-dir "/src[s3,sftp,cloud]" \
- && /opt/inspector/bin/python -c "import duckdb; from inspector.report import extension_path; \
+# backup host over SFTP; cloud (urllib3): Jira Cloud sites; mysql (PyMySQL): Jira on MySQL/MariaDB.
+RUN /opt/inspector/bin/pip install --no-cache-dir "/src[s3,sftp,cloud,mysql]" \
+ && /opt/inspector/bin/python -c "import duckdb; from inspector.report.build import extension_path; \
 duckdb.connect().execute(f\"LOAD '{extension_path()}'\")"
 
 FROM ${BASE}

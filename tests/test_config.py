@@ -46,7 +46,7 @@ def test_explicit_identity_and_trailing_slash(clean_env, tmp_path):
 def test_every_bad_variable_is_reported_at_once(clean_env, tmp_path):
     afile = tmp_path / "file"
     afile.write_text("x")
-    clean_env.setenv("INSPECTOR_DB_DSN", "mysql://root:hunter2@db/jira")
+    clean_env.setenv("INSPECTOR_DB_DSN", "mssql://root:hunter2@db/jira")
     clean_env.setenv("INSPECTOR_ATTACHMENTS_ROOT", str(afile))
     clean_env.setenv("INSPECTOR_BATCH_SIZE", "-5")
     clean_env.setenv("INSPECTOR_CHECKERS", "many")
@@ -62,7 +62,7 @@ def test_every_bad_variable_is_reported_at_once(clean_env, tmp_path):
         "INSPECTOR_JIRA_URL", "INSPECTOR_JIRA_EXTRA_GIDS", "INSPECTOR_LOG_LEVEL",
     }  # fmt: skip
     assert "hunter2" not in str(caught.value)
-    assert any("unknown scheme 'mysql'" in line for line in lines)
+    assert any("unknown scheme 'mssql' (expected postgresql://, mysql:// or mariadb://)" in line for line in lines)
     assert any("is not a folder" in line for line in lines)
     assert any("must be at least 1, got -5" in line for line in lines)
 
@@ -187,14 +187,14 @@ def test_one_table_is_the_source_of_every_default(clean_env, tmp_path):
     assert cfg == plain and cfg.identity_guessed  # (the account is the root's owner: nothing said otherwise)
     names = [s.name for s in config.SETTINGS]
     assert len(names) == len(set(names)) and all(s.section in config.SECTIONS for s in config.SETTINGS)
-    assert {"source: postgres", "storage: posix"} <= set(config.SECTIONS)
+    assert {"source: database", "storage: posix"} <= set(config.SECTIONS)
 
 
 def test_help_groups_the_variables_by_section():
     out = run_cli(["--help"], {}).stdout
     sections = [line.strip() for line in out.splitlines() if line.strip() in config.SECTIONS]
     assert sections == list(config.SECTIONS)
-    after = out.split(" source: postgres\n", 1)[1]
+    after = out.split(" source: database\n", 1)[1]
     assert after.splitlines()[0].split()[0] == "INSPECTOR_DB_DSN"
 
 

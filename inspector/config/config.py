@@ -200,9 +200,7 @@ def from_env(require_db: bool = True, root: str | None = None) -> Config:
     elif (reason := check_dsn(dsn)) is not None:
         errors["DB_DSN"] = reason
     elif password := secret("DB_PASSWORD"):
-        import psycopg.conninfo
-
-        dsn = psycopg.conninfo.make_conninfo(dsn, password=password)
+        dsn = sections.with_password(dsn, password)
     values.update(db_dsn=dsn, db_password=None)
 
     # The storage: the root's own form selects the backend, which checks it. Jira's own

@@ -13,8 +13,30 @@ from typing import Any
 from .settings import BY_NAME
 
 
+def is_mysql(dsn: str) -> bool:
+    """Whether the DSN names Jira's MySQL or MariaDB (sources/mysql.py) rather than PostgreSQL."""
+    return dsn.strip().lower().startswith(("mysql://", "mariadb://"))
+
+
+def with_password(dsn: str, password: str) -> str:
+    """The DSN with INSPECTOR_DB_PASSWORD in it (secrets kept apart from the DSN)."""
+    if is_mysql(dsn):
+        parts = urllib.parse.urlsplit(dsn)
+        user = parts.username or ""
+        host = parts.netloc.rpartition("@")[2]
+        netloc = f"{user}:{urllib.parse.quote(password, safe='')}@{host}"
+        return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+    import psycopg.conninfo
+
+    return psycopg.conninfo.make_conninfo(dsn, password=password)
+
+
 def describe_dsn(dsn: str) -> str:
     """user@host:port/dbname, never the password: safe for logs and error messages."""
+    if is_mysql(dsn):
+        from ..sources.mysql import describe
+
+        return describe(dsn)
     import psycopg.conninfo
 
     try:
@@ -32,9 +54,17 @@ def check_dsn(dsn: str) -> str | None:
     """Return a reason the DSN is unusable, or None. The reason never quotes the DSN."""
     if not dsn.strip():
         return "is empty"
+    if is_mysql(dsn):
+        from ..sources.mysql import parse_dsn
+
+        try:
+            parse_dsn(dsn)
+        except (ValueError, OSError) as exc:
+            return str(exc)
+        return None
     m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", dsn)
     if m and m.group(1).lower() not in ("postgresql", "postgres"):
-        return f"unknown scheme '{m.group(1)}' (expected postgresql://)"
+        return f"unknown scheme '{m.group(1)}' (expected postgresql://, mysql:// or mariadb://)"
     import psycopg.conninfo
 
     try:

@@ -55,18 +55,19 @@ class Setting:
 _S = Setting
 # Each source and storage contributes its own section; the rest is the pipeline's and the operators'.
 SETTINGS: tuple[Setting, ...] = (
-    # source: Jira's PostgreSQL (sources/postgres.py)
-    _S("DB_DSN", "", "Jira's PostgreSQL: URL or conninfo; libpq PG* variables fill the gaps "
-       "(or INSPECTOR_DB_DSN_FILE)", "source: postgres", shown="(required)", secret_file=True),
+    # source: Jira's database, PostgreSQL or MySQL/MariaDB (sources/postgres.py, sources/mysql.py)
+    _S("DB_DSN", "", "Jira's database: a PostgreSQL URL or conninfo (libpq PG* variables fill the gaps), or "
+       "mysql://USER:PASSWORD@HOST:PORT/DB for MySQL/MariaDB "
+       "(or INSPECTOR_DB_DSN_FILE)", "source: database", shown="(required)", secret_file=True),
     _S("DB_PASSWORD", None, "password added to the DSN, for secrets kept apart (or INSPECTOR_DB_PASSWORD_FILE)",
-       "source: postgres", secret_file=True),
-    _S("DB_POOL_SIZE", 2, "connections in the reader's pool (at most)", "source: postgres", "int", 1),
+       "source: database", secret_file=True),
+    _S("DB_POOL_SIZE", 2, "connections in the reader's pool (at most)", "source: database", "int", 1),
     _S("DB_SEGMENT_ROWS", 100_000, "rows read per database transaction; the reader reconnects between",
-       "source: postgres", "int", 1),
-    _S("DB_STATEMENT_TIMEOUT", 300, "seconds a single query may run on Jira's database", "source: postgres",
+       "source: database", "int", 1),
+    _S("DB_STATEMENT_TIMEOUT", 300, "seconds a single query may run on Jira's database", "source: database",
        "int", 1),
     _S("DB_CONNECT_TIMEOUT", 30, "seconds to keep retrying the database (at start, or after a lost connection)",
-       "source: postgres", "int", 1),
+       "source: database", "int", 1),
     # source: Jira Cloud over REST (sources/cloud.py)
     _S("JIRA_CLOUD_URL", None, "https://SITE.atlassian.net: scan this Jira Cloud site over REST instead of a "
        "database and a folder", "source: jira cloud"),

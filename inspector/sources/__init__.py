@@ -6,7 +6,8 @@ raises ``DatabaseError`` (exit 3) for the rest. Each process opens its own sourc
 configuration: a connection never crosses a process boundary.
 
 ``open_source(config, name)`` picks the backend from the configuration: Jira's PostgreSQL
-today (``postgres``); a Jira Cloud URL will select the REST source.
+(``postgres``) or MySQL/MariaDB (``mysql``) by the DSN's form, Jira Cloud over REST (``cloud``)
+by its URL.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def open_source(config: Config, name: str) -> Source:
         from .cloud import CloudSource
 
         return CloudSource(config)
+    if config.db_dsn.strip().lower().startswith(("mysql://", "mariadb://")):
+        from .mysql import MySqlSource
+
+        return MySqlSource(config, name)
     from .postgres import PostgresSource
 
     return PostgresSource(config, name)
