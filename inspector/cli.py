@@ -12,12 +12,14 @@ import argparse
 import sys
 
 from . import __version__
-from .commands import demo, report, restore, run, status
+from .commands import demo, export_query, report, restore, run, status
 from .commands._common import EXIT_CODES
 from .config import config
 from .errors import ConfigError, InspectorError
 
-COMMANDS = {"run": run, "report": report, "status": status, "restore": restore, "demo": demo}
+COMMANDS = {
+    "run": run, "report": report, "status": status, "restore": restore, "demo": demo, "export-query": export_query,
+}  # fmt: skip
 
 
 def _variables_help() -> str:

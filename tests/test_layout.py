@@ -45,5 +45,5 @@ def test_each_command_is_one_module_with_its_parser_and_its_run():
     from inspector import cli
 
     for name, module in cli.COMMANDS.items():
-        assert module.__name__ == f"inspector.commands.{name}"
+        assert module.__name__ == f"inspector.commands.{name.replace('-', '_')}"
         assert callable(module.add_parser) and callable(module.run)

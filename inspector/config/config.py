@@ -98,6 +98,7 @@ class Config:
     shards: int = 1
     shard_index: int = 0
     run_id: str | None = None
+    rows_file: Path | None = None  # INSPECTOR_ROWS_FILE: an export instead of the database
     identity_guessed: bool = False  # JIRA_UID unset: the account is the root folder's owner
 
     @property
@@ -115,7 +116,7 @@ class Config:
 
     @property
     def db_target(self) -> str:
-        return describe_dsn(self.db_dsn)
+        return f"the rows file {self.rows_file}" if self.rows_file else describe_dsn(self.db_dsn)
 
 
 _NOT_SETTINGS = {"jira_uid", "jira_extra_gids"}  # folded into ``identity``
@@ -193,9 +194,17 @@ def from_env(require_db: bool = True, root: str | None = None) -> Config:
         errors["DB_DSN"] = (
             "is not used with INSPECTOR_JIRA_CLOUD_URL (a Cloud site is read over REST): unset one of them"
         )
+    rows_file = raw("ROWS_FILE") or None
+    values["rows_file"] = Path(rows_file) if rows_file else None
+    if rows_file and (dsn is not None or cloud):
+        errors["ROWS_FILE"] = "is a source of its own: unset INSPECTOR_DB_DSN (or the Cloud site), or this"
+    elif rows_file and not Path(rows_file).is_file():
+        errors["ROWS_FILE"] = f"'{rows_file}' is not a file (an export made with `inspector export-query`)"
     if dsn is None:
-        if "DB_DSN_FILE" not in errors and require_db and not cloud:
-            errors["DB_DSN"] = "is required (a postgresql:// URL or conninfo string)"
+        if "DB_DSN_FILE" not in errors and require_db and not cloud and not rows_file:
+            errors["DB_DSN"] = (
+                "is required (a postgresql:// or mysql:// URL, or a conninfo string; or INSPECTOR_ROWS_FILE)"
+            )
         dsn = ""
     elif (reason := check_dsn(dsn)) is not None:
         errors["DB_DSN"] = reason

@@ -68,6 +68,9 @@ SETTINGS: tuple[Setting, ...] = (
        "int", 1),
     _S("DB_CONNECT_TIMEOUT", 30, "seconds to keep retrying the database (at start, or after a lost connection)",
        "source: database", "int", 1),
+    # source: an export of the rows (sources/rowsfile.py)
+    _S("ROWS_FILE", None, "a CSV export of the attachment rows (inspector export-query) to read instead of the "
+       "database: for Jira on SQL Server or Oracle", "source: export file", "custom"),
     # source: Jira Cloud over REST (sources/cloud.py)
     _S("JIRA_CLOUD_URL", None, "https://SITE.atlassian.net: scan this Jira Cloud site over REST instead of a "
        "database and a folder", "source: jira cloud"),

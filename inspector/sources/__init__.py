@@ -49,6 +49,10 @@ def open_source(config: Config, name: str) -> Source:
         from .cloud import CloudSource
 
         return CloudSource(config)
+    if config.rows_file is not None:
+        from .rowsfile import RowsFileSource
+
+        return RowsFileSource(config, name)
     if config.db_dsn.strip().lower().startswith(("mysql://", "mariadb://")):
         from .mysql import MySqlSource
 
