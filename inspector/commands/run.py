@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if args.hash:
         cfg = dataclasses.replace(cfg, hash=True)
     setup_logging(cfg.log_level, cfg)
+    for said in cfg.from_home:
+        log.info("INSPECTOR_JIRA_HOME: %s", said)
     notifier = Notifier.from_config(cfg)
     repeat = cfg.repeat or (24 * 3600 if args.loop else None)
 

@@ -99,6 +99,7 @@ class Config:
     shard_index: int = 0
     run_id: str | None = None
     rows_file: Path | None = None  # INSPECTOR_ROWS_FILE: an export instead of the database
+    from_home: tuple[str, ...] = ()  # what INSPECTOR_JIRA_HOME gave, and from which file (for the log)
     identity_guessed: bool = False  # JIRA_UID unset: the account is the root folder's owner
 
     @property
@@ -119,7 +120,7 @@ class Config:
         return f"the rows file {self.rows_file}" if self.rows_file else describe_dsn(self.db_dsn)
 
 
-_NOT_SETTINGS = {"jira_uid", "jira_extra_gids"}  # folded into ``identity``
+_NOT_SETTINGS = {"jira_uid", "jira_extra_gids", "jira_home"}  # folded into ``identity`` and the source
 
 
 def defaults(**overrides: Any) -> Config:
@@ -141,7 +142,24 @@ def from_env(require_db: bool = True, root: str | None = None) -> Config:
     from environs import Env, EnvValidationError, validate
 
     # environs reads os.environ itself: so does everything here, from one mapping.
-    environ = os.environ
+    environ: Mapping[str, str] = os.environ
+    home_said: tuple[str, ...] = ()
+    if home_text := (environ.get(PREFIX + "JIRA_HOME") or "").strip():
+        # What Jira's own files say fills only what the admin did not set.
+        from ..jira.home import read_home
+
+        explicit = {k[len(PREFIX) :].removesuffix("_FILE") for k, v in environ.items()
+                    if k.startswith(PREFIX) and v.strip()}  # fmt: skip
+        try:
+            home = read_home(Path(home_text), explicit)
+        except ValueError as exc:
+            raise ConfigError(f"INSPECTOR_JIRA_HOME: {exc}") from None
+        merged = dict(environ)
+        for setting, given in home.values.items():
+            if not (merged.get(PREFIX + setting) or "").strip():  # set but empty (the image's root unset): the home's
+                merged[PREFIX + setting] = given
+        environ = merged
+        home_said = tuple(home.said)
     errors: dict[str, str] = {}
     env = Env(eager=False, expand_vars=False)
     values: dict[str, Any] = {}
@@ -210,7 +228,7 @@ def from_env(require_db: bool = True, root: str | None = None) -> Config:
         errors["DB_DSN"] = reason
     elif password := secret("DB_PASSWORD"):
         dsn = sections.with_password(dsn, password)
-    values.update(db_dsn=dsn, db_password=None)
+    values.update(db_dsn=dsn, db_password=None, from_home=home_said)
 
     # The storage: the root's own form selects the backend, which checks it. Jira's own
     # filestore-config.xml may name the bucket instead.

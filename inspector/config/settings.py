@@ -59,6 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
     _S("DB_DSN", "", "Jira's database: a PostgreSQL URL or conninfo (libpq PG* variables fill the gaps), or "
        "mysql://USER:PASSWORD@HOST:PORT/DB for MySQL/MariaDB "
        "(or INSPECTOR_DB_DSN_FILE)", "source: database", shown="(required)", secret_file=True),
+    _S("JIRA_HOME", None, "Jira's local home: the database from its dbconfig.xml and the attachments from "
+       "cluster.properties / filestore-config.xml, for every setting not set here", "source: database"),
     _S("DB_PASSWORD", None, "password added to the DSN, for secrets kept apart (or INSPECTOR_DB_PASSWORD_FILE)",
        "source: database", secret_file=True),
     _S("DB_POOL_SIZE", 2, "connections in the reader's pool (at most)", "source: database", "int", 1),

@@ -1,0 +1,157 @@
+"""INSPECTOR_JIRA_HOME: one variable, Jira's own files read as Jira reads them (dbconfig.xml,
+cluster.properties, filestore-config.xml), explicit variables winning, a bad home one line."""
+
+from __future__ import annotations
+
+import base64
+import os
+
+import pytest
+
+from inspector.config import config
+from inspector.errors import ConfigError
+from jiraworld import world
+
+from .helpers import inspector_env, report_files, run_cli
+
+DBCONFIG = """<?xml version="1.0" encoding="UTF-8"?>
+<jira-database-config>
+  <name>defaultDS</name>
+  <delegator-name>default</delegator-name>
+  <database-type>{kind}</database-type>
+  <schema-name>{schema}</schema-name>
+  <jdbc-datasource>
+    <url>{url}</url>
+    <driver-class>org.postgresql.Driver</driver-class>
+    <username>{user}</username>
+    <password>{password}</password>{cipher}
+    <pool-min-size>20</pool-min-size>
+  </jdbc-datasource>
+</jira-database-config>
+"""
+
+
+def _home(folder, url, user="jiradbuser", password="", kind="postgres72", schema="public", cipher=None):
+    folder.mkdir(parents=True, exist_ok=True)
+    provider = (
+        f"\n    <atlassian-password-cipher-provider>{cipher}</atlassian-password-cipher-provider>" if cipher else ""
+    )
+    (folder / "dbconfig.xml").write_text(DBCONFIG.format(kind=kind, schema=schema, url=url, user=user,
+                                                         password=password, cipher=provider))  # fmt: skip
+    return folder
+
+
+def _from(monkeypatch, **variables):
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+    return config.from_env()
+
+
+@pytest.mark.parametrize(
+    ("url", "dsn"),
+    [
+        ("jdbc:postgresql://db.example:5433/jiradb", "postgresql://jiradbuser:pw%26x@db.example:5433/jiradb"),
+        ("jdbc:postgresql://db.example/jiradb?sslmode=require", "postgresql://jiradbuser:pw%26x@db.example/jiradb"),
+        (
+            "jdbc:mysql://db.example:3306/jiradb?useUnicode=true&amp;characterEncoding=UTF8&amp;sessionVariables="
+            "default_storage_engine=InnoDB",
+            "mysql://jiradbuser:pw%26x@db.example:3306/jiradb",
+        ),
+        (
+            "jdbc:mysql://address=(protocol=tcp)(host=db.example)(port=3307)/jiradb?sessionVariables="
+            "transaction_isolation='READ-COMMITTED'",
+            "mysql://jiradbuser:pw%26x@db.example:3307/jiradb",
+        ),
+    ],
+)
+def test_every_documented_jdbc_url_becomes_the_dsn(monkeypatch, workdir, url, dsn):
+    home = _home(workdir / "home", url, password="pw&amp;x")
+    (workdir / "home/data/attachments").mkdir(parents=True)
+    cfg = _from(monkeypatch, INSPECTOR_JIRA_HOME=str(home))
+    assert cfg.db_dsn.replace("password=", "") in (dsn, dsn.replace(":pw%26x", "")) or "pw&x" in cfg.db_dsn
+    assert cfg.db_target.startswith("jiradbuser@db.example")
+    assert cfg.attachments_root == str(home / "data/attachments")
+    assert any("dbconfig.xml" in said for said in cfg.from_home) and "pw" not in " ".join(cfg.from_home)
+
+
+def test_the_shared_home_a_base64_password_and_explicit_variables_winning(monkeypatch, workdir):
+    shared = workdir / "shared"
+    (shared / "data/attachments").mkdir(parents=True)
+    home = _home(workdir / "home", "jdbc:postgresql://db.example:5432/jiradb",
+                 password=base64.b64encode(b"s3cret").decode(),
+                 cipher="com.atlassian.db.config.password.ciphers.base64.Base64Cipher")  # fmt: skip
+    (home / "cluster.properties").write_text(f"jira.node.id = node1\njira.shared.home = {shared}\n")
+    cfg = _from(monkeypatch, INSPECTOR_JIRA_HOME=str(home))
+    assert cfg.attachments_root == str(shared / "data/attachments")
+    assert "s3cret" in cfg.db_dsn and "s3cret" not in cfg.db_target
+    # The image's INSPECTOR_ATTACHMENTS_ROOT=/attachments unset with an empty value: the home's.
+    cfg = _from(monkeypatch, INSPECTOR_ATTACHMENTS_ROOT="")
+    assert cfg.attachments_root == str(shared / "data/attachments")
+    elsewhere = workdir / "elsewhere"
+    elsewhere.mkdir()
+    cfg = _from(monkeypatch, INSPECTOR_ATTACHMENTS_ROOT=str(elsewhere), INSPECTOR_DB_DSN="postgresql://me@h/db")
+    assert cfg.attachments_root == str(elsewhere) and cfg.db_dsn.startswith("postgresql://me@h/db")
+
+
+def test_attachments_in_s3_only_when_filestore_config_says_so(monkeypatch, workdir):
+    home = _home(workdir / "home", "jdbc:postgresql://db.example/jiradb")
+    (home / "data/attachments").mkdir(parents=True)
+    avatars_only = ('<filestore-config><filestores><s3-filestore id="s"><config><bucket-name>b</bucket-name>'
+                    '<region>eu-west-1</region></config></s3-filestore></filestores><associations>'
+                    '<association target="avatars" file-store="s"/></associations></filestore-config>')  # fmt: skip
+    (home / "filestore-config.xml").write_text(avatars_only)
+    assert _from(monkeypatch, INSPECTOR_JIRA_HOME=str(home)).attachments_root == str(home / "data/attachments")
+    (home / "filestore-config.xml").write_text(avatars_only.replace('target="avatars"', 'target="attachments"'))
+    cfg = config.from_env()
+    assert cfg.attachments_root == "s3://b/attachments" and cfg.s3_region == "eu-west-1"
+
+
+@pytest.mark.parametrize(
+    ("kind", "url", "cipher", "said"),
+    [
+        (
+            "mssql",
+            "jdbc:sqlserver://db:1433;databaseName=jiradb",
+            None,
+            "run `inspector export-query sqlserver --schema dbo`",
+        ),
+        ("oracle10g", "jdbc:oracle:thin:@db:1521:ORCL", None, "run `inspector export-query oracle --schema dbo`"),
+        (
+            "postgres72",
+            "jdbc:postgresql://db/jiradb",
+            "com.atlassian.db.config.password.ciphers.algorithm.AlgorithmCipher",
+            "give it with INSPECTOR_DB_PASSWORD_FILE",
+        ),
+        ("postgres72", "jdbc:db2://db/jiradb", None, "is not one this reads"),
+    ],
+)
+def test_a_home_that_cannot_be_used_is_one_line(monkeypatch, workdir, kind, url, cipher, said):
+    home = _home(workdir / "home", url, kind=kind, schema="dbo", password="x", cipher=cipher)
+    with pytest.raises(ConfigError) as caught:
+        _from(monkeypatch, INSPECTOR_JIRA_HOME=str(home))
+    text = str(caught.value)
+    assert "\n" not in text and text.startswith("INSPECTOR_JIRA_HOME: ") and said in text, text
+    (home / "dbconfig.xml").write_text("<jira-database-config><url>")
+    with pytest.raises(ConfigError, match=r"dbconfig\.xml is not XML"):
+        config.from_env()
+    with pytest.raises(ConfigError, match="is not a folder"):
+        _from(monkeypatch, INSPECTOR_JIRA_HOME=str(workdir / "nope"))
+
+
+def test_one_variable_scans_as_the_explicit_ones_do(jira, workdir):
+    """A home whose dbconfig.xml names the test database: the same report as the variables give."""
+    tree = workdir / "home/data/attachments"
+    world.build(jira.admin_dsn, tree, world.WorldSpec(attachments=300, seed=81))
+    port = jira.cluster.port
+    _home(workdir / "home", f"jdbc:postgresql://127.0.0.1:{port}/{jira.name}", user="inspector_ro")
+    (workdir / "a").mkdir()
+    (workdir / "b").mkdir()
+    explicit = run_cli([], inspector_env(jira, tree, workdir / "a"))
+    assert explicit.returncode == 0, explicit.stderr
+    env = inspector_env(jira, tree, workdir / "b", INSPECTOR_JIRA_HOME=str(workdir / "home"))
+    del env["INSPECTOR_DB_DSN"], env["INSPECTOR_ATTACHMENTS_ROOT"]
+    one = run_cli([], env)
+    assert one.returncode == 0, one.stderr
+    assert "INSPECTOR_JIRA_HOME: the database inspector_ro@127.0.0.1" in one.stderr
+    assert report_files(workdir / "b/report") == report_files(workdir / "a/report")
+    assert os.path.isfile(workdir / "b/report/summary.json")
