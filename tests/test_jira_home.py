@@ -155,3 +155,27 @@ def test_one_variable_scans_as_the_explicit_ones_do(jira, workdir):
     assert "INSPECTOR_JIRA_HOME: the database inspector_ro@127.0.0.1" in one.stderr
     assert report_files(workdir / "b/report") == report_files(workdir / "a/report")
     assert os.path.isfile(workdir / "b/report/summary.json")
+
+
+def test_links_go_to_jiras_own_base_url_where_the_login_may_read_it(jira, workdir):
+    tree = workdir / "attachments"
+    world.build(jira.admin_dsn, tree, world.WorldSpec(attachments=80, seed=82))
+    jira.execute("INSERT INTO propertyentry (id, entity_name, entity_id, property_key, propertytype) "
+                 "VALUES (9001, 'jira.properties', 1, 'jira.baseurl', 5)")  # fmt: skip
+    jira.execute("INSERT INTO propertystring (id, propertyvalue) VALUES (9001, 'https://jira.acme.test/')")
+    env = inspector_env(jira, tree, workdir)
+    del env["INSPECTOR_JIRA_URL"]
+    # A login granted only the three tables (the README's) cannot read it: the placeholder, no error.
+    plain = run_cli([], env)
+    assert plain.returncode == 0, plain.stderr
+    assert (workdir / "report/missing.txt").read_text().startswith("http://jira.invalid/secure/attachment/")
+    jira.execute("GRANT SELECT ON propertyentry, propertystring TO inspector_ro")
+    granted = run_cli(["--fresh"], env)
+    assert granted.returncode == 0, granted.stderr
+    assert "links go to https://jira.acme.test: Jira's base URL, from its database" in granted.stderr
+    lines = (workdir / "report/missing.txt").read_text().splitlines()
+    assert lines and all(line.startswith("https://jira.acme.test/secure/attachment/") for line in lines)
+    # INSPECTOR_JIRA_URL set wins.
+    explicit = run_cli(["--fresh"], dict(env, INSPECTOR_JIRA_URL="https://other.example"))
+    assert explicit.returncode == 0 and "links go to" not in explicit.stderr
+    assert (workdir / "report/missing.txt").read_text().startswith("https://other.example/secure/attachment/")

@@ -8,6 +8,7 @@ stored, so the next run resumes from the cursor.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import logging.handlers
 import multiprocessing
@@ -16,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..config.config import Config
+from ..config.settings import BY_NAME
 from ..errors import (
     InspectorError,
     Interrupted,
@@ -47,6 +49,7 @@ def _prepare(config: Config, fresh: bool) -> tuple[int, bool, PassInfo]:
     source = open_source(config, "estimate")
     try:
         estimate = source.estimate()
+        config = _base_url(config, source)
         if not config.jira_cloud_url:
             keys: list[str] = getattr(source, "recent_project_keys", list)()
             preflight.check_root(config, keys, open_storage(config))
@@ -80,6 +83,18 @@ def _prepare(config: Config, fresh: bool) -> tuple[int, bool, PassInfo]:
                 f", then ids up to {current.head_id} after {current.cursor_old}" if current.head_id else "",
             )  # fmt: skip
     return estimate, resumed, current
+
+
+def _base_url(config: Config, source) -> Config:
+    """Links to Jira's own base URL (jira.baseurl in its database) when INSPECTOR_JIRA_URL is not
+    set and the login may read it; the pass records it, and the report links with it."""
+    if config.jira_url != BY_NAME["JIRA_URL"].default or not hasattr(source, "jira_properties"):
+        return config
+    base = source.jira_properties().get("jira.baseurl", "").strip().rstrip("/")
+    if not base.startswith(("https://", "http://")):
+        return config
+    log.info("links go to %s: Jira's base URL, from its database (jira.baseurl)", base)
+    return dataclasses.replace(config, jira_url=base)
 
 
 def _finish(config: Config, pass_id: int) -> dict:

@@ -181,6 +181,17 @@ class MySqlSource:
         found = rows[0][0] if rows and rows[0][0] is not None else self._one("mysql/attachments_count")[0][0]
         return int(found or 0) // self.config.shards
 
+    def jira_properties(self) -> dict[str, str]:
+        """Jira's base URL from its property tables, or nothing where the login may not read them."""
+        import pymysql
+
+        try:
+            return {str(k): str(v) for k, v in self._one("mysql/jira_properties")}
+        except DatabaseError:
+            return {}
+        except pymysql.err.Error:
+            return {}
+
     def recent_project_keys(self, limit: int = 2000) -> list[str]:
         return sorted(str(key) for (key,) in self._one("mysql/recent_project_keys", {"limit": limit}) if key)
 

@@ -223,6 +223,14 @@ class PostgresSource:
     def retried(self) -> int:
         return self.retry.total
 
+    def jira_properties(self) -> dict[str, str]:
+        """Jira's base URL from its property tables, or nothing where the login may not read them."""
+        try:
+            with self.pool.connection() as conn:
+                return {str(k): str(v) for k, v in conn.execute(sqlfiles.load("postgres/jira_properties")).fetchall()}
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable):
+            return {}
+
     def recent_project_keys(self, limit: int = 2000) -> list[str]:
         """Original keys of the projects the newest ``limit`` attachments belong to."""
         with self.pool.connection() as conn:
