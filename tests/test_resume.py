@@ -103,7 +103,10 @@ def test_next_pass_checks_new_attachments_first_and_resumes_both_parts(jira, wor
             "VALUES (%s, %s, %s, 7, 'text/plain', 'u', now())", (new_id, issue_id, f"new-{i}.txt"),
         )  # fmt: skip
     state = workdir / "state.sqlite"
-    assert kill_when(env, state, 100, running_only=True)  # pass 2, killed once ~100 rows are stored
+    # Pass 2, killed once ~100 rows are stored: paced, so that the 300 new rows take longer than
+    # a busy machine takes to notice 100 (unpaced, a loaded CI machine once noticed after 300).
+    paced = dict(env, INSPECTOR_MAX_ROWS_PER_SECOND="600")
+    assert kill_when(paced, state, 100, running_only=True)
     with sqlite3.connect(state) as c:
         stored = [r[0] for r in c.execute("SELECT id FROM results WHERE pass_id = 2")]
         (head_id,) = c.execute("SELECT head_id FROM passes WHERE pass_id = 2").fetchone()
