@@ -179,3 +179,32 @@ def test_links_go_to_jiras_own_base_url_where_the_login_may_read_it(jira, workdi
     explicit = run_cli(["--fresh"], dict(env, INSPECTOR_JIRA_URL="https://other.example"))
     assert explicit.returncode == 0 and "links go to" not in explicit.stderr
     assert (workdir / "report/missing.txt").read_text().startswith("https://other.example/secure/attachment/")
+
+
+def test_a_custom_attachments_path_in_jiras_database_replaces_the_homes_guess(jira, workdir):
+    """jira.path.attachments with the default directory turned off: the home's data/attachments
+    is empty, the real tree is elsewhere; a root set by the admin still wins."""
+    tree = workdir / "custom/attachments"
+    world.build(jira.admin_dsn, tree, world.WorldSpec(attachments=120, seed=83))
+    (workdir / "home/data/attachments").mkdir(parents=True)
+    _home(workdir / "home", f"jdbc:postgresql://127.0.0.1:{jira.cluster.port}/{jira.name}", user="inspector_ro")
+    for pid, key, table, value in (
+        (9101, "jira.path.attachments", "propertystring", f"'{tree}'"),
+        (9102, "jira.path.attachments.use.default.directory", "propertynumber", "0"),
+    ):
+        jira.execute(
+            f"INSERT INTO propertyentry (id, entity_name, entity_id, property_key, propertytype) "
+            f"VALUES ({pid}, 'jira.properties', 1, '{key}', 5)"
+        )
+        jira.execute(f"INSERT INTO {table} (id, propertyvalue) VALUES ({pid}, {value})")
+    jira.execute("GRANT SELECT ON propertyentry, propertystring, propertynumber TO inspector_ro")
+    (workdir / "a").mkdir()
+    (workdir / "b").mkdir()
+    explicit = run_cli([], inspector_env(jira, tree, workdir / "a"))
+    assert explicit.returncode == 0, explicit.stderr
+    env = inspector_env(jira, tree, workdir / "b", INSPECTOR_JIRA_HOME=str(workdir / "home"))
+    del env["INSPECTOR_DB_DSN"], env["INSPECTOR_ATTACHMENTS_ROOT"]
+    from_db = run_cli([], env)
+    assert from_db.returncode == 0, from_db.stderr
+    assert f"attachments in {tree}: the custom path in Jira's database" in from_db.stderr
+    assert report_files(workdir / "b/report") == report_files(workdir / "a/report")

@@ -100,6 +100,7 @@ class Config:
     run_id: str | None = None
     rows_file: Path | None = None  # INSPECTOR_ROWS_FILE: an export instead of the database
     from_home: tuple[str, ...] = ()  # what INSPECTOR_JIRA_HOME gave, and from which file (for the log)
+    root_from_home: bool = False  # the attachments root is the home's guess: Jira's database may name another
     identity_guessed: bool = False  # JIRA_UID unset: the account is the root folder's owner
 
     @property
@@ -144,6 +145,7 @@ def from_env(require_db: bool = True, root: str | None = None) -> Config:
     # environs reads os.environ itself: so does everything here, from one mapping.
     environ: Mapping[str, str] = os.environ
     home_said: tuple[str, ...] = ()
+    home_values: dict[str, str] = {}
     if home_text := (environ.get(PREFIX + "JIRA_HOME") or "").strip():
         # What Jira's own files say fills only what the admin did not set.
         from ..jira.home import read_home
@@ -159,7 +161,7 @@ def from_env(require_db: bool = True, root: str | None = None) -> Config:
             if not (merged.get(PREFIX + setting) or "").strip():  # set but empty (the image's root unset): the home's
                 merged[PREFIX + setting] = given
         environ = merged
-        home_said = tuple(home.said)
+        home_said, home_values = tuple(home.said), home.values
     errors: dict[str, str] = {}
     env = Env(eager=False, expand_vars=False)
     values: dict[str, Any] = {}
@@ -228,7 +230,8 @@ def from_env(require_db: bool = True, root: str | None = None) -> Config:
         errors["DB_DSN"] = reason
     elif password := secret("DB_PASSWORD"):
         dsn = sections.with_password(dsn, password)
-    values.update(db_dsn=dsn, db_password=None, from_home=home_said)
+    values.update(db_dsn=dsn, db_password=None, from_home=home_said,
+                  root_from_home=root is None and "ATTACHMENTS_ROOT" in home_values)  # fmt: skip
 
     # The storage: the root's own form selects the backend, which checks it. Jira's own
     # filestore-config.xml may name the bucket instead.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from ..config.config import Config
 from ..config.settings import BY_NAME
 from ..errors import (
+    ConfigError,
     InspectorError,
     Interrupted,
     Paused,
@@ -45,11 +46,12 @@ class Outcome:
     resumed: bool
 
 
-def _prepare(config: Config, fresh: bool) -> tuple[int, bool, PassInfo]:
+def _prepare(config: Config, fresh: bool) -> tuple[int, bool, PassInfo, Config]:
     source = open_source(config, "estimate")
     try:
         estimate = source.estimate()
-        config = _base_url(config, source)
+        properties: dict[str, str] = getattr(source, "jira_properties", dict)()
+        config = _attachments_path(_base_url(config, properties), properties)
         if not config.jira_cloud_url:
             keys: list[str] = getattr(source, "recent_project_keys", list)()
             preflight.check_root(config, keys, open_storage(config))
@@ -82,19 +84,40 @@ def _prepare(config: Config, fresh: bool) -> tuple[int, bool, PassInfo]:
                 max(current.cursor_id, current.head_id),
                 f", then ids up to {current.head_id} after {current.cursor_old}" if current.head_id else "",
             )  # fmt: skip
-    return estimate, resumed, current
+    return estimate, resumed, current, config
 
 
-def _base_url(config: Config, source) -> Config:
+def _base_url(config: Config, properties: dict[str, str]) -> Config:
     """Links to Jira's own base URL (jira.baseurl in its database) when INSPECTOR_JIRA_URL is not
     set and the login may read it; the pass records it, and the report links with it."""
-    if config.jira_url != BY_NAME["JIRA_URL"].default or not hasattr(source, "jira_properties"):
+    if config.jira_url != BY_NAME["JIRA_URL"].default:
         return config
-    base = source.jira_properties().get("jira.baseurl", "").strip().rstrip("/")
+    base = properties.get("jira.baseurl", "").strip().rstrip("/")
     if not base.startswith(("https://", "http://")):
         return config
     log.info("links go to %s: Jira's base URL, from its database (jira.baseurl)", base)
     return dataclasses.replace(config, jira_url=base)
+
+
+def _attachments_path(config: Config, properties: dict[str, str]) -> Config:
+    """The attachments folder Jira's database names (jira.path.attachments, when Jira is told
+    not to use the default one) in place of the one INSPECTOR_JIRA_HOME inferred; never over a
+    root the admin set. The Jira account is then taken from that folder, as for any root."""
+    path = properties.get("jira.path.attachments", "").strip()
+    default = properties.get("jira.path.attachments.use.default.directory", "1").strip().lower()
+    if not config.root_from_home or not path or default in ("1", "true"):
+        return config
+    from ..config import config as configuration
+
+    try:
+        custom = configuration.from_env(root=path)
+    except ConfigError as exc:  # a path of Jira's host that is not mounted here under that name
+        log.warning("Jira's database keeps attachments in %s, which cannot be used here (%s); scanning %s",
+                    path, str(exc).splitlines()[0], config.attachments_root)  # fmt: skip
+        return config
+    log.info("attachments in %s: the custom path in Jira's database (jira.path.attachments)", path)
+    return dataclasses.replace(config, attachments_root=custom.attachments_root, identity=custom.identity,
+                               jira_gid=custom.jira_gid, identity_guessed=custom.identity_guessed)  # fmt: skip
 
 
 def _finish(config: Config, pass_id: int) -> dict:
@@ -132,7 +155,7 @@ def run_pass(config: Config, *, fresh: bool = False, should_stop=None) -> Outcom
 
 
 def _run_pass(config: Config, fresh: bool, metrics: Metrics, should_stop) -> Outcome:
-    estimate, resumed, current = _prepare(config, fresh)
+    estimate, resumed, current, config = _prepare(config, fresh)
     # Said once the lock is held and the root found right: a refused scan says only why.
     if config.jira_cloud_url:
         log.info("scanning the Jira Cloud site %s as %s", config.jira_cloud_url, config.jira_email)

@@ -185,12 +185,13 @@ class MySqlSource:
         """Jira's base URL from its property tables, or nothing where the login may not read them."""
         import pymysql
 
-        try:
-            return {str(k): str(v) for k, v in self._one("mysql/jira_properties")}
-        except DatabaseError:
-            return {}
-        except pymysql.err.Error:
-            return {}
+        found: dict[str, str] = {}
+        for name in ("mysql/jira_properties", "mysql/jira_property_numbers"):
+            try:  # each apart: a login may be granted the strings (the base URL) and not the numbers
+                found.update((str(k), str(v)) for k, v in self._one(name))
+            except (DatabaseError, pymysql.err.Error):
+                continue
+        return found
 
     def recent_project_keys(self, limit: int = 2000) -> list[str]:
         return sorted(str(key) for (key,) in self._one("mysql/recent_project_keys", {"limit": limit}) if key)

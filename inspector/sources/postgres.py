@@ -224,12 +224,16 @@ class PostgresSource:
         return self.retry.total
 
     def jira_properties(self) -> dict[str, str]:
-        """Jira's base URL from its property tables, or nothing where the login may not read them."""
-        try:
-            with self.pool.connection() as conn:
-                return {str(k): str(v) for k, v in conn.execute(sqlfiles.load("postgres/jira_properties")).fetchall()}
-        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable):
-            return {}
+        """Jira's base URL and custom attachments path from its property tables, as far as the
+        login may read them."""
+        found: dict[str, str] = {}
+        for name in ("postgres/jira_properties", "postgres/jira_property_numbers"):
+            try:  # each apart: a login may be granted the strings (the base URL) and not the numbers
+                with self.pool.connection() as conn:
+                    found.update((str(k), str(v)) for k, v in conn.execute(sqlfiles.load(name)).fetchall())
+            except (psycopg.errors.InsufficientPrivilege, psycopg.errors.UndefinedTable):
+                continue
+        return found
 
     def recent_project_keys(self, limit: int = 2000) -> list[str]:
         """Original keys of the projects the newest ``limit`` attachments belong to."""
