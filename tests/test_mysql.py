@@ -131,3 +131,27 @@ def test_the_mysql_tables_are_derived_from_jiras_own_schema():
     assert "`id` DECIMAL(18,0) NOT NULL" in attachment and "`filename` VARCHAR(255)" in attachment
     assert "`created` DATETIME" in attachment and "COLLATE=utf8mb4_bin" in attachment
     assert "CREATE INDEX `attach_issue` ON `fileattachment` (`issueid`)" in statements
+
+
+def test_a_connection_cut_mid_stream_is_waited_out_and_the_report_is_whole(jira, mariadb, workdir):
+    """A network that drops the reader's connection halfway through a segment (a failover, a
+    firewall): the reader retries through the one policy and continues after the last id it
+    handed on; the report equals PostgreSQL's."""
+    from jiraworld.tcpproxy import TcpProxy
+
+    root_conn, name, dsn = mariadb
+    tree = workdir / "attachments"
+    world.build(jira.admin_dsn, tree, world.WorldSpec(attachments=3000, seed=63))
+    mysqlworld.copy_from_postgres(jira.admin_dsn, root_conn, name)
+    (workdir / "pg").mkdir()
+    (workdir / "my").mkdir()
+    with TcpProxy(3306) as proxy:
+        proxy.cut_after = 150_000  # bytes to the client: inside the first segment's rows
+        env = inspector_env(jira, tree, workdir / "my", INSPECTOR_DB_DSN=dsn.replace(":3306/", f":{proxy.port}/"))
+        result = run_cli([], env)
+    assert result.returncode == 0, result.stderr
+    assert proxy.cuts >= 1, proxy.cuts
+    assert "retry 1 in" in result.stderr and "working again after" in result.stderr, result.stderr
+    clean = run_cli([], inspector_env(jira, tree, workdir / "pg"))
+    assert clean.returncode == 0, clean.stderr
+    assert report_files(workdir / "my/report") == report_files(workdir / "pg/report")

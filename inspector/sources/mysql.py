@@ -218,24 +218,31 @@ def segments(source: MySqlSource, after: int, until: int, batch_size: int, segme
     until = min(until, MAX_ID)
     while True:
         got = 0
+        lost: BaseException | None = None
         conn = source._connect()
+        cur = conn.cursor(pymysql.cursors.SSCursor)
         try:
-            with conn.cursor(pymysql.cursors.SSCursor) as cur:
-                cur.execute(query, {"after": after, "until": until, "limit": segment_rows,
-                                    "shards": shard.count, "shard": shard.index})  # fmt: skip
-                while rows := cur.fetchmany(batch_size):
-                    if source.attempts:
-                        log.info("reading attachments: working again after %d retries", source.attempts)
-                        source.attempts = 0
-                        source.outage.succeeded()
-                    got += len(rows)
-                    after = rows[-1][ID]
-                    yield [(*r[:2], bool(r[2]), *r[3:]) for r in rows]
+            cur.execute(query, {"after": after, "until": until, "limit": segment_rows,
+                                "shards": shard.count, "shard": shard.index})  # fmt: skip
+            while rows := cur.fetchmany(batch_size):
+                if source.attempts:
+                    log.info("reading attachments: working again after %d retries", source.attempts)
+                    source.attempts = 0
+                    source.outage.succeeded()
+                got += len(rows)
+                after = rows[-1][ID]
+                yield [(*r[:2], bool(r[2]), *r[3:]) for r in rows]
         except pymysql.err.Error as exc:
-            source._failed(exc, f"reading attachments from {source.target}")
-            continue
+            lost = exc
         finally:
-            with contextlib.suppress(pymysql.err.Error):
+            # Closing an unbuffered cursor drains its result: over a lost connection PyMySQL
+            # fails there in its own way (not with a driver error), and nothing is left to drain.
+            with contextlib.suppress(Exception):
+                cur.close()
+            with contextlib.suppress(Exception):
                 conn.close()
+        if lost is not None:
+            source._failed(lost, f"reading attachments from {source.target}")
+            continue  # the segment again, from the last id handed on
         if got < segment_rows:
             return
