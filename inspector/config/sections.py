@@ -15,7 +15,9 @@ from .settings import BY_NAME
 
 def is_mysql(dsn: str) -> bool:
     """Whether the DSN names Jira's MySQL or MariaDB (sources/mysql.py) rather than PostgreSQL."""
-    return dsn.strip().lower().startswith(("mysql://", "mariadb://"))
+    from ..sources import mysql
+
+    return mysql.handles(dsn)
 
 
 def with_password(dsn: str, password: str) -> str:

@@ -53,10 +53,10 @@ def open_source(config: Config, name: str) -> Source:
         from .rowsfile import RowsFileSource
 
         return RowsFileSource(config, name)
-    if config.db_dsn.strip().lower().startswith(("mysql://", "mariadb://")):
-        from .mysql import MySqlSource
+    from . import mysql
 
-        return MySqlSource(config, name)
+    if mysql.handles(config.db_dsn):
+        return mysql.MySqlSource(config, name)
     from .postgres import PostgresSource
 
     return PostgresSource(config, name)

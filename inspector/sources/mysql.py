@@ -25,8 +25,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from .. import sqlfiles
 from ..errors import ConfigError, DatabaseError
 from ..jira.model import ID
-from ..runtime.retry import Outage
 from . import MAX_ID
+from .dbretry import DatabaseRetry
 
 if TYPE_CHECKING:
     from ..config.config import Config
@@ -39,6 +39,11 @@ SCHEMES = ("mysql", "mariadb")
 # can't connect (2002/2003), the server not up yet, a deadlock or lock wait (read-only: rare).
 _TRANSIENT = {1040, 1053, 1077, 1205, 1213, 2002, 2003, 2006, 2013, 2055}
 _SSL_MODES = {"disabled", "preferred", "required", "verify_ca", "verify_identity"}
+
+
+def handles(dsn: str) -> bool:
+    """Whether the DSN names MySQL or MariaDB (not PostgreSQL): by its scheme."""
+    return dsn.strip().lower().startswith(tuple(f"{scheme}://" for scheme in SCHEMES))
 
 
 def parse_dsn(dsn: str) -> dict[str, Any]:
@@ -121,8 +126,8 @@ class MySqlSource:
         except ValueError as exc:
             raise ConfigError(f"INSPECTOR_DB_DSN: {exc}") from None
         self.target = describe(config.db_dsn)
-        self.outage = Outage(config.db_connect_timeout)
-        self.attempts = 0
+        self.retry = DatabaseRetry(config.db_connect_timeout, f"reading attachments from {self.target}",
+                                   is_transient, reason)  # fmt: skip
         self._connect().close()  # reachable, and the credentials work: said now, in one line
 
     def describe(self) -> str:
@@ -149,23 +154,9 @@ class MySqlSource:
                     else:
                         cur.execute(f"SET SESSION max_execution_time = {ms}")
             except Exception as exc:
-                self._failed(exc, f"cannot connect to the Jira database at {self.target}")
+                self.retry.failed(exc, f"cannot connect to the Jira database at {self.target}")
                 continue
             return conn
-
-    def _failed(self, exc: BaseException, what: str) -> None:
-        """Wait before the next attempt, or raise DatabaseError (never the driver's exception)."""
-        if not is_transient(exc):
-            raise DatabaseError(f"{what}: {reason(exc)}") from None
-        failing = self.outage.failing()
-        delay = self.outage.failed(self.attempts)
-        if delay is None:
-            raise DatabaseError(
-                f"{what}: {reason(exc)} (gave up after {self.attempts + 1} attempts in {failing:.0f} s; "
-                f"INSPECTOR_DB_CONNECT_TIMEOUT={self.outage.budget:g})"
-            ) from None
-        self.attempts += 1
-        log.warning("%s: %s; retry %d in %.1f s", what, reason(exc), self.attempts, delay)
 
     def _one(self, name: str, params: dict | None = None) -> list[tuple]:
         conn = self._connect()
@@ -200,7 +191,7 @@ class MySqlSource:
         return segments(self, after, until, batch_size, self.config.db_segment_rows, self.config.shard)
 
     def retried(self) -> int:
-        return self.outage.retries
+        return self.retry.total
 
     def close(self) -> None:
         pass
@@ -225,10 +216,8 @@ def segments(source: MySqlSource, after: int, until: int, batch_size: int, segme
             cur.execute(query, {"after": after, "until": until, "limit": segment_rows,
                                 "shards": shard.count, "shard": shard.index})  # fmt: skip
             while rows := cur.fetchmany(batch_size):
-                if source.attempts:
-                    log.info("reading attachments: working again after %d retries", source.attempts)
-                    source.attempts = 0
-                    source.outage.succeeded()
+                if source.retry.attempts:
+                    source.retry.succeeded()  # rows flow again: a later outage gets a fresh budget
                 got += len(rows)
                 after = rows[-1][ID]
                 yield [(*r[:2], bool(r[2]), *r[3:]) for r in rows]
@@ -242,7 +231,7 @@ def segments(source: MySqlSource, after: int, until: int, batch_size: int, segme
             with contextlib.suppress(Exception):
                 conn.close()
         if lost is not None:
-            source._failed(lost, f"reading attachments from {source.target}")
+            source.retry.failed(lost)
             continue  # the segment again, from the last id handed on
         if got < segment_rows:
             return

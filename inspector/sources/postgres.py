@@ -15,8 +15,6 @@ skipped or sent twice.
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -26,9 +24,9 @@ from psycopg_pool import ConnectionPool
 from .. import sqlfiles
 from ..errors import DatabaseError
 from ..jira.model import ID
-from ..runtime.retry import Outage
 from ..scan.shards import WHOLE, Shard
 from . import MAX_ID
+from .dbretry import DatabaseRetry
 
 if TYPE_CHECKING:
     from ..config.config import Config
@@ -70,40 +68,11 @@ def reason(exc: BaseException) -> str:
     return text[0].strip() if text else type(exc).__name__
 
 
-class Retry:
-    """The database's side of the retry policy: its errors classified, its one-line messages."""
+class Retry(DatabaseRetry):
+    """The retry policy with PostgreSQL's errors and messages."""
 
-    def __init__(
-        self, budget: float, what: str, *, sleep: Callable[[float], Any] = time.sleep,
-        clock: Callable[[], float] = time.monotonic, rng: Callable[[], float] = random.random,
-    ):  # fmt: skip
-        self.what = what
-        self.outage = Outage(budget, sleep=sleep, clock=clock, rng=rng)
-        self.attempts = 0
-
-    @property
-    def total(self) -> int:
-        return self.outage.retries
-
-    def failed(self, exc: BaseException) -> None:
-        """Wait before the next attempt, or raise DatabaseError (never the driver's exception)."""
-        if not is_transient(exc):
-            raise DatabaseError(f"{self.what}: {reason(exc)}") from None
-        failing = self.outage.failing()
-        delay = self.outage.failed(self.attempts)
-        if delay is None:
-            raise DatabaseError(
-                f"{self.what}: {reason(exc)} (gave up after {self.attempts + 1} attempts in {failing:.0f} s; "
-                f"INSPECTOR_DB_CONNECT_TIMEOUT={self.outage.budget:g})"
-            ) from None
-        self.attempts += 1
-        log.warning("%s: %s; retry %d in %.1f s", self.what, reason(exc), self.attempts, delay)
-
-    def succeeded(self) -> None:
-        if self.attempts:
-            log.info("%s: working again after %d retries", self.what, self.attempts)
-        self.attempts = 0
-        self.outage.succeeded()
+    def __init__(self, budget: float, what: str, **clocks: Any):
+        super().__init__(budget, what, is_transient, reason, **clocks)
 
 
 def _configure(timeout_ms: int) -> Callable[[psycopg.Connection], None]:

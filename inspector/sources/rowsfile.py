@@ -93,7 +93,7 @@ class RowsFileSource:
     def __init__(self, config: Config, name: str):
         assert config.rows_file is not None
         self.path, self.config = Path(config.rows_file), config
-        self._keys: list[str] = []
+        self._keys: list[str] | None = None  # set by estimate(), which reads the file whole
 
     def describe(self) -> str:
         return f"the rows file {self.path}"
@@ -120,9 +120,9 @@ class RowsFileSource:
         return count // self.config.shards
 
     def recent_project_keys(self, limit: int = 2000) -> list[str]:
-        if not self._keys:
+        if self._keys is None:
             self.estimate()
-        return self._keys
+        return self._keys or []
 
     def rows(self, after: int, until: int, batch_size: int) -> Iterator[list[tuple]]:
         shard = self.config.shard
