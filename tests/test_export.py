@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import csv
 import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
 from inspector.sources import export
 from jiraworld import world
 
-from .helpers import inspector_env, progress, report_files, run_cli
+from .helpers import inspector_env, kill_when, report_files, run_cli
 
 sqlglot = pytest.importorskip("sqlglot")
 
@@ -128,12 +124,7 @@ def test_a_killed_scan_of_an_export_continues_after_the_last_stored_id(jira, wor
     env = inspector_env(jira, tree, workdir / "file", INSPECTOR_ROWS_FILE=str(rows), INSPECTOR_BATCH_SIZE="50",
                         INSPECTOR_MAX_ROWS_PER_SECOND="4000")  # fmt: skip
     del env["INSPECTOR_DB_DSN"]
-    proc = subprocess.Popen([sys.executable, "-m", "inspector"], env=env, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while progress(workdir / "file/state.sqlite")[0] < 600 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
+    assert kill_when(env, workdir / "file/state.sqlite", 600)
     again = run_cli([], env)
     assert again.returncode == 0, again.stderr
     assert "resuming pass 1" in again.stderr

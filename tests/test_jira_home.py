@@ -138,22 +138,29 @@ def test_a_home_that_cannot_be_used_is_one_line(monkeypatch, workdir, kind, url,
         _from(monkeypatch, INSPECTOR_JIRA_HOME=str(workdir / "nope"))
 
 
-def test_one_variable_scans_as_the_explicit_ones_do(jira, workdir):
-    """A home whose dbconfig.xml names the test database: the same report as the variables give."""
-    tree = workdir / "home/data/attachments"
-    world.build(jira.admin_dsn, tree, world.WorldSpec(attachments=300, seed=81))
-    port = jira.cluster.port
-    _home(workdir / "home", f"jdbc:postgresql://127.0.0.1:{port}/{jira.name}", user="inspector_ro")
+def _home_against_explicit(jira, tree, workdir):
+    """A scan with the explicit variables (in a/) and one with INSPECTOR_JIRA_HOME alone (in b/):
+    both succeed with the same report; the second's run is returned."""
     (workdir / "a").mkdir()
     (workdir / "b").mkdir()
     explicit = run_cli([], inspector_env(jira, tree, workdir / "a"))
     assert explicit.returncode == 0, explicit.stderr
     env = inspector_env(jira, tree, workdir / "b", INSPECTOR_JIRA_HOME=str(workdir / "home"))
     del env["INSPECTOR_DB_DSN"], env["INSPECTOR_ATTACHMENTS_ROOT"]
-    one = run_cli([], env)
-    assert one.returncode == 0, one.stderr
-    assert "INSPECTOR_JIRA_HOME: the database inspector_ro@127.0.0.1" in one.stderr
+    from_home = run_cli([], env)
+    assert from_home.returncode == 0, from_home.stderr
     assert report_files(workdir / "b/report") == report_files(workdir / "a/report")
+    return from_home
+
+
+def test_one_variable_scans_as_the_explicit_ones_do(jira, workdir):
+    """A home whose dbconfig.xml names the test database: the same report as the variables give."""
+    tree = workdir / "home/data/attachments"
+    world.build(jira.admin_dsn, tree, world.WorldSpec(attachments=300, seed=81))
+    port = jira.cluster.port
+    _home(workdir / "home", f"jdbc:postgresql://127.0.0.1:{port}/{jira.name}", user="inspector_ro")
+    one = _home_against_explicit(jira, tree, workdir)
+    assert "INSPECTOR_JIRA_HOME: the database inspector_ro@127.0.0.1" in one.stderr
     assert os.path.isfile(workdir / "b/report/summary.json")
 
 
@@ -198,13 +205,5 @@ def test_a_custom_attachments_path_in_jiras_database_replaces_the_homes_guess(ji
         )
         jira.execute(f"INSERT INTO {table} (id, propertyvalue) VALUES ({pid}, {value})")
     jira.execute("GRANT SELECT ON propertyentry, propertystring, propertynumber TO inspector_ro")
-    (workdir / "a").mkdir()
-    (workdir / "b").mkdir()
-    explicit = run_cli([], inspector_env(jira, tree, workdir / "a"))
-    assert explicit.returncode == 0, explicit.stderr
-    env = inspector_env(jira, tree, workdir / "b", INSPECTOR_JIRA_HOME=str(workdir / "home"))
-    del env["INSPECTOR_DB_DSN"], env["INSPECTOR_ATTACHMENTS_ROOT"]
-    from_db = run_cli([], env)
-    assert from_db.returncode == 0, from_db.stderr
+    from_db = _home_against_explicit(jira, tree, workdir)
     assert f"attachments in {tree}: the custom path in Jira's database" in from_db.stderr
-    assert report_files(workdir / "b/report") == report_files(workdir / "a/report")

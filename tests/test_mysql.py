@@ -5,7 +5,6 @@ same world a PostgreSQL test scans, must give the same report byte for byte."""
 from __future__ import annotations
 
 import os
-import subprocess
 import uuid
 
 import pytest
@@ -75,11 +74,7 @@ def test_the_same_world_from_mysql_gives_the_postgresql_report_byte_for_byte(jir
 
 
 def test_a_killed_mysql_scan_resumes_to_the_same_report(jira, mariadb, workdir):
-    import signal
-    import sys
-    import time
-
-    from .helpers import progress
+    from .helpers import kill_when
 
     root_conn, name, dsn = mariadb
     tree = workdir / "attachments"
@@ -89,12 +84,7 @@ def test_a_killed_mysql_scan_resumes_to_the_same_report(jira, mariadb, workdir):
     (workdir / "my").mkdir()
     env = inspector_env(jira, tree, workdir / "my", INSPECTOR_DB_DSN=dsn, INSPECTOR_BATCH_SIZE="50",
                         INSPECTOR_DB_SEGMENT_ROWS="400", INSPECTOR_MAX_ROWS_PER_SECOND="4000")  # fmt: skip
-    proc = subprocess.Popen([sys.executable, "-m", "inspector"], env=env, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 60
-    while progress(workdir / "my/state.sqlite")[0] < 600 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
+    assert kill_when(env, workdir / "my/state.sqlite", 600)
     again = run_cli([], env)
     assert again.returncode == 0, again.stderr
     assert "resuming pass 1" in again.stderr
