@@ -110,8 +110,13 @@ def run_stages(config: Config, make, should_stop, shown: Progress | None = None)
     listener.start()
     ok = False
     try:
-        for proc in procs.values():
-            proc.start()
+        # A stop signal waits until every stage has started: one arriving while a child reads
+        # its pickled arguments cut them short (the child died with "EOFError: Ran out of input").
+        with signals_deferred() as pending:
+            for proc in procs.values():
+                proc.start()
+        if pending:
+            raise Interrupted(pending[0])
         _watch(procs, control_q, progress, shown, should_stop)
         ok = True
     finally:
