@@ -224,7 +224,6 @@ def test_calls_that_take_long_without_sleeping_do_not_go_wide(root, monkeypatch)
         put(root, f"OLD/10000/OLD-1/{i}")
     rows = [row(id=i, issue_num=1) for i in range(200)]
     clock = iter(range(10**9))
-    monkeypatch.setattr(adaptive, "blocked_clock", lambda: next(clock))  # a second "blocked" per call
     chunks = []  # one per thread the batch ran in
     real = RowChecker.check
 
@@ -234,7 +233,12 @@ def test_calls_that_take_long_without_sleeping_do_not_go_wide(root, monkeypatch)
 
     monkeypatch.setattr(RowChecker, "check", spy)
     checker = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), pass_id=1)
-    assert len(checker.check(rows)) == 200
+    with monkeypatch.context() as patched:
+        patched.setattr(adaptive, "blocked_clock", lambda: next(clock))  # a second "blocked" per call
+        # A loaded machine can make a thread wait for the GIL twice in a probe; the kernel's
+        # count of such waits is what this test pins, so it is held at none.
+        patched.setattr(adaptive, "sleeps", lambda: 0)
+        assert len(checker.check(rows)) == 200
     assert chunks == [1, 15, 184]  # the probe (its first row unmeasured), then the rest in one thread
     chunks.clear()
     sleepy = BatchChecker(make_config(root, checker_threads=20, identity=JIRA), 1, LatencyStorage(root))
