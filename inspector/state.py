@@ -21,10 +21,11 @@ import orjson
 from . import sqlfiles
 from .config.config import Config
 from .errors import StateError
+from .jira import layout
 from .runtime import lockfile
 from .scan.messages import CLOUD, CLOUD_DONE, NEW, Cursor, Unit
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 # version -> the sql/state file that brings the previous version to it
 MIGRATIONS = {version: f"state/schema_v{version}" for version in range(1, SCHEMA_VERSION + 1)}
 
@@ -253,11 +254,18 @@ class State:
                     (cursor.last_id, len(results), pass_id),
                 )
 
-    def write_disk(self, pass_id: int, entries: list[tuple], unit: Unit | None, blocked: Sequence[tuple] = ()) -> None:
-        """Walked entries, issue folders Jira cannot enter (project, issue_num, relpath, detail)
-        and, when given, the last walk unit now fully stored."""
+    def write_disk(
+        self, pass_id: int, entries: list[tuple], unit: Unit | None, blocked: Sequence[tuple] = (),
+        folders: Sequence[tuple[str, str]] = (),
+    ) -> None:  # fmt: skip
+        """Walked entries, issue folders Jira cannot enter (project, issue_num, relpath, detail),
+        issue folders' files that claim an id (folder, names joined by "/") and, when given, the
+        last walk unit now fully stored."""
         with self.transaction():
-            self.conn.executemany(_q("insert_disk_file"), [(pass_id, *e) for e in entries])
+            if entries:
+                self.conn.executemany(_q("insert_disk_file"), [(pass_id, *e) for e in entries])
+            if folders:
+                self.conn.executemany(_q("insert_walked_folder"), [(pass_id, *f) for f in folders])
             if blocked:
                 self.conn.executemany(_q("insert_blocked_folder"), [(pass_id, *b) for b in blocked])
             if unit is not None:
@@ -308,11 +316,33 @@ class State:
             self.conn.execute("UPDATE passes SET hash_bytes = hash_bytes + ? WHERE pass_id = ?", (bytes_read, pass_id))
 
     def set_sizes(self, pass_id: int, sizes: list[tuple[str, int]]) -> None:
+        """Orphans' sizes. An orphan stored with its folder's names (walked_folders) gets a row
+        of its own in disk_files, where a size can be kept, and leaves that folder's names."""
         with self.transaction():
-            self.conn.executemany(
-                "UPDATE disk_files SET size = ? WHERE pass_id = ? AND relpath = ?",
-                [(size, pass_id, rel) for rel, size in sizes],
+            for rel, size in sizes:
+                updated = self.conn.execute(
+                    "UPDATE disk_files SET size = ? WHERE pass_id = ? AND relpath = ?", (size, pass_id, rel)
+                ).rowcount
+                if not updated:
+                    self._size_folder_file(pass_id, rel, size)
+
+    def _size_folder_file(self, pass_id: int, rel: str, size: int) -> None:
+        folder, _, name = rel.rpartition("/")
+        row = self.conn.execute(
+            "SELECT names FROM walked_folders WHERE pass_id = ? AND folder = ?", (pass_id, folder)
+        ).fetchone()
+        names = row[0].split("/") if row else []
+        if name not in names:
+            return  # neither walked entry nor folder file: nothing of this pass to size
+        names.remove(name)
+        if names:
+            self.conn.execute(
+                "UPDATE walked_folders SET names = ? WHERE pass_id = ? AND folder = ?",
+                ("/".join(names), pass_id, folder),
             )
+        else:
+            self.conn.execute("DELETE FROM walked_folders WHERE pass_id = ? AND folder = ?", (pass_id, folder))
+        self.conn.execute(_q("insert_disk_file"), (pass_id, rel, layout.claimed_id(name), size, "file", None))
 
 
 def _unwritable(path: Path, exc: sqlite3.Error) -> StateError:

@@ -218,3 +218,31 @@ def test_empty_jira_makes_every_file_an_orphan(jira, workdir):
         "A/10000/A-1/11_x.txt",
         "loose",
     ]
+
+
+def test_walked_files_are_kept_a_row_per_issue_folder_and_read_back_one_per_file(jira, workdir):
+    """The walk keeps an issue folder's files that claim an id as one row (their names joined);
+    whoever reads the walk sees them one per file again: report --sql, status, the orphans."""
+    from inspector.scan.stages.walker import Walk, entries_of
+    from inspector.storage.posix import PosixStorage
+
+    expected, env = scan_world(jira, workdir)
+    assert run_cli([], env).returncode == 0
+    walk = Walk(PosixStorage(workdir / "attachments"))
+    want = {rel: (claimed, kind) for _, it in walk.units(None) for rel, claimed, _, kind, _ in entries_of(it)}
+    out = run_cli(["report", "--sql", "SELECT relpath, att_id, kind FROM disk_files", "--format", "json"], env)
+    got = [(r["relpath"], (r["att_id"], r["kind"])) for r in orjson.loads(out.stdout)]
+    assert dict(got) == want and len(got) == len(want)
+    with sqlite3.connect(workdir / "state.sqlite") as db:
+        folders, names = db.execute(
+            "SELECT count(*), sum(length(names) - length(replace(names, '/', '')) + 1) FROM walked_folders"
+        ).fetchone()
+        (single,) = db.execute("SELECT count(*) FROM disk_files").fetchone()
+    assert names + single == len(want) and single < len(want) / 4 and folders < names
+    status = orjson.loads(run_cli(["status", "--json"], env).stdout)
+    assert status["walked"] == sum(kind != "unlistable" for _, kind in want.values())
+    # Orphans among the folder rows' files too (found by the report, counted by status):
+    from inspector.jira.layout import claimed_id
+
+    assert any(o.count("/") == 3 and claimed_id(o.rsplit("/", 1)[1]) is not None for o in expected.orphans)
+    assert status["orphans"] == len(expected.orphans)

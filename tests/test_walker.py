@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from inspector.config.config import Identity
-from inspector.scan.stages.walker import Claims, Walk
+from inspector.scan.stages.walker import Claims, Walk, entries_of
 from inspector.storage import text_path
 from inspector.storage.posix import PosixStorage
 
@@ -17,7 +17,8 @@ from .helpers import as_jira_account, put
 
 
 def entries(root: Path, after=None) -> dict[str, tuple]:
-    return {rel: (claimed, kind) for _, it in Walk(PosixStorage(root)).units(after) for rel, claimed, _, kind, _ in it}
+    units = Walk(PosixStorage(root)).units(after)
+    return {rel: (claimed, kind) for _, it in units for rel, claimed, _, kind, _ in entries_of(it)}
 
 
 def test_walk_lists_files_with_claimed_ids_and_skips_thumbnails(tmp_path):
@@ -100,7 +101,7 @@ def test_slow_listings_go_wide_and_keep_everything_in_order(tmp_path, monkeypatc
 
     for i in range(1, 60):
         put(tmp_path, f"A/10000/A-{i}/{i}")
-    sequential = [e for _, it in Walk(PosixStorage(tmp_path)).units(None) for e in it]
+    sequential = [e for _, it in Walk(PosixStorage(tmp_path)).units(None) for e in entries_of(it)]
 
     class SlowWalk(Walk):
         def _issue_folder(self, rel):
@@ -109,7 +110,7 @@ def test_slow_listings_go_wide_and_keep_everything_in_order(tmp_path, monkeypatc
 
     walk = SlowWalk(PosixStorage(tmp_path), threads=16)
     started = time.perf_counter()
-    wide = [e for _, it in walk.units(None) for e in it]
+    wide = [e for _, it in walk.units(None) for e in entries_of(it)]
     assert wide == sequential and len(wide) == 59
     assert time.perf_counter() - started < 0.3  # 59 listings of 10 ms one after another take 0.6 s
 
@@ -131,7 +132,7 @@ def test_a_listing_that_hangs_is_recorded_as_unlistable_and_the_walk_goes_on(tmp
 
     started = time.monotonic()
     walk = HangingWalk(PosixStorage(tmp_path), threads=1, timeout=0.3)
-    entries = [e for _, it in walk.units(None) for e in it]
+    entries = [e for _, it in walk.units(None) for e in entries_of(it)]
     took = time.monotonic() - started
     release.set()
     assert ("A/10000/A-12", None, None, "unlistable", None) in entries
@@ -195,7 +196,7 @@ def test_walkers_claim_units_one_at_a_time_and_together_see_everything(tmp_path)
             continue
         unit, it = got
         claimed += [unit] if unit else []
-        for rel, claimed_id, _, kind, _ in it:
+        for rel, claimed_id, _, kind, _ in entries_of(it):
             assert rel not in seen  # nothing twice
             seen[rel] = (claimed_id, kind)
     assert seen == whole  # nothing lost

@@ -140,6 +140,8 @@ def _define_views(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(sqlfiles.load("report/hash_source" if has_hashes else "report/hash_source_empty"))
     (has_facts,) = _one(conn, "has_table", ["issue_facts"])
     conn.execute(sqlfiles.load("report/facts_source" if has_facts else "report/facts_source_empty"))
+    (has_folders,) = _one(conn, "has_table", ["walked_folders"])
+    conn.execute(sqlfiles.load("report/folder_files_source" if has_folders else "report/folder_files_source_empty"))
     (has_restores,) = _one(conn, "has_table", ["restores"])
     conn.execute(sqlfiles.load("report/restore_source" if has_restores else "report/restore_source_empty"))
     for name in ("report/views", "report/analytics"):

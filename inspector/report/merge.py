@@ -28,7 +28,7 @@ log = logging.getLogger("inspector.report")
 
 MERGED = "merged-state.sqlite"
 # Tables copied from each shard's pass (pass_id replaced by the merged pass's, 1).
-PER_PASS = ("results", "disk_files", "blocked_folders", "issue_facts", "attachment_authors")
+PER_PASS = ("results", "disk_files", "walked_folders", "blocked_folders", "issue_facts", "attachment_authors")
 
 
 class ShardPass(NamedTuple):
@@ -223,6 +223,8 @@ def _copy_shards(target: Path, shards: list[ShardPass]) -> None:
                 columns = [row[1] for row in conn.execute(f"PRAGMA main.table_info({table})")]
                 rest = ", ".join(c for c in columns if c != "pass_id")
                 for i, s in enumerate(shards):
+                    if not conn.execute(f"SELECT 1 FROM shard{i}.sqlite_master WHERE name = ?", (table,)).fetchone():
+                        continue  # a shard's state from before the table (walked_folders: schema 11)
                     conn.execute(
                         f"INSERT OR REPLACE INTO main.{table} (pass_id, {rest}) "
                         f"SELECT 1, {rest} FROM shard{i}.{table} WHERE pass_id = ?",

@@ -17,6 +17,9 @@ CLOUD, CLOUD_DONE = "cloud:", "cloud-done:"
 
 Unit = tuple[str, str]  # a project/bucket folder of the orphan walk
 WalkEntry = tuple[str, int | None, int | None, str, int | None]  # relpath, claimed id, size, kind, mtime
+# An issue folder's plain files that claim an attachment id: (folder, their names joined by "/",
+# which no name can hold). Stored as one row (state: walked_folders).
+FolderFiles = tuple[str, str]
 BlockedFolder = tuple[str, int, str, str]  # project key, issue number, relpath, detail
 HashItem = tuple[str, int, int]  # relpath, size, mtime
 
@@ -67,6 +70,7 @@ class Walked(NamedTuple):
     entries: list[WalkEntry]
     claimed: tuple[int, Unit] | None
     blocked: list[BlockedFolder]
+    folders: list[FolderFiles]
 
 
 class FeedDone(NamedTuple):

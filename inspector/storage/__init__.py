@@ -56,11 +56,15 @@ class Entry(NamedTuple):
 
 class Listing(NamedTuple):
     """A folder's entries sorted by name, or the errno that prevented listing it; ``folder``
-    is the folder's own probe where the storage has it at no extra cost (or was refused)."""
+    is the folder's own probe where the storage has it at no extra cost (or was refused).
+    ``files``: where the caller asked for them apart, the names of the plain files (regular,
+    not links), sorted, which are then not in ``entries`` (an issue folder's attachments: a
+    name each instead of an ``Entry``)."""
 
     errno: int
     entries: list[Entry]
     folder: Probe | None = None
+    files: list[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,8 +126,10 @@ class Storage(Protocol):
         """The names in a folder, or the errno that prevented listing it."""
         ...
 
-    def listing(self, folder: str, with_probe: bool = False) -> Listing:
-        """The folder's entries, and with ``with_probe`` its own probe where it comes cheap."""
+    def listing(self, folder: str, with_probe: bool = False, files_apart: bool = False) -> Listing:
+        """The folder's entries, and with ``with_probe`` its own probe where it comes cheap.
+        ``files_apart``: plain files as names in ``Listing.files`` where the backend can tell
+        them from the listing alone (others may ignore it)."""
         ...
 
     def entry_size(self, rel: str) -> int:

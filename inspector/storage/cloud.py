@@ -92,7 +92,7 @@ class CloudStorage:
     def names(self, folder: str) -> set[str] | int:
         return errnos.ENOTSUP
 
-    def listing(self, folder: str, with_probe: bool = False) -> Listing:
+    def listing(self, folder: str, with_probe: bool = False, files_apart: bool = False) -> Listing:
         return Listing(errnos.ENOTSUP, [])
 
     def entry_size(self, rel: str) -> int:

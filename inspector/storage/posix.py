@@ -60,15 +60,36 @@ def probe_of(st: os.stat_result) -> Probe:
     return Probe(0, st.st_mode, st.st_uid, st.st_gid, st.st_size, int(st.st_mtime))
 
 
-def _scan(path: str) -> tuple[list[Entry], os.stat_result]:
+def _by_name(entry: Entry) -> str:
+    return entry.name
+
+
+def _scan(path: str, files_apart: bool = False) -> tuple[list[Entry], os.stat_result, list[str] | None]:
     """A folder's entries and its own stat, both from one fd opened without touching its atime
     (entries of an fd-based scandir resolve against that fd; no second path lookup, which on
-    NFS would be another round trip)."""
+    NFS would be another round trip). ``files_apart``: regular files (not links) as names."""
     fd = open_noatime(path, _DIR_FLAGS)
     try:
         st = os.fstat(fd)
         with os.scandir(fd) as it:
-            return sorted((_entry(entry) for entry in it), key=lambda e: e.name), st
+            if not files_apart:
+                return sorted(map(_entry, it), key=_by_name), st, None
+            files, others = [], []
+            for entry in it:
+                # The entry's type from the listing itself (d_type): no call per file. Where the
+                # file system leaves it unknown, is_file asks with an lstat; one that fails is
+                # left to _entry, as any other odd entry.
+                try:
+                    plain = entry.is_file(follow_symlinks=False)
+                except OSError:
+                    plain = False
+                if plain:
+                    files.append(entry.name)
+                else:
+                    others.append(_entry(entry))
+            files.sort()
+            others.sort(key=_by_name)
+            return others, st, files
     finally:
         os.close(fd)
 
@@ -135,10 +156,10 @@ class PosixStorage:
         listed = self.listing(folder)
         return listed.errno or {entry.name for entry in listed.entries}
 
-    def listing(self, folder: str, with_probe: bool = False) -> Listing:
+    def listing(self, folder: str, with_probe: bool = False, files_apart: bool = False) -> Listing:
         path = self._path(folder)
         try:
-            entries, st = _scan(path)
+            entries, st, files = _scan(path, files_apart)
         except OSError as exc:
             code = exc.errno or 0
             if with_probe and code == errnos.EACCES:  # we may not list it; its mode still says why
@@ -147,7 +168,7 @@ class PosixStorage:
                 except OSError:
                     pass
             return Listing(code, [])
-        return Listing(0, entries, probe_of(st) if with_probe else None)
+        return Listing(0, entries, probe_of(st) if with_probe else None, files)
 
     def entry_size(self, rel: str) -> int:
         try:
@@ -236,7 +257,7 @@ class BackupFolder(PosixStorage):
             return probe._replace(reason="a symbolic link in the backup: not followed")
         return probe
 
-    def listing(self, folder: str, with_probe: bool = False) -> Listing:
+    def listing(self, folder: str, with_probe: bool = False, files_apart: bool = False) -> Listing:
         try:
             fd = descend(self.root, folder.split("/") if folder else [])
         except OSError as exc:

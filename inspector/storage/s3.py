@@ -306,7 +306,7 @@ class S3Storage:
         listed = self.listing(folder)
         return listed.errno or {entry.name for entry in listed.entries if not entry.is_dir}
 
-    def listing(self, folder: str, with_probe: bool = False) -> Listing:
+    def listing(self, folder: str, with_probe: bool = False, files_apart: bool = False) -> Listing:
         prefix = self.key(folder) + "/" if self.key(folder) else ""
         entries: list[Entry] = []
         try:

@@ -356,7 +356,7 @@ class SftpStorage:
                                  kind == asyncssh.FILEXFER_TYPE_REGULAR, None))  # fmt: skip
         return Listing(0, sorted(entries, key=lambda e: e.name))
 
-    def listing(self, folder: str, with_probe: bool = False) -> Listing:
+    def listing(self, folder: str, with_probe: bool = False, files_apart: bool = False) -> Listing:
         listed = self._call(self._list(folder))
         return listed._replace(folder=self.probe(folder)) if with_probe and not listed.errno else listed
 

@@ -16,6 +16,8 @@ SELECT hash(id, relpath) AS k FROM state.results
 WHERE pass_id = getvariable('pass_id') AND relpath IS NOT NULL;
 CREATE OR REPLACE TEMP TABLE walked AS
 SELECT hash(att_id, relpath) AS k FROM state.disk_files
-WHERE pass_id = getvariable('pass_id') AND kind <> 'unlistable' AND att_id IS NOT NULL;
+WHERE pass_id = getvariable('pass_id') AND kind <> 'unlistable' AND att_id IS NOT NULL
+UNION ALL
+SELECT hash(att_id, relpath) FROM folder_files_source;
 SET preserve_insertion_order = true;
 CREATE OR REPLACE TEMP TABLE orphan_keys (k UBIGINT);

@@ -7,7 +7,11 @@ CREATE OR REPLACE TEMP MACRO walk_extras_in_state() AS TABLE
 SELECT d.relpath, d.size, d.kind, d.att_id
 FROM state.disk_files d
 WHERE d.pass_id = getvariable('pass_id')
-  AND (d.kind = 'unlistable' OR d.att_id IS NULL OR hash(d.att_id, d.relpath) IN (SELECT k FROM orphan_keys));
+  AND (d.kind = 'unlistable' OR d.att_id IS NULL OR hash(d.att_id, d.relpath) IN (SELECT k FROM orphan_keys))
+UNION ALL
+SELECT f.relpath, NULL::BIGINT, 'file', f.att_id
+FROM folder_files_source f
+WHERE hash(f.att_id, f.relpath) IN (SELECT k FROM orphan_keys);
 SET preserve_insertion_order = false;
 CREATE OR REPLACE TEMP TABLE walk_extras AS FROM walk_extras_in_state();
 SET preserve_insertion_order = true;

@@ -65,8 +65,12 @@ JOIN state.passes p ON p.pass_id = r.pass_id;
 
 CREATE OR REPLACE VIEW attachments AS FROM attachments_in('state.results');
 
+-- Every walked entry: those stored one per row, and the issue folders' files that claim an id,
+-- stored one row per folder (folder_files_source).
 CREATE OR REPLACE VIEW disk_files AS
-SELECT relpath, att_id, size, kind FROM state.disk_files WHERE pass_id = getvariable('pass_id');
+SELECT relpath, att_id, size, kind FROM state.disk_files WHERE pass_id = getvariable('pass_id')
+UNION ALL
+SELECT relpath, att_id, NULL::BIGINT AS size, 'file' AS kind FROM folder_files_source;
 
 -- A file is owned when a row resolved to exactly its path, even a broken one: a dangling
 -- symlink is reported once, as missing, not again as an orphan.

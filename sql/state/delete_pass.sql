@@ -1,5 +1,6 @@
 DELETE FROM results WHERE pass_id = ?1;
 DELETE FROM disk_files WHERE pass_id = ?1;
+DELETE FROM walked_folders WHERE pass_id = ?1;
 DELETE FROM blocked_folders WHERE pass_id = ?1;
 DELETE FROM restores WHERE pass_id = ?1;
 DELETE FROM cloud_partitions WHERE pass_id = ?1;

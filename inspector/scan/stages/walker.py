@@ -18,7 +18,7 @@ import bisect
 import errno
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import cast
 
 from ...config.config import Config, Identity
@@ -27,7 +27,7 @@ from ...runtime.adaptive import Adaptive
 from ...runtime.watchdog import MAX_HUNG, Watchdog
 from ...storage import Entry, FlatStorage, Listing, Probe, Storage, open_storage, text_path
 from .. import verdicts
-from ..messages import BlockedFolder, Unit, WalkDone, Walked, WalkEntry
+from ..messages import BlockedFolder, FolderFiles, Unit, WalkDone, Walked, WalkEntry
 from ..shards import WHOLE, Shard
 from .runtime import stage
 
@@ -79,11 +79,11 @@ class Walk:
                 self._blocked.append((*issue, text_path(rel), verdict.detail))
 
     def _scan_issue(self, rel: str) -> Listing:
-        listed = self.storage.listing(rel, with_probe=self.identity is not None)
+        listed = self.storage.listing(rel, with_probe=self.identity is not None, files_apart=True)
         self._judge(rel, listed.folder)
         return listed
 
-    def _issue_folder(self, rel: str) -> list[WalkEntry]:
+    def _issue_folder(self, rel: str) -> list[WalkEntry | FolderFiles]:
         return list(self.tree(rel, 3))
 
     def _list(self, folders: list[str], out: list, job) -> None:
@@ -166,12 +166,23 @@ class Walk:
     def _kind(entry: Entry) -> str:
         return "symlink" if entry.is_symlink else "file" if entry.is_file else "other"
 
-    def tree(self, rel: str, depth: int) -> Iterator[WalkEntry]:
-        """Everything below ``rel`` (depth = number of parts in rel)."""
+    def tree(self, rel: str, depth: int) -> Iterator[WalkEntry | FolderFiles]:
+        """Everything below ``rel`` (depth = number of parts in rel): an entry each, but the
+        plain files of an issue folder that claim an attachment id (nearly all it holds), which
+        come as one ``FolderFiles``: stored as one row, and a tuple less to make per file."""
         listed = self._scan_issue(rel) if depth == 3 else self.storage.listing(rel)
         if listed.errno:
             yield text_path(rel), None, None, "unlistable", None
             return
+        if listed.files:
+            claiming = []
+            for name in listed.files:
+                if (name.isdigit() and name.isascii() and len(name) < 19) or layout.claimed_id(name) is not None:
+                    claiming.append(name)
+                else:
+                    yield text_path(f"{rel}/{name}"), None, None, "file", None
+            if claiming:
+                yield text_path(rel), text_path("/".join(claiming))
         for entry in listed.entries:
             child = f"{rel}/{entry.name}" if rel else entry.name
             if self._enter(entry):
@@ -225,6 +236,18 @@ class Walk:
                 yield claimed, self.bucket(rel)
             else:
                 yield claimed, iter([(text_path(rel), None, None, self._kind(sub), None)])
+
+
+def entries_of(items: Iterable[WalkEntry | FolderFiles]) -> Iterator[WalkEntry]:
+    """What a walk yields as one ``WalkEntry`` per entry, each ``FolderFiles`` split into its
+    files again, as the report reads them back (sql/report/folder_files_source.sql)."""
+    for item in items:
+        if len(item) == 2:
+            folder, names = item
+            for name in names.split("/"):
+                yield f"{folder}/{name}", layout.claimed_id(name), None, "file", None
+        else:
+            yield item
 
 
 class Claims:
@@ -284,14 +307,18 @@ def run(config: Config, pass_id: int, after: Unit | None, result_q, claims: Clai
     storage = open_storage(config)
     walk = Walk(storage, config.checker_threads, config.stat_timeout, identity=config.identity, shard=config.shard)
     batch: list[WalkEntry] = []
+    folders: list[FolderFiles] = []
     for claimed, entries in walk.units(after, claims, index):
         for entry in entries:
-            batch.append(entry)
-            if len(batch) >= config.batch_size:
-                result_q.put(Walked(batch, None, walk.take_blocked()))
-                batch = []
+            if len(entry) == 2:
+                folders.append(entry)
+            else:
+                batch.append(entry)
+            if len(batch) + len(folders) >= config.batch_size:
+                result_q.put(Walked(batch, None, walk.take_blocked(), folders))
+                batch, folders = [], []
         if claimed is not None:
-            result_q.put(Walked(batch, claimed, walk.take_blocked()))
-            batch = []
-    result_q.put(Walked(batch, None, walk.take_blocked()))
+            result_q.put(Walked(batch, claimed, walk.take_blocked(), folders))
+            batch, folders = [], []
+    result_q.put(Walked(batch, None, walk.take_blocked(), folders))
     result_q.put(WalkDone(index))

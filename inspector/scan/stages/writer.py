@@ -80,7 +80,7 @@ def run(config: Config, plan: Plan, result_q: Any, progress: Any) -> None:
                 # Walkers finish units out of order: checkpoint the walk only up to the last unit
                 # before which every claimed one is stored.
                 unit = walk_tracker.complete(*message.claimed) if message.claimed else None
-                state.write_disk(pass_id, message.entries, unit, message.blocked)
+                state.write_disk(pass_id, message.entries, unit, message.blocked, message.folders)
             elif isinstance(message, FeedDone):
                 fed = message.batches
             elif isinstance(message, CheckerDone):
