@@ -247,3 +247,21 @@ def test_the_merge_joins_only_shards_of_one_run(jira, workdir):
                      "WHERE pass_id = (SELECT max(pass_id) FROM passes)")  # fmt: skip
     stale = run_cli(["report", "--merge", str(workdir / "shard-*.sqlite")], env)
     assert stale.returncode == 6 and "more than a day apart" in stale.stderr, stale.stderr
+
+
+def test_without_shards_the_share_test_is_gone_before_planning(jira, workdir):
+    """PostgreSQL guesses that an equality on an expression keeps one row in 200: with
+    ``mod(id, 1) = 0`` in the plan it planned every segment for a few hundred rows (the
+    projects joined by a scan of all of them per row). Unsharded, the test is folded away; a
+    shard keeps it."""
+    from inspector import sqlfiles
+
+    world.build(jira.admin_dsn, workdir / "attachments", world.WorldSpec(attachments=300))
+    segment = sqlfiles.load("postgres/attachments_segment")
+
+    def plan(shards: int, shard: int) -> str:
+        params = {"after": 0, "until": 10**18 - 1, "limit": 100, "shards": shards, "shard": shard}
+        return "\n".join(r[0] for r in jira.execute("EXPLAIN " + segment, params))
+
+    assert "mod(" not in plan(1, 0)
+    assert "mod(" in plan(SHARDS, 1)
