@@ -250,3 +250,26 @@ def test_storage_facts_and_headline_totals_follow_the_rows(jira, workdir):
     assert summary["total_bytes"] == sum(r[5] or 0 for r in rows)
     assert summary["disk_bytes"] == sum(r[6] or 0 for r in rows)
     assert [summary[name] for name in problems] == [len(ids) for ids in problems.values()]
+
+
+def test_the_build_takes_the_connection_made_while_the_stages_ran(workdir):
+    """A scan makes the report's DuckDB connection, extension loaded, while its stages run
+    (the extension's signature check reads 35 MB); the build then uses that one."""
+    from inspector.report import build
+    from inspector.state import State
+
+    from .helpers import make_config
+
+    state = workdir / "state.sqlite"
+    with State(state) as st:
+        st.start_pass(make_config(workdir), 0)
+    build.warm_up()
+    made = build._warm[-1]
+    conn, pass_id = build.connect(state)
+    try:
+        assert conn is made and not build._warm
+        assert conn.execute("SELECT count(*) FROM state.passes").fetchone() == (1,) and pass_id == 1
+    finally:
+        conn.close()
+    again, _ = build.connect(state)  # none made ahead: the build makes its own
+    again.close()

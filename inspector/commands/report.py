@@ -13,7 +13,6 @@ import orjson
 
 from ..config import config
 from ..errors import ConfigError
-from ..report import build as report
 from ._common import EXIT_CODES, setup_logging
 
 
@@ -59,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
     elif args.hash:
         raise ConfigError("report --hash completes the duplicate search of a --merge")
     if args.sql is None:
+        from ..report import build as report  # DuckDB: imported by the commands that use it
+
         settle = merge.size_orphans(state_db) if args.merge else None
         summary = report.build(state_db, report_dir, args.pass_id, settle)
         sys.stdout.write(report.summary_text(summary, report_dir))
