@@ -20,7 +20,7 @@ from typing import Any
 from ..config import config as configuration
 from ..config.config import Config
 from ..errors import ConfigError, InspectorError
-from ..restore import apply, candidates, plan, planfile
+from ..restore import candidates, plan, planfile
 from ..restore.candidates import Options
 from ..restore.running import Gate
 from ..storage.destination import Destination, open_destination
@@ -84,6 +84,9 @@ def run(args: argparse.Namespace) -> int:
 
 def restore(config: Config, options: Options, notifier: Any = None) -> dict[str, int]:
     """Plan (and with ``options.apply``, carry out) a restore; returns the count per status."""
+    # The copying machinery (SFTP, S3, asyncio) only here: every run of the CLI imports this
+    # module for its parser, and a scan's start would pay 45 ms for it.
+    from ..restore import apply
     from ..scan.pipeline import stop_signals
     from ..state import exclusive
 

@@ -163,8 +163,9 @@ def probes_down(probe: Callable[[str], Probe], folder: str) -> Iterator[tuple[st
 
 def text_path(rel: str) -> str:
     """A relative path as storable text: bytes a name could not decode (a POSIX name read with
-    surrogateescape) become visible \\x escapes; any other text is unchanged."""
-    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+    surrogateescape) become visible \\x escapes; any other text is unchanged (ASCII, nearly
+    every path, without a round trip through bytes: the walk asks for every folder)."""
+    return rel if rel.isascii() else os.fsencode(rel).decode("utf-8", "backslashreplace")
 
 
 def scheme(root: str) -> str:
