@@ -75,6 +75,34 @@ def test_finished_passes_are_pruned_to_keep(tmp_path):
     assert kept == ids[-2:] and disk == set(ids[-2:])
 
 
+def test_folder_rows_count_per_file_and_an_older_state_still_reads(tmp_path):
+    """An issue folder's files are one walked_folders row; status counts them one per file,
+    orphans too, and a state from before schema 11 (read-only: not migrated) still reads."""
+    import sqlite3
+
+    from inspector.commands import status
+
+    cfg = make_config(tmp_path, identity=JIRA)
+    with State(cfg.state_db) as st:
+        p = st.start_pass(cfg, 10)
+        st.write_disk(p.pass_id, [("A/10000/A-1/notes.txt", None, None, "file", None)], None,
+                      folders=[("A/10000/A-1", "10/11_x.txt"), ("A/10000/A-2", "12")])  # fmt: skip
+        st.reading_finished(p.pass_id)
+    now = status.read(cfg.state_db)
+    assert now["walked"] == 4 and now["orphans"] == 4  # no row owns any of them
+    with State(cfg.state_db) as st:  # an orphan sized leaves its folder's row for one of its own
+        st.set_sizes(p.pass_id, [("A/10000/A-1/11_x.txt", 5), ("A/10000/A-2/12", 3)])
+        rows = st.conn.execute("SELECT folder, names FROM walked_folders").fetchall()
+        sized = st.conn.execute("SELECT relpath, att_id, size FROM disk_files WHERE size IS NOT NULL").fetchall()
+    assert rows == [("A/10000/A-1", "10")]
+    assert sorted(sized) == [("A/10000/A-1/11_x.txt", 11, 5), ("A/10000/A-2/12", 12, 3)]
+    assert status.read(cfg.state_db)["walked"] == 4
+    with sqlite3.connect(cfg.state_db) as db:
+        db.execute("DROP TABLE walked_folders")
+        db.execute("UPDATE meta SET value = '10' WHERE key = 'schema_version'")
+    assert status.read(cfg.state_db)["walked"] == 3
+
+
 def test_running_pass_round_trip(tmp_path):
     cfg = make_config(tmp_path, identity=JIRA)
     with State(cfg.state_db) as st:

@@ -45,6 +45,12 @@ def read(state_db: Path, settings: ReportSettings | None = None) -> dict:
         raise StateError(f"no state file at {state_db}: no scan has run yet")
     try:
         with readonly.connect(state_db, timeout=10) as conn:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'walked_folders'").fetchone():
+                # A state from before schema 11 (migrated when a scan next opens it): every
+                # walked file is a row of disk_files there.
+                conn.execute(
+                    "CREATE TEMP VIEW walked_folders AS SELECT 0 AS pass_id, '' AS folder, '' AS names WHERE 0"
+                )
             cur = conn.execute(sqlfiles.load("state/status"), flag_parameters())
             row = cur.fetchone()
             names = [d[0] for d in cur.description]
