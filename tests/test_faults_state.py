@@ -18,10 +18,11 @@ pytestmark = pytest.mark.faults
 
 @pytest.fixture
 def small_disk(workdir):
-    """A 3 MiB tmpfs: a real file system that really runs out of space."""
+    """A 2 MiB tmpfs: a real file system that really runs out of space (mid-pass, with the
+    results of 6,000 attachments and their write-ahead log)."""
     mount = workdir / "state-disk"
     mount.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m,mode=0755", "tmpfs", str(mount)], check=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs", str(mount)], check=True)
     yield mount
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
