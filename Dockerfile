@@ -13,7 +13,7 @@ COPY sql /src/sql
 # The s3 extra (boto3): attachments in S3 need no other image; sftp (asyncssh): restores from a
 # backup host over SFTP; cloud (urllib3): Jira Cloud sites; mysql (PyMySQL): Jira on MySQL/MariaDB.
 RUN /opt/inspector/bin/pip install --no-cache-dir "/src[s3,sftp,cloud,mysql]" \
- && /opt/inspector/bin/python -c "import duckdb; from inspector.report.build import extension_path; \
+ && /opt/inspector/bin/python -c "import duckdb; from inspector.report.duckconn import extension_path; \
 duckdb.connect().execute(f\"LOAD '{extension_path()}'\")"
 
 FROM ${BASE}

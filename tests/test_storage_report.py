@@ -255,7 +255,7 @@ def test_storage_facts_and_headline_totals_follow_the_rows(jira, workdir):
 def test_the_build_takes_the_connection_made_while_the_stages_ran(workdir):
     """A scan makes the report's DuckDB connection, extension loaded, while its stages run
     (the extension's signature check reads 35 MB); the build then uses that one."""
-    from inspector.report import build
+    from inspector.report import build, duckconn
     from inspector.state import State
 
     from .helpers import make_config
@@ -263,11 +263,11 @@ def test_the_build_takes_the_connection_made_while_the_stages_ran(workdir):
     state = workdir / "state.sqlite"
     with State(state) as st:
         st.start_pass(make_config(workdir), 0)
-    build.warm_up()
-    made = build._warm[-1]
+    duckconn.warm_up()
+    made = duckconn._warm[-1]
     conn, pass_id = build.connect(state)
     try:
-        assert conn is made and not build._warm
+        assert conn is made and not duckconn._warm
         assert conn.execute("SELECT count(*) FROM state.passes").fetchone() == (1,) and pass_id == 1
     finally:
         conn.close()

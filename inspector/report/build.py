@@ -17,7 +17,6 @@ import contextlib
 import itertools
 import logging
 import os
-import threading
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
@@ -30,6 +29,8 @@ from ..jira.model import flag_parameters
 from ..runtime import lockfile
 from . import analytics
 from . import html as report_html
+from .duckconn import literal as _literal
+from .duckconn import take_connection
 from .limits import DEFAULT, Limits
 from .summary_text import text as summary_text
 
@@ -53,29 +54,12 @@ ORPHAN_SIZE_CHUNK = 10_000
 BOUNDED_STEP_MEMORY_LIMIT = "24MB"
 
 
-def extension_path() -> Path:
-    import duckdb_extension_sqlite_scanner as pkg
-
-    base = Path(pkg.__file__).parent / "extensions" / f"v{duckdb.__version__}"
-    path = base / "sqlite_scanner.duckdb_extension"
-    if not path.is_file():
-        raise ReportError(
-            f"DuckDB's sqlite_scanner extension for duckdb {duckdb.__version__} is not installed "
-            f"(expected {path}); install duckdb-extension-sqlite-scanner=={duckdb.__version__}"
-        )
-    return path
-
-
 def _one(conn: duckdb.DuckDBPyConnection, name: str, params: list | None = None) -> tuple:
     """The one row of sql/report/<name>.sql."""
     row = conn.execute(sqlfiles.load(f"report/{name}"), params or []).fetchone()
     if row is None:
         raise ReportError(f"sql/report/{name}.sql returned no row")
     return row
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def connect(
@@ -95,7 +79,7 @@ def connect(
         except OSError as exc:
             raise ReportError(f"cannot write report files in {Path(spill_dir).parent}: {exc.strerror}") from None
     try:
-        conn = _take_connection()
+        conn = take_connection()
     except duckdb.Error as exc:
         raise StateError(f"cannot read state file {state_db}: {exc}") from None
     try:
@@ -130,42 +114,6 @@ def connect(
         conn.close()
         raise
     return conn, int(pass_id)
-
-
-# A connection with the SQLite extension loaded, made ahead of a build (``warm_up``); the
-# lock is held while one is made, so a build that comes sooner waits for it.
-_warm: list[duckdb.DuckDBPyConnection] = []
-_warm_lock = threading.Lock()
-
-
-def _new_connection() -> duckdb.DuckDBPyConnection:
-    conn = duckdb.connect(
-        ":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
-    )
-    try:
-        conn.execute(f"LOAD {_literal(str(extension_path()))}")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def warm_up() -> None:
-    """Make the next build's connection now (a scan calls this while its stages run): loading
-    the extension checks its signature over 35 MB, 90 ms the build then does not wait for."""
-    with _warm_lock:
-        try:
-            conn = _new_connection()
-        except duckdb.Error:
-            return  # the build makes its own, and says what is wrong with it
-        _warm.append(conn)
-
-
-def _take_connection() -> duckdb.DuckDBPyConnection:
-    with _warm_lock:
-        if _warm:
-            return _warm.pop()
-    return _new_connection()
 
 
 def _define_views(conn: duckdb.DuckDBPyConnection) -> None:

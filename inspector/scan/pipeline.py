@@ -205,9 +205,9 @@ def _warm_report() -> None:
     signature check alone reads 35 MB (90 ms), and this process only waits for the stages."""
 
     def warm() -> None:
-        from ..report import build
+        from ..report import duckconn
 
-        build.warm_up()
+        duckconn.warm_up()
 
     threading.Thread(target=warm, name="report-warm-up", daemon=True).start()
 
