@@ -76,18 +76,30 @@ def test_the_same_world_from_mysql_gives_the_postgresql_report_byte_for_byte(jir
 def test_a_killed_mysql_scan_resumes_to_the_same_report(jira, mariadb, workdir):
     from .helpers import kill_when
 
-    root_conn, name, dsn = mariadb
-    tree = workdir / "attachments"
-    world.build(jira.admin_dsn, tree, world.WorldSpec(attachments=3000, seed=62))
-    mysqlworld.copy_from_postgres(jira.admin_dsn, root_conn, name)
-    (workdir / "pg").mkdir()
-    (workdir / "my").mkdir()
+    tree, dsn = _world_in_both(jira, mariadb, workdir, seed=62)
     env = inspector_env(jira, tree, workdir / "my", INSPECTOR_DB_DSN=dsn, INSPECTOR_BATCH_SIZE="50",
                         INSPECTOR_DB_SEGMENT_ROWS="400", INSPECTOR_MAX_ROWS_PER_SECOND="4000")  # fmt: skip
     assert kill_when(env, workdir / "my/state.sqlite", 600)
     again = run_cli([], env)
     assert again.returncode == 0, again.stderr
     assert "resuming pass 1" in again.stderr
+    _assert_report_equals_postgres(jira, tree, workdir)
+
+
+def _world_in_both(jira, mariadb, workdir, seed: int):
+    """A world of 3,000 attachments in PostgreSQL and copied into MariaDB, and folders for a
+    scan of each (``my``, ``pg``): (the attachments tree, the MariaDB DSN)."""
+    root_conn, name, dsn = mariadb
+    tree = workdir / "attachments"
+    world.build(jira.admin_dsn, tree, world.WorldSpec(attachments=3000, seed=seed))
+    mysqlworld.copy_from_postgres(jira.admin_dsn, root_conn, name)
+    (workdir / "pg").mkdir()
+    (workdir / "my").mkdir()
+    return tree, dsn
+
+
+def _assert_report_equals_postgres(jira, tree, workdir):
+    """The MariaDB scan's report (``my``) equals an undisturbed scan of PostgreSQL (``pg``)."""
     clean = run_cli([], inspector_env(jira, tree, workdir / "pg"))
     assert clean.returncode == 0, clean.stderr
     assert report_files(workdir / "my/report") == report_files(workdir / "pg/report")
@@ -129,12 +141,7 @@ def test_a_connection_cut_mid_stream_is_waited_out_and_the_report_is_whole(jira,
     handed on; the report equals PostgreSQL's."""
     from jiraworld.tcpproxy import TcpProxy
 
-    root_conn, name, dsn = mariadb
-    tree = workdir / "attachments"
-    world.build(jira.admin_dsn, tree, world.WorldSpec(attachments=3000, seed=63))
-    mysqlworld.copy_from_postgres(jira.admin_dsn, root_conn, name)
-    (workdir / "pg").mkdir()
-    (workdir / "my").mkdir()
+    tree, dsn = _world_in_both(jira, mariadb, workdir, seed=63)
     with TcpProxy(3306) as proxy:
         proxy.cut_after = 150_000  # bytes to the client: inside the first segment's rows
         env = inspector_env(jira, tree, workdir / "my", INSPECTOR_DB_DSN=dsn.replace(":3306/", f":{proxy.port}/"))
@@ -142,6 +149,4 @@ def test_a_connection_cut_mid_stream_is_waited_out_and_the_report_is_whole(jira,
     assert result.returncode == 0, result.stderr
     assert proxy.cuts >= 1, proxy.cuts
     assert "retry 1 in" in result.stderr and "working again after" in result.stderr, result.stderr
-    clean = run_cli([], inspector_env(jira, tree, workdir / "pg"))
-    assert clean.returncode == 0, clean.stderr
-    assert report_files(workdir / "my/report") == report_files(workdir / "pg/report")
+    _assert_report_equals_postgres(jira, tree, workdir)
