@@ -271,12 +271,12 @@ def hash_pass(config: Config, pass_id: int, should_stop=None) -> None:
     their first and last 64 KiB, those that share those too read whole. Files hashed before at
     the same size and time are not read again (so a merge of shards reads only what no shard
     could compare: files whose size another shard's files share)."""
+    from ..report.html import human_bytes
+
     for level in (hasher.HEAD_TAIL, hasher.FULL):
         files, total = hasher.totals(config.state_db, pass_id, level)
         if not files:
             continue
-        from ..report.html import human_bytes
-
         what = f"hashing {files} files ({'first and last 64 KiB' if level == hasher.HEAD_TAIL else 'whole'})"
         log.info("%s: %s to read", what, human_bytes(total))
         shown = Progress(total, 0, config.progress_interval, None, what)

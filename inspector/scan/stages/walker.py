@@ -177,7 +177,7 @@ class Walk:
         if listed.files:
             claiming = []
             for name in listed.files:
-                if (name.isdigit() and name.isascii() and len(name) < 19) or layout.claimed_id(name) is not None:
+                if layout.claimed_id(name) is not None:
                     claiming.append(name)
                 else:
                     yield text_path(f"{rel}/{name}"), None, None, "file", None
